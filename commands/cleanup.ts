@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { currentActor } from '../src/audit.js';
+import { markLines } from '../src/format/human.js';
+import { markExecutions } from '../src/noetl/mark.js';
+import { addConnectionOptions, runCommand } from './context.js';
+import { markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
+
+const CleanupOptions = z
+  .object({
+    olderThan: z.string().optional(),
+    olderThanMinutes: z.string().optional(),
+    idle: minutesFlag('--idle').optional(),
+    path: z.string().min(1).max(500).optional(),
+    includeChildren: z.boolean().default(false),
+    mark: z.enum(['cancelled', 'failed'], { message: 'expected cancelled or failed' }).default('cancelled'),
+    reason: reasonFlag.optional(),
+    cascade: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+    limit: countFlag('--limit', 1_000_000).optional(),
+    json: z.boolean().default(false),
+  })
+  .transform((o, ctx) => {
+    if (o.olderThan !== undefined && o.olderThanMinutes !== undefined) {
+      ctx.addIssue({ code: 'custom', message: '--older-than and --older-than-minutes are the same flag: give one' });
+      return z.NEVER;
+    }
+    const raw = o.olderThan ?? o.olderThanMinutes;
+    if (raw === undefined) {
+      ctx.addIssue({ code: 'custom', message: '--older-than <minutes> is required (at least 1)' });
+      return z.NEVER;
+    }
+    const parsed = minutesFlag('--older-than', 60).safeParse(raw);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
+      return z.NEVER;
+    }
+    return { ...o, olderThanSeconds: parsed.data };
+  });
+
+export function register(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('cleanup')
+      .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
+      .option('--older-than <minutes>', 'required: started at least this long ago (minutes, at least 1; or 2h, 1d)')
+      .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
+      .option('--idle <minutes>', 'and no event at all for this long')
+      .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
+      .option('--include-children', 'also select children of running parents on their own')
+      .option('--mark <state>', 'cancelled or failed', 'cancelled')
+      .option('--reason <text>', 'why (stored in each event)', 'stuck execution cleanup by noetl-console')
+      .option('--cascade', 'also change every running descendant')
+      .option('--dry-run', 'show what would change, write nothing')
+      .option('--limit <n>', 'at most n executions (oldest first)')
+      .option('--json', 'JSON for scripts'),
+  ).action(async (_opts, cmd: Command) =>
+    runCommand(
+      cmd,
+      () => validate(CleanupOptions, cmd.opts()),
+      async (ctx, o) => {
+        refuseWriteWhenReadOnly(ctx, o.dryRun, 'cleanup');
+        const minutes = o.olderThanSeconds / 60;
+        const stuck = await ctx.store.listStuck({
+          olderThanSeconds: o.olderThanSeconds,
+          idleSeconds: o.idle ?? null,
+          path: o.path ?? null,
+          includeChildren: o.includeChildren,
+          limit: o.limit ?? null,
+        });
+        const action = o.mark === 'failed' ? 'fail' : 'cancel';
+        const results = await markExecutions(ctx.store, {
+          action,
+          ids: stuck.map((e) => e.execution_id),
+          reason: o.reason!,
+          cascade: o.cascade,
+          dryRun: o.dryRun,
+          actor: currentActor(),
+        });
+        const { changed, counts } = markSummary(results);
+        const would = results.filter((r) => r.outcome.startsWith('would_')).map((r) => r.execution_id);
+        const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
+        const message =
+          stuck.length === 0
+            ? 'No stuck executions found'
+            : o.dryRun
+              ? `[DRY RUN] Would ${verb} ${would.length} stuck executions older than ${minutes} minutes`
+              : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes`;
+        if (o.json) {
+          ctx.printJson({
+            cancelled_count: o.dryRun ? would.length : changed.length,
+            execution_ids: o.dryRun ? would : changed,
+            message,
+            dry_run: o.dryRun,
+            older_than_minutes: minutes,
+            mark: o.mark,
+            cascade: o.cascade,
+            counts,
+            results: results.map((r) => ({
+              execution_id: r.execution_id,
+              outcome: r.outcome,
+              parent_execution_id: r.parent_execution_id,
+              root_execution_id: r.root_execution_id,
+              cascaded: r.cascaded,
+            })),
+          });
+        } else {
+          for (const line of markLines(results, ctx.color)) ctx.print(line);
+          ctx.print(message);
+        }
+      },
+    ),
+  );
+}

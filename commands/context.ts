@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import type { ChalkInstance } from 'chalk';
+import { resolveConnection, type ConnectionOptions, type RawConnectionFlags } from '../src/config.js';
+import { openDatabase } from '../src/db/open.js';
+import type { Database } from '../src/db/database.js';
+import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
+import { colorEnabled, makeChalk } from '../src/format/color.js';
+import { toJson } from '../src/format/json.js';
+import { NoetlStore } from '../src/noetl/store.js';
+
+export interface CommandContext {
+  options: ConnectionOptions;
+  db: Database;
+  store: NoetlStore;
+  color: ChalkInstance;
+  width: number;
+  print(line?: string): void;
+  printJson(value: unknown): void;
+}
+
+/** Flags every command takes, on the program and on each subcommand. */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--database-url <url>', 'postgres://user@host:5432/db (else NOETL_DATABASE_URL, DATABASE_URL, then PG* variables)')
+    .option('--schema <name>', 'NoETL schema (else NOETL_SCHEMA, default noetl)')
+    .option('--read-only', 'open a read-only database session (also NOETL_CONSOLE_READ_ONLY=1)')
+    .option('--statement-timeout <seconds>', 'statement timeout, seconds or 500ms-style units (default 15)')
+    .option('--no-color', 'no colour (also NO_COLOR)');
+}
+
+export function connectionFlags(cmd: Command): RawConnectionFlags & { color?: boolean } {
+  return cmd.optsWithGlobals() as RawConnectionFlags & { color?: boolean };
+}
+
+export function fail(error: unknown, target: string): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`noetl-console: ${redact(oneLine(error.message))}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof OperationalError) {
+    process.stderr.write(`noetl-console: ${redact(oneLine(error.message))}\n`);
+    return EXIT.operational;
+  }
+  const err = error as { code?: unknown; message?: unknown };
+  const looksLikeDb = typeof err?.code === 'string' || /connect|terminat|timeout|server|database|relation/i.test(String(err?.message ?? ''));
+  const message = looksLikeDb ? describeDatabaseError(error, target) : `unexpected error: ${oneLine(String(err?.message ?? error))}`;
+  process.stderr.write(`noetl-console: ${redact(message)}\n`);
+  if (process.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack)}\n`);
+  return EXIT.operational;
+}
+
+/**
+ * Run a command: validate its input first (exit 2 before any connection),
+ * then run the body with a connected store. Database trouble exits 1 with one
+ * redacted line; the body's number is the exit code.
+ */
+export async function runCommand<T>(
+  cmd: Command,
+  parse: () => T | Promise<T>,
+  body: (ctx: CommandContext, input: T) => Promise<number | void>,
+): Promise<void> {
+  let target = 'the database';
+  let db: Database | null = null;
+  try {
+    const flags = connectionFlags(cmd);
+    const input = await parse();
+    const options = resolveConnection(flags);
+    target = options.target.label;
+    db = await openDatabase(options);
+    const store = new NoetlStore(db, options.schema);
+    const color = makeChalk(colorEnabled(process.stdout, flags.color));
+    const ctx: CommandContext = {
+      options,
+      db,
+      store,
+      color,
+      width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
+      print: (line = '') => process.stdout.write(`${line}\n`),
+      printJson: (value) => process.stdout.write(`${toJson(value)}\n`),
+    };
+    process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
+  } catch (error) {
+    process.exitCode = fail(error, target);
+  } finally {
+    if (db) await db.close().catch(() => undefined);
+  }
+}

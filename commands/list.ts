@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { listJsonRow } from '../src/noetl/model.js';
+import { listLines } from '../src/format/human.js';
+import { addConnectionOptions, runCommand } from './context.js';
+import { countFlag, minutesFlag, validate } from './options.js';
+
+const ListOptions = z.object({
+  olderThan: minutesFlag('--older-than'),
+  idle: minutesFlag('--idle').optional(),
+  path: z.string().min(1, 'must not be empty').max(500, 'at most 500 characters').optional(),
+  includeChildren: z.boolean().default(false),
+  limit: countFlag('--limit', 1_000_000).optional(),
+  json: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('list')
+      .description('list stuck executions, oldest first')
+      .option('--older-than <minutes>', 'started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one', '5')
+      .option('--idle <minutes>', 'and no event at all for this long')
+      .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
+      .option('--include-children', 'also list children of running parents as their own rows')
+      .option('--limit <n>', 'at most n rows')
+      .option('--json', 'JSON for scripts'),
+  ).action(async (_opts, cmd: Command) =>
+    runCommand(
+      cmd,
+      () => validate(ListOptions, cmd.opts()),
+      async (ctx, o) => {
+        const rows = await ctx.store.listStuck({
+          olderThanSeconds: o.olderThan,
+          idleSeconds: o.idle ?? null,
+          path: o.path ?? null,
+          includeChildren: o.includeChildren,
+          limit: o.limit ?? null,
+        });
+        if (o.json) {
+          ctx.printJson({
+            executions: rows.map(listJsonRow),
+            count: rows.length,
+            older_than_minutes: o.olderThan / 60,
+            idle_minutes: o.idle === undefined ? null : o.idle / 60,
+            generated_at: new Date().toISOString(),
+          });
+        } else {
+          for (const line of listLines(rows, ctx.color, ctx.width)) ctx.print(line);
+        }
+      },
+    ),
+  );
+}

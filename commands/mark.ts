@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { currentActor } from '../src/audit.js';
+import { EXIT, UsageError } from '../src/errors.js';
+import { markLines } from '../src/format/human.js';
+import { isChange, markExecutions, type MarkResult } from '../src/noetl/mark.js';
+import type { Action } from '../src/noetl/vocabulary.js';
+import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
+import { readIds, reasonFlag, validate } from './options.js';
+
+const MarkOptions = z.object({
+  reason: reasonFlag.optional(),
+  cascade: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  json: z.boolean().default(false),
+});
+
+export function refuseWriteWhenReadOnly(ctx: CommandContext, dryRun: boolean, what: string): void {
+  if (ctx.options.readOnly && !dryRun) {
+    throw new UsageError(`refused: ${what} writes, and this session is read-only (--read-only / NOETL_CONSOLE_READ_ONLY); use --dry-run to preview`);
+  }
+}
+
+export function markSummary(results: readonly MarkResult[]) {
+  const changed = results.filter((r) => isChange(r.outcome)).map((r) => r.execution_id);
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  return { changed, counts };
+}
+
+function register1(program: Command, action: Action): void {
+  const verb = action === 'cancel' ? 'cancel' : 'mark failed';
+  addConnectionOptions(
+    program
+      .command(action)
+      .description(
+        action === 'cancel'
+          ? 'cancel executions (writes execution.cancelled), only those still running'
+          : 'mark executions failed (writes playbook.failed), only those still running',
+      )
+      .argument('<ids...>', 'execution ids, or - to read them from standard input, one a line')
+      .option('--reason <text>', 'why (stored in the event)', action === 'cancel' ? 'cancelled with noetl-console' : 'marked failed with noetl-console')
+      .option('--cascade', 'also change every running descendant (children, their children, ...)')
+      .option('--dry-run', 'show what would change, write nothing')
+      .option('--json', 'JSON for scripts'),
+  ).action(async (ids: string[], _opts, cmd: Command) =>
+    runCommand(
+      cmd,
+      async () => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids) }),
+      async (ctx, o) => {
+        refuseWriteWhenReadOnly(ctx, o.dryRun, action);
+        const results = await markExecutions(ctx.store, {
+          action,
+          ids: o.ids,
+          reason: o.reason!,
+          cascade: o.cascade,
+          dryRun: o.dryRun,
+          actor: currentActor(),
+        });
+        const { changed, counts } = markSummary(results);
+        const named = new Set(o.ids);
+        const unchangedNamed = results.filter(
+          (r) => named.has(r.execution_id) && (r.outcome === 'already_terminal' || r.outcome === 'not_found'),
+        );
+        const message = o.dryRun
+          ? `[DRY RUN] Would ${verb} ${results.filter((r) => r.outcome.startsWith('would_')).length} execution(s)`
+          : `${action === 'cancel' ? 'Cancelled' : 'Marked failed'} ${changed.length} execution(s)`;
+        if (o.json) {
+          ctx.printJson({
+            action,
+            dry_run: o.dryRun,
+            cascade: o.cascade,
+            reason: o.reason,
+            changed_count: changed.length,
+            execution_ids: changed,
+            counts,
+            message,
+            results: results.map((r) => ({
+              execution_id: r.execution_id,
+              outcome: r.outcome,
+              parent_execution_id: r.parent_execution_id,
+              root_execution_id: r.root_execution_id,
+              cascaded: r.cascaded,
+              state: r.state,
+              event_id: r.event_id,
+            })),
+          });
+        } else {
+          for (const line of markLines(results, ctx.color)) ctx.print(line);
+          ctx.print(message);
+        }
+        return unchangedNamed.length > 0 ? EXIT.partial : EXIT.ok;
+      },
+    ),
+  );
+}
+
+export function register(program: Command): void {
+  register1(program, 'cancel');
+  register1(program, 'fail');
+}

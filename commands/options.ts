@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { UsageError } from '../src/errors.js';
+import { parseDuration } from '../src/duration.js';
+
+/** Validate commander's raw options with a zod schema; any issue is a one-line usage error (exit 2). */
+export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = issue.path.map(String).join('.');
+  const flag = key ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : 'input';
+  throw new UsageError(issue.message.startsWith('--') ? issue.message : `${flag}: ${issue.message}`);
+}
+
+/** A minutes flag: bare number = minutes, or 90s/45m/2h/1d. Returns seconds. */
+export function minutesFlag(flag: string, min = 0) {
+  return z.string().transform((raw, ctx) => {
+    try {
+      return parseDuration(flag, raw, 'm', { min });
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+export const countFlag = (flag: string, max: number) =>
+  z.string().transform((raw, ctx) => {
+    if (!/^\d{1,9}$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
+      ctx.addIssue({ code: 'custom', message: `${flag}: expected a whole number from 1 to ${max}; got ${JSON.stringify(raw).slice(0, 60)}` });
+      return z.NEVER;
+    }
+    return Number(raw);
+  });
+
+export const reasonFlag = z
+  .string()
+  .max(1000, '--reason: at most 1000 characters')
+  .refine((v) => v.trim().length > 0, '--reason: must not be empty');
+
+const MAX_BIGINT = 9223372036854775807n;
+
+/** Execution ids: positive integers that fit a bigint, kept as strings. */
+export function parseExecutionId(raw: string): string {
+  const text = raw.trim();
+  if (!/^[0-9]{1,19}$/.test(text) || BigInt(text) < 1n || BigInt(text) > MAX_BIGINT) {
+    const shown = JSON.stringify(raw).slice(0, 60);
+    throw new UsageError(`invalid execution id ${shown}: expected a positive integer`);
+  }
+  return BigInt(text).toString();
+}
+
+/** Ids from arguments, or one a line from standard input when the only argument is `-`. */
+export async function readIds(args: readonly string[], stdin: NodeJS.ReadStream = process.stdin): Promise<string[]> {
+  if (args.length === 1 && args[0] === '-') {
+    if (stdin.isTTY) throw new UsageError('`-` reads ids from standard input, one a line: pipe them in');
+    let text = '';
+    for await (const chunk of stdin) text += chunk;
+    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (lines.length === 0) throw new UsageError('no execution ids on standard input');
+    return lines.map(parseExecutionId);
+  }
+  if (args.length === 0) throw new UsageError('name at least one execution id (or `-` to read them from standard input)');
+  if (args.includes('-')) throw new UsageError('`-` must be the only id argument');
+  return args.map(parseExecutionId);
+}

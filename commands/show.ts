@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { EXIT } from '../src/errors.js';
+import { showLines } from '../src/format/human.js';
+import { loadExecutionDetail } from '../src/noetl/detail.js';
+import { addConnectionOptions, runCommand } from './context.js';
+import { countFlag, parseExecutionId, validate } from './options.js';
+
+const ShowOptions = z.object({
+  events: countFlag('--events', 100_000).default(50),
+  json: z.boolean().default(false),
+});
+
+export function register(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('show')
+      .description('one execution: state, diagnosis, recent events, child tree')
+      .argument('<id>', 'execution id')
+      .option('--events <n>', 'how many recent events to show', '50')
+      .option('--json', 'JSON for scripts'),
+  ).action(async (id: string, _opts, cmd: Command) =>
+    runCommand(
+      cmd,
+      () => ({ id: parseExecutionId(id), ...validate(ShowOptions, cmd.opts()) }),
+      async (ctx, o) => {
+        const detail = await loadExecutionDetail(ctx.store, o.id, o.events);
+        if (!detail) {
+          if (o.json) ctx.printJson({ execution_id: o.id, state: 'not_found' });
+          process.stderr.write(`noetl-console: execution ${o.id} not found\n`);
+          return EXIT.partial;
+        }
+        if (o.json) {
+          ctx.printJson({
+            ...detail.execution,
+            events: detail.events,
+            total_events: detail.totalEvents,
+            children: detail.children.map((c) => ({
+              execution_id: c.execution_id,
+              parent_execution_id: c.parent_execution_id,
+              depth: c.depth,
+              state: c.execution?.state ?? null,
+              path: c.execution?.path ?? null,
+              diagnosis: c.execution?.diagnosis ?? null,
+            })),
+          });
+        } else {
+          for (const line of showLines(detail, ctx.color)) ctx.print(line);
+        }
+      },
+    ),
+  );
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { resolveConnection } from '../src/config.js';
+import { EXIT, UsageError } from '../src/errors.js';
+import { colorEnabled } from '../src/format/color.js';
+import { addConnectionOptions, connectionFlags, fail } from './context.js';
+import { minutesFlag, validate } from './options.js';
+
+const UiOptions = z.object({
+  olderThan: minutesFlag('--older-than'),
+  idle: minutesFlag('--idle').optional(),
+  refresh: z.string().transform((raw, ctx) => {
+    const n = Number(raw);
+    if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || n < 0.2 || n > 3600) {
+      ctx.addIssue({ code: 'custom', message: `--refresh: expected seconds from 0.2 to 3600; got ${JSON.stringify(raw).slice(0, 40)}` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+});
+
+export function addUiOptions(cmd: Command): Command {
+  return addConnectionOptions(cmd)
+    .option('--older-than <minutes>', 'age filter to start with (minutes, or 90s/2h/1d)', '5')
+    .option('--idle <minutes>', 'idle filter to start with')
+    .option('--refresh <seconds>', 'refresh interval', '2');
+}
+
+/** The interactive console. Ink and React are imported here only. */
+export async function runUi(cmd: Command): Promise<void> {
+  let target = 'the database';
+  try {
+    const flags = connectionFlags(cmd);
+    const o = validate(UiOptions, cmd.opts());
+    const options = resolveConnection(flags);
+    target = options.target.label;
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw new UsageError('the interactive console needs a terminal; for scripts use the subcommands (list, show, cancel, fail, cleanup, health) with --json');
+    }
+    const { runInteractive } = await import('../components/run.js');
+    process.exitCode = await runInteractive({
+      connection: options,
+      olderThanSeconds: o.olderThan,
+      idleSeconds: o.idle ?? null,
+      refreshSeconds: o.refresh,
+      color: colorEnabled(process.stdout, flags.color),
+    });
+  } catch (error) {
+    process.exitCode = fail(error, target);
+  }
+}
+
+export function register(program: Command): void {
+  addUiOptions(program.command('ui').description('the interactive console (the default on a terminal)')).action(
+    async (_opts, cmd: Command) => runUi(cmd),
+  );
+  void EXIT;
+}

@@ -1,0 +1,130 @@
+import { formatSeconds } from '../duration.js';
+import { WORKER_STALE_SECONDS } from './sql.js';
+import { normalizeEventType, terminalStateOf, type ExecutionState } from './vocabulary.js';
+
+/** One execution as the console shows it. Ids are strings, times ISO 8601 UTC. */
+export interface Execution {
+  execution_id: string;
+  path: string | null;
+  state: ExecutionState;
+  started_at: string;
+  age_seconds: number;
+  last_event_at: string | null;
+  last_event_type: string | null;
+  idle_seconds: number | null;
+  last_step: string | null;
+  stuck_step: string | null;
+  worker_id: string | null;
+  worker_alive: boolean | null;
+  worker_heartbeat_age_seconds: number | null;
+  parent_execution_id: string | null;
+  parent_running: boolean;
+  running_children: number;
+  total_children: number;
+  finished_at: string | null;
+  diagnosis: string;
+}
+
+/** A row of describeBody (sql.ts). */
+export interface DescribedRow {
+  execution_id: string;
+  parent_execution_id: string | null;
+  path: string | null;
+  started_ms: number;
+  now_ms: number;
+  last_event_type: string | null;
+  last_event_step: string | null;
+  last_event_ms: number | null;
+  terminal_type: string | null;
+  terminal_ms: number | null;
+  last_step: string | null;
+  step_name: string | null;
+  step_event_type: string | null;
+  worker_id: string | null;
+  heartbeat_age_s: number | null;
+  runtime_rows: number | null;
+  running_children: number;
+  total_children: number;
+  parent_running: boolean;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
+
+const STEP_DONE = new Set(['step.exit', 'step.completed', 'command.completed', 'call.done', 'action.completed']);
+
+export function toExecution(row: DescribedRow): Execution {
+  const state: ExecutionState = terminalStateOf(row.terminal_type) ?? 'running';
+  const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
+  const stepDone = STEP_DONE.has(normalizeEventType(row.step_event_type));
+  const stuckStep = state === 'running' && row.step_name !== null && !stepDone ? row.step_name : null;
+  let workerAlive: boolean | null = null;
+  if (row.worker_id) {
+    workerAlive = row.heartbeat_age_s !== null && row.heartbeat_age_s <= WORKER_STALE_SECONDS;
+  }
+  const execution: Execution = {
+    execution_id: row.execution_id,
+    path: row.path,
+    state,
+    started_at: iso(row.started_ms)!,
+    age_seconds: seconds(row.now_ms - row.started_ms),
+    last_event_at: iso(row.last_event_ms),
+    last_event_type: row.last_event_type,
+    idle_seconds: idle,
+    last_step: row.last_step,
+    stuck_step: stuckStep,
+    worker_id: row.worker_id,
+    worker_alive: workerAlive,
+    worker_heartbeat_age_seconds: row.heartbeat_age_s === null ? null : Math.round(row.heartbeat_age_s),
+    parent_execution_id: row.parent_execution_id,
+    parent_running: row.parent_running,
+    running_children: row.running_children,
+    total_children: row.total_children,
+    finished_at: state === 'running' ? null : iso(row.terminal_ms),
+    diagnosis: '',
+  };
+  execution.diagnosis = diagnose(execution, row.runtime_rows);
+  return execution;
+}
+
+/** A few words that say why an execution is stuck, most specific first. */
+export function diagnose(e: Omit<Execution, 'diagnosis'>, runtimeRows: number | null = null): string {
+  if (e.state !== 'running') return e.state;
+  const last = normalizeEventType(e.last_event_type);
+  const idle = e.idle_seconds ?? e.age_seconds;
+  if (last === 'command.issued') return `never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`;
+  if (e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';
+  if (e.running_children > 0) return `waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`;
+  if (last === 'command.failed' || last === 'call.error') return `failed step, no recovery`;
+  if (idle >= 600) return `idle ${formatCoarse(idle)}`;
+  if (!e.stuck_step && e.last_step) return 'stalled between steps';
+  if (!e.stuck_step && !e.last_step) return 'no progress';
+  return 'running long';
+}
+
+/** 45m, 3h, 2d: the coarse form used in diagnoses. */
+export function formatCoarse(total: number): string {
+  if (total < 3600) return `${Math.floor(total / 60)}m`;
+  if (total < 86400) return `${Math.floor(total / 3600)}h`;
+  return `${Math.floor(total / 86400)}d`;
+}
+
+/** The stable JSON row of `list` (keys as documented in README). */
+export function listJsonRow(e: Execution) {
+  return {
+    execution_id: e.execution_id,
+    path: e.path,
+    started_at: e.started_at,
+    age_seconds: e.age_seconds,
+    last_event_at: e.last_event_at,
+    last_event_type: e.last_event_type,
+    idle_seconds: e.idle_seconds,
+    last_step: e.last_step,
+    stuck_step: e.stuck_step,
+    worker_id: e.worker_id,
+    worker_alive: e.worker_alive,
+    parent_execution_id: e.parent_execution_id,
+    running_children: e.running_children,
+    diagnosis: e.diagnosis,
+  };
+}

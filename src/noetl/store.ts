@@ -1,0 +1,172 @@
+import type { Database, Queryable } from '../db/database.js';
+import { OperationalError } from '../errors.js';
+import { toExecution, type DescribedRow, type Execution } from './model.js';
+import * as sql from './sql.js';
+
+export interface StuckFilter {
+  /** Started at least this long ago (seconds); 0 lists every running one. */
+  olderThanSeconds: number;
+  /** Also require no event at all for this long (seconds). */
+  idleSeconds?: number | null;
+  /** Glob on the playbook path (* and ?); without wildcards a substring. */
+  path?: string | null;
+  /** Show children of running parents as their own rows. */
+  includeChildren?: boolean;
+  limit?: number | null;
+}
+
+export interface TimelineEvent {
+  event_id: string;
+  event_type: string | null;
+  node_name: string | null;
+  status: string | null;
+  worker_id: string | null;
+  created_at: string;
+  error: string | null;
+  meta: unknown;
+}
+
+export interface TreeNode {
+  execution_id: string;
+  parent_execution_id: string;
+  depth: number;
+}
+
+export interface HealthCounts {
+  running: number;
+  stuck: number;
+  long_running: number;
+  oldest_running_seconds: number | null;
+  recent_24h: number;
+  live_workers: number | null;
+  now: string;
+}
+
+/** Turn an operator's pattern into ILIKE: * and ? are wildcards, else substring. */
+export function pathPattern(pattern: string): string {
+  const escaped = pattern.replace(/[\\%_]/g, (c) => `\\${c}`);
+  if (/[*?]/.test(pattern)) return escaped.replace(/\*/g, '%').replace(/\?/g, '_');
+  return `%${escaped}%`;
+}
+
+/** Read access to a NoETL schema: every query goes through sql.ts. */
+export class NoetlStore {
+  private caps: Promise<sql.Capabilities> | null = null;
+
+  constructor(
+    readonly db: Database,
+    readonly schema: string,
+  ) {}
+
+  capabilities(): Promise<sql.Capabilities> {
+    this.caps ??= this.db
+      .query<{
+        has_event: boolean;
+        has_catalog: boolean;
+        has_command: boolean;
+        has_runtime: boolean;
+        has_snowflake: boolean;
+      }>(sql.capabilitiesSql(), [this.schema])
+      .then(({ rows: [row] }) => {
+        if (!row?.has_event || !row.has_catalog) {
+          throw new OperationalError(
+            `schema ${JSON.stringify(this.schema)} on ${this.db.label} has no NoETL event/catalog tables (is --schema right?)`,
+          );
+        }
+        return { hasCommand: row.has_command, hasRuntime: row.has_runtime, hasSnowflake: row.has_snowflake };
+      })
+      .catch((error: unknown) => {
+        this.caps = null;
+        throw error;
+      });
+    return this.caps;
+  }
+
+  async listStuck(filter: StuckFilter): Promise<Execution[]> {
+    const caps = await this.capabilities();
+    const { rows } = await this.db.query<DescribedRow>(sql.listStuckSql(this.schema, caps), [
+      filter.olderThanSeconds,
+      filter.idleSeconds ?? null,
+      filter.path ? pathPattern(filter.path) : null,
+      filter.includeChildren ?? false,
+      filter.limit ?? null,
+    ]);
+    return rows.map(toExecution);
+  }
+
+  /** Executions by id, whatever their state; unknown ids are simply absent. */
+  async describe(ids: readonly string[], q: Queryable = this.db): Promise<Execution[]> {
+    if (ids.length === 0) return [];
+    const caps = await this.capabilities();
+    const { rows } = await q.query<DescribedRow>(sql.describeIdsSql(this.schema, caps), [ids]);
+    return rows.map(toExecution);
+  }
+
+  async timeline(id: string, limit: number): Promise<{ events: TimelineEvent[]; total: number }> {
+    const { rows } = await this.db.query<TimelineEvent & { created_ms: number; total_events: string }>(
+      sql.timelineSql(this.schema),
+      [id, limit],
+    );
+    const total = rows[0] ? Number(rows[0].total_events) : Number((await this.db.query<{ n: string }>(sql.eventCountSql(this.schema), [id])).rows[0]?.n ?? 0);
+    return {
+      total,
+      events: rows.map((r) => ({
+        event_id: r.event_id,
+        event_type: r.event_type,
+        node_name: r.node_name,
+        status: r.status,
+        worker_id: r.worker_id,
+        created_at: new Date(r.created_ms).toISOString(),
+        error: r.error,
+        meta: r.meta,
+      })),
+    };
+  }
+
+  /** Every descendant of `roots` through parent_execution_id, breadth first, one query a level. */
+  async descendants(roots: readonly string[], q: Queryable = this.db): Promise<TreeNode[]> {
+    const seen = new Set(roots);
+    const out: TreeNode[] = [];
+    let frontier = [...roots];
+    for (let depth = 1; frontier.length > 0 && depth <= 100; depth++) {
+      const { rows } = await q.query<{ execution_id: string; parent_execution_id: string }>(sql.childrenSql(this.schema), [frontier]);
+      frontier = [];
+      for (const row of rows.sort((a, b) => compareIds(a.execution_id, b.execution_id))) {
+        if (seen.has(row.execution_id)) continue;
+        seen.add(row.execution_id);
+        out.push({ ...row, depth });
+        frontier.push(row.execution_id);
+      }
+    }
+    return out;
+  }
+
+  async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
+    const caps = await this.capabilities();
+    const { rows } = await this.db.query<{
+      running: number;
+      stuck: number;
+      long_running: number;
+      oldest_running_s: number | null;
+      recent_24h: number;
+      live_workers: number | null;
+      now_ms: number;
+    }>(sql.healthSql(this.schema, caps), [stuckSeconds, longRunningSeconds]);
+    const r = rows[0]!;
+    return {
+      running: r.running,
+      stuck: r.stuck,
+      long_running: r.long_running,
+      oldest_running_seconds: r.oldest_running_s === null ? null : Math.round(r.oldest_running_s),
+      recent_24h: r.recent_24h,
+      live_workers: r.live_workers,
+      now: new Date(r.now_ms).toISOString(),
+    };
+  }
+}
+
+export function compareIds(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
