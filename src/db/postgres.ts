@@ -8,7 +8,8 @@ export const APPLICATION_NAME = 'noetl-console';
 export function openPostgres(options: ConnectionOptions): Database {
   const target = options.target;
   if (target.kind !== 'postgres') throw new Error('openPostgres needs a postgres target');
-  const settings = [`-c statement_timeout=${options.statementTimeoutMs}`];
+  // JIT compiles the listing query for ~100 ms and saves nothing on a result of a few thousand rows.
+  const settings = [`-c statement_timeout=${options.statementTimeoutMs}`, '-c jit=off'];
   // The session itself refuses writes, so no code path can write by mistake.
   if (options.readOnly) settings.push('-c default_transaction_read_only=on');
   const pool = new pg.Pool({

@@ -17,6 +17,7 @@ export function quoteIdent(name: string): string {
 
 const TERMINAL = sqlList(ALL_TERMINAL_TYPES);
 const STARTS = sqlList(START_TYPES);
+const OTHER_STARTS = sqlList(START_TYPES.filter((t) => t !== 'playbook.initialized'));
 const STEP_DONE = sqlList(STEP_DONE_TYPES);
 const EXECUTION_LEVEL = sqlList(EXECUTION_LEVEL_PREFIXES);
 export const WORKER_STALE_SECONDS = 90;
@@ -117,16 +118,26 @@ function describeBody(s: string, caps: Capabilities): string {
  */
 export function listStuckSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
+  // Python starts come from NoETL's partial index on playbook.initialized
+  // (index-only); the anti-join against terminal events is left to the
+  // planner (a hash anti-join at scale) rather than one probe per group.
   return `WITH ${CLOCK},
-  target AS (
-    SELECT st.execution_id, min(st.created_at) AS started_at,
-           min(st.catalog_id) AS catalog_id, min(st.parent_execution_id) AS parent_execution_id
+  starts AS (
+    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
     FROM ${s}.event st CROSS JOIN clock ck
-    WHERE st.event_type IN (${STARTS})
-      AND st.created_at <= ck.now_utc - $1::float8 * interval '1 second'
-    GROUP BY st.execution_id
-    HAVING NOT EXISTS (
-      SELECT 1 FROM ${s}.event x WHERE x.execution_id = st.execution_id AND x.event_type IN (${TERMINAL}))
+    WHERE st.event_type = 'playbook.initialized' AND st.created_at <= ck.now_utc - $1::float8 * interval '1 second'
+    UNION ALL
+    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
+    FROM ${s}.event st CROSS JOIN clock ck
+    WHERE st.event_type IN (${OTHER_STARTS}) AND st.created_at <= ck.now_utc - $1::float8 * interval '1 second'
+  ),
+  target AS (
+    SELECT r.execution_id, min(r.created_at) AS started_at,
+           min(r.catalog_id) AS catalog_id, min(r.parent_execution_id) AS parent_execution_id
+    FROM starts r
+    WHERE NOT EXISTS (
+      SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}))
+    GROUP BY r.execution_id
   ),
   described AS (${describeBody(s, caps)})
   SELECT d.* FROM described d
