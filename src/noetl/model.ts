@@ -41,7 +41,8 @@ export interface DescribedRow {
   step_name: string | null;
   step_event_type: string | null;
   worker_id: string | null;
-  heartbeat_age_s: number | null;
+  /** Latest heartbeat of the worker, epoch ms (absolute, like now_ms). */
+  heartbeat_ms: number | null;
   runtime_rows: number | null;
   running_children: number;
   total_children: number;
@@ -58,10 +59,9 @@ export function toExecution(row: DescribedRow): Execution {
   const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
   const stepDone = STEP_DONE.has(normalizeEventType(row.step_event_type));
   const stuckStep = state === 'running' && row.step_name !== null && !stepDone ? row.step_name : null;
+  const heartbeatAge = row.heartbeat_ms === null ? null : Math.max(0, (row.now_ms - row.heartbeat_ms) / 1000);
   let workerAlive: boolean | null = null;
-  if (row.worker_id) {
-    workerAlive = row.heartbeat_age_s !== null && row.heartbeat_age_s <= WORKER_STALE_SECONDS;
-  }
+  if (row.worker_id) workerAlive = heartbeatAge !== null && heartbeatAge <= WORKER_STALE_SECONDS;
   const execution: Execution = {
     execution_id: row.execution_id,
     path: row.path,
@@ -75,7 +75,7 @@ export function toExecution(row: DescribedRow): Execution {
     stuck_step: stuckStep,
     worker_id: row.worker_id,
     worker_alive: workerAlive,
-    worker_heartbeat_age_seconds: row.heartbeat_age_s === null ? null : Math.round(row.heartbeat_age_s),
+    worker_heartbeat_age_seconds: heartbeatAge === null ? null : Math.round(heartbeatAge),
     parent_execution_id: row.parent_execution_id,
     parent_running: row.parent_running,
     running_children: row.running_children,

@@ -57,7 +57,7 @@ function describeBody(s: string, caps: Capabilities): string {
     ls.node_name AS step_name,
     ls.event_type AS step_event_type,
     ${worker} AS worker_id,
-    ${caps.hasRuntime ? 'hb.heartbeat_age_s, hb.runtime_rows' : 'NULL::float8 AS heartbeat_age_s, NULL::int AS runtime_rows'},
+    ${caps.hasRuntime ? 'hb.heartbeat_ms, hb.runtime_rows' : 'NULL::float8 AS heartbeat_ms, NULL::int AS runtime_rows'},
     ch.running_children,
     ch.total_children,
     (t.parent_execution_id IS NOT NULL AND EXISTS (
@@ -100,7 +100,7 @@ function describeBody(s: string, caps: Capabilities): string {
   ${
     caps.hasRuntime
       ? `LEFT JOIN LATERAL (
-    SELECT extract(epoch FROM (now() - max(r.heartbeat)))::float8 AS heartbeat_age_s, count(*)::int AS runtime_rows
+    SELECT ${ms('max(r.heartbeat)')} AS heartbeat_ms, count(*)::int AS runtime_rows
     FROM ${s}.runtime r WHERE r.name = ${worker}) hb ON true`
       : ''
   }
@@ -271,4 +271,28 @@ export function healthSql(schema: string, caps: Capabilities): string {
     ${ms('ck.now_utc')} AS now_ms
   FROM clock ck LEFT JOIN running r ON true
   GROUP BY ck.now_utc`;
+}
+
+/**
+ * Incremental refresh: every execution with an event stamped after $1 (epoch
+ * ms, UTC), with what kind of events it had. Reads only the recent slice of
+ * the created_at index.
+ */
+export function recentActivitySql(schema: string): string {
+  const s = quoteIdent(schema);
+  return `WITH ${CLOCK}
+  SELECT e.execution_id::text AS execution_id,
+         bool_or(e.event_type IN (${STARTS})) AS has_start,
+         bool_or(e.event_type IN (${TERMINAL})) AS has_terminal,
+         min(e.parent_execution_id)::text AS parent_execution_id,
+         max(ck.now_ms) AS now_ms
+  FROM (SELECT ${ms('now_utc')} AS now_ms FROM clock) ck
+  LEFT JOIN ${s}.event e ON e.created_at > (to_timestamp($1::float8 / 1000) AT TIME ZONE 'UTC')
+  GROUP BY e.execution_id`;
+}
+
+/** Latest heartbeat of each worker pool, epoch ms. */
+export function heartbeatsSql(schema: string): string {
+  return `SELECT r.name, ${ms('max(r.heartbeat)')} AS heartbeat_ms
+    FROM ${quoteIdent(schema)}.runtime r GROUP BY r.name`;
 }

@@ -15,6 +15,13 @@ export interface StuckFilter {
   limit?: number | null;
 }
 
+export interface RecentActivity {
+  execution_id: string;
+  has_start: boolean;
+  has_terminal: boolean;
+  parent_execution_id: string | null;
+}
+
 export interface TimelineEvent {
   event_id: string;
   event_type: string | null;
@@ -83,6 +90,10 @@ export class NoetlStore {
   }
 
   async listStuck(filter: StuckFilter): Promise<Execution[]> {
+    return (await this.listStuckRows(filter)).map(toExecution);
+  }
+
+  async listStuckRows(filter: StuckFilter): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
     const { rows } = await this.db.query<DescribedRow>(sql.listStuckSql(this.schema, caps), [
       filter.olderThanSeconds,
@@ -91,15 +102,38 @@ export class NoetlStore {
       filter.includeChildren ?? false,
       filter.limit ?? null,
     ]);
-    return rows.map(toExecution);
+    return rows;
   }
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */
   async describe(ids: readonly string[], q: Queryable = this.db): Promise<Execution[]> {
+    return (await this.describeRows(ids, q)).map(toExecution);
+  }
+
+  async describeRows(ids: readonly string[], q: Queryable = this.db): Promise<DescribedRow[]> {
     if (ids.length === 0) return [];
     const caps = await this.capabilities();
-    const { rows } = await q.query<DescribedRow>(sql.describeIdsSql(this.schema, caps), [ids]);
-    return rows.map(toExecution);
+    return (await q.query<DescribedRow>(sql.describeIdsSql(this.schema, caps), [ids])).rows;
+  }
+
+  /** Executions with events stamped after `sinceMs`, and the database's clock. */
+  async recentActivity(sinceMs: number): Promise<{ nowMs: number; executions: RecentActivity[] }> {
+    const { rows } = await this.db.query<RecentActivity & { execution_id: string | null; now_ms: number }>(
+      sql.recentActivitySql(this.schema),
+      [sinceMs],
+    );
+    return {
+      nowMs: rows[0]!.now_ms,
+      executions: rows.filter((r) => r.execution_id !== null).map(({ now_ms: _n, ...r }) => r),
+    };
+  }
+
+  /** Latest heartbeat per worker pool (empty when the database has no runtime table). */
+  async heartbeats(): Promise<Map<string, number | null>> {
+    const caps = await this.capabilities();
+    if (!caps.hasRuntime) return new Map();
+    const { rows } = await this.db.query<{ name: string; heartbeat_ms: number | null }>(sql.heartbeatsSql(this.schema));
+    return new Map(rows.map((r) => [r.name, r.heartbeat_ms]));
   }
 
   async timeline(id: string, limit: number): Promise<{ events: TimelineEvent[]; total: number }> {

@@ -1,0 +1,123 @@
+/**
+ * The set of running executions kept up to date at the cost of what changed.
+ *
+ * After one full load, a refresh reads only (1) executions with an event
+ * stamped since the previous refresh, minus a safety margin, because writers
+ * stamp created_at themselves and commit late, (2) the descriptions of those
+ * that are running or just finished, and of their parents, and (3) the worker
+ * heartbeats (a small table). Ages, idle times and worker liveness are then
+ * derived from the database's clock. A periodic full reconcile corrects
+ * anything the incremental path missed (an event stamped older than the
+ * margin, a command-table-only change).
+ */
+import { toExecution, type DescribedRow, type Execution } from './model.js';
+import { compareIds, type NoetlStore, type StuckFilter } from './store.js';
+
+export interface LiveOptions {
+  /** How far back each refresh re-reads, for late commits and writer clock skew. */
+  marginMs?: number;
+  /** Full reconcile period. */
+  reconcileMs?: number;
+}
+
+export interface RefreshStats {
+  kind: 'full' | 'incremental';
+  /** Executions re-described in this refresh. */
+  described: number;
+  running: number;
+  ms: number;
+}
+
+export class LiveRunningSet {
+  private rows = new Map<string, DescribedRow>();
+  private nowMs = 0;
+  private lastFullAt = 0;
+  private watermarkMs = 0;
+  private readonly marginMs: number;
+  private readonly reconcileMs: number;
+
+  constructor(
+    private readonly store: NoetlStore,
+    options: LiveOptions = {},
+  ) {
+    this.marginMs = options.marginMs ?? 120_000;
+    this.reconcileMs = options.reconcileMs ?? 5 * 60_000;
+  }
+
+  get loaded(): boolean {
+    return this.lastFullAt > 0;
+  }
+
+  /** Full load when due (first time, every reconcile period, or forced), else incremental. */
+  async refresh(force = false): Promise<RefreshStats> {
+    const started = performance.now();
+    if (force || !this.loaded || Date.now() - this.lastFullAt >= this.reconcileMs) {
+      const rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true });
+      // With no running execution the listing carries no clock: read it alone (an empty index range).
+      const nowMs = rows[0]?.now_ms ?? (await this.store.recentActivity(Number.MAX_SAFE_INTEGER)).nowMs;
+      this.rows = new Map(rows.map((r) => [r.execution_id, r]));
+      this.nowMs = nowMs;
+      this.watermarkMs = nowMs - this.marginMs;
+      this.lastFullAt = Date.now();
+      return { kind: 'full', described: rows.length, running: this.rows.size, ms: performance.now() - started };
+    }
+    const { nowMs, executions } = await this.store.recentActivity(this.watermarkMs);
+    const touched = new Set<string>();
+    for (const a of executions) {
+      if (this.rows.has(a.execution_id) || (a.has_start && !a.has_terminal)) touched.add(a.execution_id);
+      if (a.has_terminal || a.has_start) {
+        // A child that starts or finishes changes its parent's running_children.
+        const parent = a.parent_execution_id ?? this.rows.get(a.execution_id)?.parent_execution_id;
+        if (parent && this.rows.has(parent)) touched.add(parent);
+      }
+    }
+    const described = await this.store.describeRows([...touched]);
+    const byId = new Map(described.map((r) => [r.execution_id, r]));
+    for (const id of touched) {
+      const row = byId.get(id);
+      if (row && row.terminal_type === null) this.rows.set(id, row);
+      else this.rows.delete(id);
+    }
+    const heartbeats = await this.store.heartbeats();
+    for (const row of this.rows.values()) {
+      row.now_ms = nowMs;
+      if (row.worker_id && heartbeats.has(row.worker_id)) row.heartbeat_ms = heartbeats.get(row.worker_id) ?? null;
+      // Parent liveness follows the set itself.
+      row.parent_running = row.parent_execution_id !== null && this.rows.has(row.parent_execution_id);
+    }
+    this.nowMs = nowMs;
+    this.watermarkMs = nowMs - this.marginMs;
+    return { kind: 'incremental', described: described.length, running: this.rows.size, ms: performance.now() - started };
+  }
+
+  /** Every running execution, whatever its age. */
+  get runningCount(): number {
+    return this.rows.size;
+  }
+
+  get clockMs(): number {
+    return this.nowMs;
+  }
+
+  /** The stuck executions under `filter`, as `list` would return them. */
+  view(filter: StuckFilter): Execution[] {
+    const match = filter.path ? globToRegExp(filter.path) : null;
+    const out: DescribedRow[] = [];
+    for (const row of this.rows.values()) {
+      if (row.started_ms > row.now_ms - filter.olderThanSeconds * 1000) continue;
+      if (filter.idleSeconds != null && (row.last_event_ms === null || row.last_event_ms > row.now_ms - filter.idleSeconds * 1000)) continue;
+      if (match && !(row.path !== null && match.test(row.path))) continue;
+      if (!filter.includeChildren && row.parent_running) continue;
+      out.push(row);
+    }
+    out.sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
+    return (filter.limit ? out.slice(0, filter.limit) : out).map(toExecution);
+  }
+}
+
+/** The same matching as pathPattern() + ILIKE: * and ? wildcards, else a case-insensitive substring. */
+export function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  if (/[*?]/.test(pattern)) return new RegExp(`^${escaped.replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`, 'i');
+  return new RegExp(escaped.replace(/[*?]/g, ''), 'i');
+}

@@ -1,0 +1,121 @@
+/**
+ * The incremental refresh must equal a full load: after random sequences of
+ * engine writes (starts of both dialects, progress, stragglers, terminal
+ * events, children, late rows, cancels by other consoles, heartbeats), the
+ * live set's view equals `list` run from scratch, for several filters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentActor } from '../../src/audit.js';
+import { LiveRunningSet } from '../../src/noetl/live.js';
+import { markExecutions } from '../../src/noetl/mark.js';
+import { toExecution, type Execution } from '../../src/noetl/model.js';
+import { NoetlStore, type StuckFilter } from '../../src/noetl/store.js';
+import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+/** mulberry32: a small seeded PRNG, so a failure can be replayed with its seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FILTERS: StuckFilter[] = [
+  { olderThanSeconds: 0, includeChildren: true },
+  { olderThanSeconds: 5 * 60 },
+  { olderThanSeconds: 60 * 60, idleSeconds: 10 * 60 },
+  { olderThanSeconds: 60, path: 'etl/a*', includeChildren: true },
+  { olderThanSeconds: 0, limit: 7 },
+];
+
+const PATHS = ['etl/alpha', 'etl/beta', 'etl/ALPHA-2', 'ml/train', 'etl/a_b%c'];
+const WORKERS = ['w-1', 'w-2', 'w-3'];
+
+// Times stay half a minute off every whole-minute threshold, so that the
+// live view and the full load (read milliseconds apart) cannot straddle one.
+const minutesAgo = (rnd: () => number, max: number) => Math.floor(rnd() * max) + 0.5;
+
+function comparable(e: Execution) {
+  const { age_seconds, idle_seconds, worker_heartbeat_age_seconds, ...rest } = e;
+  return { ...rest, age: Math.round(age_seconds / 10), idle: idle_seconds === null ? null : Math.round(idle_seconds / 10) };
+}
+
+describe.each(backends())('incremental refresh equals a full load on %s', (backend) => {
+  let t: TestDatabase;
+  let store: NoetlStore;
+  beforeAll(async () => {
+    t = await createTestDatabase(backend);
+    store = new NoetlStore(t.db, t.schema);
+  });
+  afterAll(async () => t?.close());
+
+  it('after random engine writes', async () => {
+    const seed = Number(process.env.NOETL_TEST_SEED ?? Date.now() % 100000);
+    const rnd = prng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const scenario = new Scenario(BigInt(600_000_000_000_000_000) + BigInt(Math.floor(rnd() * 1e9)) * 1000n);
+    const running: ExecutionBuilder[] = [];
+    const finished: ExecutionBuilder[] = [];
+    for (const w of WORKERS) scenario.worker(w, rnd() < 0.5 ? 10 : 3600);
+    const start = (startedMinutesAgo: number) => {
+      const parent = running.length && rnd() < 0.3 ? pick(running) : undefined;
+      const ex = scenario.execution({ path: pick(PATHS), dialect: rnd() < 0.5 ? 'python' : 'rust', startedMinutesAgo, parent });
+      if (rnd() < 0.5) ex.step('extract', Math.max(0, startedMinutesAgo - 1), pick(WORKERS));
+      if (rnd() < 0.3) ex.issued('load', Math.max(0, startedMinutesAgo - 2));
+      else if (rnd() < 0.5) ex.claimed('load', Math.max(0, startedMinutesAgo - 2), pick(WORKERS));
+      running.push(ex);
+    };
+    for (let i = 0; i < 25; i++) start(minutesAgo(rnd, 180));
+    await scenario.apply(t.db, t.schema);
+
+    const live = new LiveRunningSet(store, { marginMs: 120_000, reconcileMs: 3_600_000 });
+    expect((await live.refresh()).kind).toBe('full');
+    let incremental = 0;
+    let compared = 0;
+    const ops: Record<string, number> = {};
+    for (let round = 0; round < 30; round++) {
+      for (let k = 0, n = 1 + Math.floor(rnd() * 4); k < n; k++) {
+        const op = pick(['start', 'start', 'progress', 'progress', 'finish', 'straggler', 'late', 'cancel', 'heartbeat'] as const);
+        ops[op] = (ops[op] ?? 0) + 1;
+        // An engine stamps a start when it writes it: within the margin.
+        if (op === 'start') start(rnd() < 0.5 ? 0.5 : 1.5);
+        else if (op === 'progress' && running.length) {
+          const ex = pick(running);
+          if (rnd() < 0.5) ex.claimed(`step-${round}`, 0, pick(WORKERS));
+          else ex.event(ex.dialect === 'python' ? 'command.heartbeat' : 'command_heartbeat', 0, { node: 'load', worker: pick(WORKERS) });
+        } else if (op === 'finish' && running.length) {
+          const ex = running.splice(Math.floor(rnd() * running.length), 1)[0]!;
+          ex.finish(pick(['completed', 'failed', 'cancelled'] as const), 0, rnd() < 0.5 ? 'completed' : undefined);
+          finished.push(ex);
+        } else if (op === 'straggler' && finished.length) {
+          pick(finished).event('command.heartbeat', 0, { node: 'late', worker: pick(WORKERS) });
+        } else if (op === 'late' && running.length) {
+          // Committed now, stamped up to a minute ago (inside the margin).
+          pick(running).event('step.exit', 30 + Math.floor(rnd() * 30), { node: 'late-step', status: 'COMPLETED' });
+        } else if (op === 'cancel' && running.length) {
+          await scenario.apply(t.db, t.schema);
+          const ex = pick(running);
+          await markExecutions(store, { action: rnd() < 0.5 ? 'cancel' : 'fail', ids: [ex.id], reason: 'other console', cascade: rnd() < 0.5, dryRun: false, actor: currentActor() });
+        } else if (op === 'heartbeat') {
+          scenario.worker(pick(WORKERS), rnd() < 0.5 ? 5 : 3600);
+        }
+      }
+      await scenario.apply(t.db, t.schema);
+      const stats = await live.refresh();
+      if (stats.kind === 'incremental') incremental++;
+      for (const filter of FILTERS) {
+        // The full load, derived at the live set's clock so that ages compare exactly.
+        const full = (await store.listStuckRows(filter)).map((r) => toExecution({ ...r, now_ms: live.clockMs }));
+        expect(live.view(filter).map(comparable), `seed ${seed}, round ${round}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
+        compared++;
+      }
+    }
+    expect(incremental).toBe(30);
+    console.log(`live equivalence on ${backend}: seed ${seed}, ${compared} comparisons, ops ${JSON.stringify(ops)}, ${live.runningCount} running at the end`);
+  });
+});
