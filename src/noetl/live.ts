@@ -33,6 +33,8 @@ export class LiveRunningSet {
   private nowMs = 0;
   private lastFullAt = 0;
   private watermarkMs = 0;
+  /** Per execution, its events inside the current window, as counted by the previous refresh. */
+  private windowCounts = new Map<string, number>();
   private readonly marginMs: number;
   private readonly reconcileMs: number;
 
@@ -58,12 +60,15 @@ export class LiveRunningSet {
       this.rows = new Map(rows.map((r) => [r.execution_id, r]));
       this.nowMs = nowMs;
       this.watermarkMs = nowMs - this.marginMs;
+      this.windowCounts = new Map();
       this.lastFullAt = Date.now();
       return { kind: 'full', described: rows.length, running: this.rows.size, ms: performance.now() - started };
     }
-    const { nowMs, executions } = await this.store.recentActivity(this.watermarkMs);
+    const { nowMs, executions } = await this.store.recentActivity(this.watermarkMs, this.marginMs);
     const touched = new Set<string>();
     for (const a of executions) {
+      // Events are only ever inserted: the same count in the same window means nothing new arrived.
+      if (a.seen <= (this.windowCounts.get(a.execution_id) ?? 0)) continue;
       if (this.rows.has(a.execution_id) || (a.has_start && !a.has_terminal)) touched.add(a.execution_id);
       if (a.has_terminal || a.has_start) {
         // A child that starts or finishes changes its parent's running_children.
@@ -87,6 +92,7 @@ export class LiveRunningSet {
     }
     this.nowMs = nowMs;
     this.watermarkMs = nowMs - this.marginMs;
+    this.windowCounts = new Map(executions.filter((a) => a.next > 0).map((a) => [a.execution_id, a.next]));
     return { kind: 'incremental', described: described.length, running: this.rows.size, ms: performance.now() - started };
   }
 

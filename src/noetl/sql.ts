@@ -120,16 +120,16 @@ export function listStuckSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
   // Python starts come from NoETL's partial index on playbook.initialized
   // (index-only); the anti-join against terminal events is left to the
-  // planner (a hash anti-join at scale) rather than one probe per group.
+  // planner (a hash anti-join at scale) rather than one probe per group. The
+  // age filter applies after it: nearly every start is old, and a created_at
+  // condition in the scan only steers the planner off the start indexes.
   return `WITH ${CLOCK},
   starts AS (
     SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st CROSS JOIN clock ck
-    WHERE st.event_type = 'playbook.initialized' AND st.created_at <= ck.now_utc - $1::float8 * interval '1 second'
+    FROM ${s}.event st WHERE st.event_type = 'playbook.initialized'
     UNION ALL
     SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st CROSS JOIN clock ck
-    WHERE st.event_type IN (${OTHER_STARTS}) AND st.created_at <= ck.now_utc - $1::float8 * interval '1 second'
+    FROM ${s}.event st WHERE st.event_type IN (${OTHER_STARTS})
   ),
   target AS (
     SELECT r.execution_id, min(r.created_at) AS started_at,
@@ -138,6 +138,7 @@ export function listStuckSql(schema: string, caps: Capabilities): string {
     WHERE NOT EXISTS (
       SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}))
     GROUP BY r.execution_id
+    HAVING min(r.created_at) <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
   ),
   described AS (${describeBody(s, caps)})
   SELECT d.* FROM described d
@@ -275,8 +276,9 @@ export function healthSql(schema: string, caps: Capabilities): string {
 
 /**
  * Incremental refresh: every execution with an event stamped after $1 (epoch
- * ms, UTC), with what kind of events it had. Reads only the recent slice of
- * the created_at index.
+ * ms, UTC), with what kind of events it had, how many events it has after $1
+ * (`seen`) and after now - $2 ms (`next`, the next refresh's window). Reads
+ * only the recent slice of the created_at index.
  */
 export function recentActivitySql(schema: string): string {
   const s = quoteIdent(schema);
@@ -285,8 +287,10 @@ export function recentActivitySql(schema: string): string {
          bool_or(e.event_type IN (${STARTS})) AS has_start,
          bool_or(e.event_type IN (${TERMINAL})) AS has_terminal,
          min(e.parent_execution_id)::text AS parent_execution_id,
-         max(ck.now_ms) AS now_ms
-  FROM (SELECT ${ms('now_utc')} AS now_ms FROM clock) ck
+         count(e.execution_id)::int AS seen,
+         count(e.execution_id) FILTER (WHERE e.created_at > ck.now_utc - $2::float8 * interval '1 millisecond')::int AS next,
+         max(${ms('ck.now_utc')}) AS now_ms
+  FROM clock ck
   LEFT JOIN ${s}.event e ON e.created_at > (to_timestamp($1::float8 / 1000) AT TIME ZONE 'UTC')
   GROUP BY e.execution_id`;
 }
@@ -295,4 +299,55 @@ export function recentActivitySql(schema: string): string {
 export function heartbeatsSql(schema: string): string {
   return `SELECT r.name, ${ms('max(r.heartbeat)')} AS heartbeat_ms
     FROM ${quoteIdent(schema)}.runtime r GROUP BY r.name`;
+}
+
+/** Index definitions on the event table (and its partitions' parent), for `doctor`. */
+export function eventIndexesSql(): string {
+  return `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
+    FROM pg_index x
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = $1 AND t.relname = 'event'`;
+}
+
+/**
+ * Indexes that make the full load and the incremental probes cheap. The two
+ * partial indexes turn the running-set anti-join into two small index-only
+ * scans; created_at serves the incremental probe; the others are NoETL's own.
+ */
+export function recommendedIndexes(schema: string): { name: string; covers: RegExp; statement: string; why: string }[] {
+  const s = quoteIdent(schema);
+  return [
+    {
+      name: 'event_exec_type',
+      covers: /\(execution_id, event_type/,
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_exec_type ON ${s}.event (execution_id, event_type, event_id DESC);`,
+      why: 'state of one execution (terminal events) in a few index pages',
+    },
+    {
+      name: 'event_parent_exec',
+      covers: /\(parent_execution_id\)/,
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_parent_exec ON ${s}.event (parent_execution_id);`,
+      why: 'child executions (cascade, running_children)',
+    },
+    {
+      name: 'event_created_at',
+      covers: /\(created_at\)/,
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_created_at ON ${s}.event (created_at);`,
+      why: 'the incremental refresh reads only events stamped since the previous one',
+    },
+    {
+      name: 'event_terminal_exec',
+      covers: /\(execution_id\)[^]*WHERE[^]*execution\.cancelled[^]*playbook_completed|\(execution_id\)[^]*WHERE[^]*playbook_completed[^]*execution\.cancelled/,
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_terminal_exec ON ${s}.event (execution_id) WHERE event_type IN (${TERMINAL});`,
+      why: 'the full load anti-joins every start against terminal events: a small index-only scan instead of heap pages',
+    },
+    {
+      name: 'event_start_exec',
+      covers: /\(execution_id\) INCLUDE \(created_at, catalog_id, parent_execution_id\)[^]*WHERE[^]*playbook_started/,
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_start_exec ON ${s}.event (execution_id) INCLUDE (created_at, catalog_id, parent_execution_id) WHERE event_type IN (${STARTS});`,
+      why: 'starts of both dialects (NoETL indexes only playbook.initialized)',
+    },
+  ];
 }

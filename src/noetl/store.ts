@@ -20,6 +20,10 @@ export interface RecentActivity {
   has_start: boolean;
   has_terminal: boolean;
   parent_execution_id: string | null;
+  /** Its events stamped after the window start asked for. */
+  seen: number;
+  /** Its events stamped after now minus the next window. */
+  next: number;
 }
 
 export interface TimelineEvent {
@@ -116,11 +120,11 @@ export class NoetlStore {
     return (await q.query<DescribedRow>(sql.describeIdsSql(this.schema, caps), [ids])).rows;
   }
 
-  /** Executions with events stamped after `sinceMs`, and the database's clock. */
-  async recentActivity(sinceMs: number): Promise<{ nowMs: number; executions: RecentActivity[] }> {
+  /** Executions with events stamped after `sinceMs`, and the database's clock; `nextWindowMs` sizes `next`. */
+  async recentActivity(sinceMs: number, nextWindowMs = 0): Promise<{ nowMs: number; executions: RecentActivity[] }> {
     const { rows } = await this.db.query<RecentActivity & { execution_id: string | null; now_ms: number }>(
       sql.recentActivitySql(this.schema),
-      [sinceMs],
+      [sinceMs, nextWindowMs],
     );
     return {
       nowMs: rows[0]!.now_ms,
