@@ -35,7 +35,7 @@ export async function generate(client: pg.Client, schema: string, scale: number,
     WITH base AS (
       SELECT i, (i * 7919) % 1000 AS h,
              (now() AT TIME ZONE 'UTC') - (interval '1 second' * (3600 + ((i * 104729) % (30 * 86400 - 7200)))) AS started_at
-      FROM generate_series(1, ${n}) i
+      FROM generate_series(1::bigint, ${n}::bigint) i
     )
     SELECT i,
       (450000000000000000 + i::bigint * (150000000000000000 / ${n}))::bigint AS id,

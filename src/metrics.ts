@@ -1,0 +1,137 @@
+/**
+ * Prometheus text exposition of the running set: for node_exporter's
+ * textfile collector from cron (one shot), or served at /metrics with a
+ * bounded query rate (`metrics --listen`), refreshed incrementally.
+ */
+import { createServer, type Server } from 'node:http';
+import { LiveRunningSet } from './noetl/live.js';
+import type { Execution } from './noetl/model.js';
+
+export interface MetricsOptions {
+  stuckSeconds: number;
+  longRunningSeconds: number;
+  /** Per-path series for the N paths with the most running executions. */
+  topPaths: number;
+}
+
+export interface MetricsSnapshot {
+  running: number;
+  stuck: number;
+  longRunning: number;
+  oldestRunningSeconds: number;
+  byPath: { path: string; running: number; stuck: number }[];
+}
+
+export function snapshotOf(live: LiveRunningSet, o: MetricsOptions): MetricsSnapshot {
+  const all = live.view({ olderThanSeconds: 0, includeChildren: true });
+  const stuck = new Set(live.view({ olderThanSeconds: o.stuckSeconds, includeChildren: true }).map((e) => e.execution_id));
+  const paths = new Map<string, { running: number; stuck: number }>();
+  for (const e of all) {
+    const p = paths.get(e.path ?? '') ?? { running: 0, stuck: 0 };
+    p.running++;
+    if (stuck.has(e.execution_id)) p.stuck++;
+    paths.set(e.path ?? '', p);
+  }
+  const byPath = [...paths.entries()]
+    .map(([path, c]) => ({ path, ...c }))
+    .sort((a, b) => b.running - a.running || a.path.localeCompare(b.path))
+    .slice(0, o.topPaths);
+  return {
+    running: all.length,
+    stuck: stuck.size,
+    longRunning: all.filter((e: Execution) => e.age_seconds >= o.longRunningSeconds).length,
+    oldestRunningSeconds: all.reduce((m, e) => Math.max(m, e.age_seconds), 0),
+    byPath,
+  };
+}
+
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+const P = 'noetl_console';
+
+/** The exposition text. `snapshot` null means the scrape failed: only the success gauge is 0. */
+export function renderMetrics(snapshot: MetricsSnapshot | null, o: MetricsOptions, durationSeconds: number): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${P}_${name} ${help}`, `# TYPE ${P}_${name} gauge`);
+    for (const [labels, value] of samples) lines.push(`${P}_${name}${labels} ${Number.isFinite(value) ? value : 'NaN'}`);
+  };
+  if (snapshot) {
+    gauge('running_executions', 'Executions with a start event and no terminal event.', [['', snapshot.running]]);
+    gauge('stuck_executions', 'Running executions that started longer ago than the stuck threshold.', [
+      [`{threshold_seconds="${o.stuckSeconds}"}`, snapshot.stuck],
+    ]);
+    gauge('long_running_executions', 'Running executions that started longer ago than the long-running threshold.', [
+      [`{threshold_seconds="${o.longRunningSeconds}"}`, snapshot.longRunning],
+    ]);
+    gauge('oldest_running_seconds', 'Age of the oldest running execution, seconds.', [['', snapshot.oldestRunningSeconds]]);
+    gauge(
+      'running_executions_by_path',
+      `Running executions per playbook path (top ${o.topPaths}).`,
+      snapshot.byPath.map((p) => [`{path="${escapeLabel(p.path)}"}`, p.running]),
+    );
+    gauge(
+      'stuck_executions_by_path',
+      `Stuck executions per playbook path (top ${o.topPaths} by running).`,
+      snapshot.byPath.map((p) => [`{path="${escapeLabel(p.path)}"}`, p.stuck]),
+    );
+  }
+  gauge('scrape_success', 'Whether the last read of the database succeeded.', [['', snapshot ? 1 : 0]]);
+  gauge('scrape_duration_seconds', 'How long the last read of the database took.', [['', Number(durationSeconds.toFixed(6))]]);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * One cached read shared by every scrape within `cacheMs`: the database sees
+ * at most one refresh per period however often it is scraped.
+ */
+export class MetricsCache {
+  private last: { at: number; text: string } | null = null;
+  private inflight: Promise<string> | null = null;
+
+  constructor(
+    private readonly live: LiveRunningSet,
+    private readonly o: MetricsOptions,
+    private readonly cacheMs: number,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  get(): Promise<string> {
+    if (this.last && Date.now() - this.last.at < this.cacheMs) return Promise.resolve(this.last.text);
+    this.inflight ??= (async () => {
+      const started = performance.now();
+      let text: string;
+      try {
+        await this.live.refresh();
+        text = renderMetrics(snapshotOf(this.live, this.o), this.o, (performance.now() - started) / 1000);
+      } catch (error) {
+        this.onError(error);
+        text = renderMetrics(null, this.o, (performance.now() - started) / 1000);
+      }
+      this.last = { at: Date.now(), text };
+      return text;
+    })().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+}
+
+export function serveMetrics(cache: MetricsCache, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
+      res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/' ? 'noetl-console metrics: see /metrics\n' : 'not found\n');
+      return;
+    }
+    cache.get().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
