@@ -1,0 +1,54 @@
+import type { Database } from '../db/database.js';
+import type { ExecutionSource, LiveSet } from '../source.js';
+import { loadExecutionDetail } from './detail.js';
+import { LiveRunningSet } from './live.js';
+import { markExecutions, type MarkRequest } from './mark.js';
+import { NoetlStore, type StuckFilter } from './store.js';
+import { parseExecutionId } from './ids.js';
+
+/** NoETL's event log as an ExecutionSource. */
+export class NoetlSource implements ExecutionSource {
+  readonly kind = 'noetl' as const;
+  readonly hasChildren = true;
+  readonly store: NoetlStore;
+
+  constructor(
+    readonly db: Database,
+    readonly schema: string,
+    readonly name = 'noetl',
+  ) {
+    this.store = new NoetlStore(db, schema);
+  }
+
+  get describeTarget(): string {
+    return `schema ${this.schema}`;
+  }
+
+  parseId(raw: string): string {
+    return parseExecutionId(raw);
+  }
+
+  listStuck(filter: StuckFilter) {
+    return this.store.listStuck(filter);
+  }
+
+  describe(ids: readonly string[]) {
+    return this.store.describe(ids);
+  }
+
+  detail(id: string, events: number) {
+    return loadExecutionDetail(this.store, id, events);
+  }
+
+  mark(req: MarkRequest) {
+    return markExecutions(this.store, req);
+  }
+
+  health(stuckSeconds: number, longRunningSeconds: number) {
+    return this.store.health(stuckSeconds, longRunningSeconds);
+  }
+
+  live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet {
+    return new LiveRunningSet(this.store, options);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What every command and the interactive console need from a store of
+ * executions. NoETL's event log is one source; a status table (one row per
+ * run with a status column, see src/status-table/) is another.
+ */
+import type { Database } from './db/database.js';
+import type { ShowData } from './format/human.js';
+import type { MarkRequest, MarkResult } from './noetl/mark.js';
+import type { Execution } from './noetl/model.js';
+import type { HealthCounts, StuckFilter } from './noetl/store.js';
+
+/** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
+export interface LiveSet {
+  refresh(force?: boolean): Promise<{ kind: 'full' | 'incremental'; described: number; running: number; ms: number }>;
+  view(filter: StuckFilter): Execution[];
+  readonly runningCount: number;
+  readonly clockMs: number;
+}
+
+export interface ExecutionSource {
+  readonly kind: 'noetl' | 'status-table';
+  /** Source name from the config file, or "noetl". */
+  readonly name: string;
+  readonly db: Database;
+  /** A one-line description for headers: table or schema. */
+  readonly describeTarget: string;
+  /** Whether child executions exist in this source (cascade, children columns). */
+  readonly hasChildren: boolean;
+  /** Validate an id typed by an operator; throws UsageError. Returns the canonical form. */
+  parseId(raw: string): string;
+  listStuck(filter: StuckFilter): Promise<Execution[]>;
+  /** Executions by id, whatever their state; unknown ids are absent. */
+  describe(ids: readonly string[]): Promise<Execution[]>;
+  detail(id: string, events: number): Promise<ShowData | null>;
+  mark(req: MarkRequest): Promise<MarkResult[]>;
+  health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;
+  live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet;
+}
