@@ -31,7 +31,8 @@ const CleanupOptions = z
       ctx.addIssue({ code: 'custom', message: '--older-than <minutes> is required (at least 1)' });
       return z.NEVER;
     }
-    const parsed = minutesFlag('--older-than', 60).safeParse(raw);
+    const flag = o.olderThan !== undefined ? '--older-than' : '--older-than-minutes';
+    const parsed = minutesFlag(flag, 60, { integerMinutes: true }).safeParse(raw);
     if (!parsed.success) {
       ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
       return z.NEVER;
@@ -60,7 +61,6 @@ export function register(program: Command): void {
       cmd,
       () => validate(CleanupOptions, cmd.opts()),
       async (ctx, o) => {
-        refuseWriteWhenReadOnly(ctx, o.dryRun, 'cleanup');
         const minutes = o.olderThanSeconds / 60;
         const stuck = await ctx.store.listStuck({
           olderThanSeconds: o.olderThanSeconds,
@@ -81,12 +81,13 @@ export function register(program: Command): void {
         const { changed, counts } = markSummary(results);
         const would = results.filter((r) => r.outcome.startsWith('would_')).map((r) => r.execution_id);
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
-        const message =
-          stuck.length === 0
-            ? 'No stuck executions found'
-            : o.dryRun
-              ? `[DRY RUN] Would ${verb} ${would.length} stuck executions older than ${minutes} minutes`
-              : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes`;
+        // NoETL's own wording (its cleanup API): a dry run says what it would do even
+        // when that is nothing; a real run with nothing to do says so.
+        const message = o.dryRun
+          ? `[DRY RUN] Would ${verb} ${would.length} stuck executions older than ${minutes} minutes`
+          : stuck.length === 0
+            ? `No stuck executions found older than ${minutes} minutes`
+            : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes`;
         if (o.json) {
           ctx.printJson({
             cancelled_count: o.dryRun ? would.length : changed.length,
@@ -110,6 +111,7 @@ export function register(program: Command): void {
           ctx.print(message);
         }
       },
+      (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, 'cleanup'),
     ),
   );
 }

@@ -28,8 +28,28 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--no-color', 'no colour (also NO_COLOR)');
 }
 
+/**
+ * The connection flags given to a command or to the program before it
+ * (`noetl-console --read-only list`). A flag given on the command line wins
+ * over a default, and the command's own flag over the program's: commander's
+ * optsWithGlobals() lets the program's defaults (color: true from
+ * `--no-color`) override the subcommand's `--no-color`.
+ */
 export function connectionFlags(cmd: Command): RawConnectionFlags & { color?: boolean } {
-  return cmd.optsWithGlobals() as RawConnectionFlags & { color?: boolean };
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
+  const merged: Record<string, unknown> = {};
+  const explicit = new Set<string>();
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts())) {
+      if (value === undefined) continue;
+      const fromDefault = c.getOptionValueSource(key) === 'default';
+      if (fromDefault && (explicit.has(key) || key in merged)) continue;
+      merged[key] = value;
+      if (!fromDefault) explicit.add(key);
+    }
+  }
+  return merged as RawConnectionFlags & { color?: boolean };
 }
 
 export function fail(error: unknown, target: string): number {
@@ -58,6 +78,8 @@ export async function runCommand<T>(
   cmd: Command,
   parse: () => T | Promise<T>,
   body: (ctx: CommandContext, input: T) => Promise<number | void>,
+  /** Checks that need the resolved connection but not the database (read-only refusals). */
+  guard?: (options: ConnectionOptions, input: T) => void,
 ): Promise<void> {
   let target = 'the database';
   let db: Database | null = null;
@@ -66,6 +88,7 @@ export async function runCommand<T>(
     const input = await parse();
     const options = resolveConnection(flags);
     target = options.target.label;
+    guard?.(options, input);
     db = await openDatabase(options);
     const store = new NoetlStore(db, options.schema);
     const color = makeChalk(colorEnabled(process.stdout, flags.color));

@@ -39,13 +39,17 @@ export function register(program: Command): void {
           return;
         }
         const c = ctx.color;
-        ctx.print(`${c.bold('Status')}            ${status === 'healthy' ? c.green(status) : c.yellow(status)}`);
-        ctx.print(`Running           ${h.running}`);
-        ctx.print(`Stuck (>${formatSeconds(o.olderThan)})     ${h.stuck}`);
-        ctx.print(`Long-running (>${formatSeconds(o.longRunning)}) ${h.long_running}`);
-        ctx.print(`Started in 24 h   ${h.recent_24h}`);
-        ctx.print(`Oldest running    ${formatSeconds(h.oldest_running_seconds)}`);
-        ctx.print(`Live workers      ${h.live_workers ?? '-'}`);
+        const lines: [string, string][] = [
+          ['Status', status === 'healthy' ? c.green(status) : c.yellow(status)],
+          ['Running', String(h.running)],
+          [`Stuck (>${formatSeconds(o.olderThan)})`, String(h.stuck)],
+          [`Long-running (>${formatSeconds(o.longRunning)})`, String(h.long_running)],
+          ['Started in 24 h', String(h.recent_24h)],
+          ['Oldest running', formatSeconds(h.oldest_running_seconds)],
+          ['Live workers', h.live_workers === null ? '-' : String(h.live_workers)],
+        ];
+        const width = Math.max(...lines.map(([label]) => label.length)) + 2;
+        for (const [label, value] of lines) ctx.print(`${label === 'Status' ? c.bold(label.padEnd(width)) : label.padEnd(width)}${value}`);
       },
     ),
   );

@@ -5,7 +5,8 @@ import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
 import { isChange, markExecutions, type MarkResult } from '../src/noetl/mark.js';
 import type { Action } from '../src/noetl/vocabulary.js';
-import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
+import type { ConnectionOptions } from '../src/config.js';
+import { addConnectionOptions, runCommand } from './context.js';
 import { readIds, reasonFlag, validate } from './options.js';
 
 const MarkOptions = z.object({
@@ -15,8 +16,9 @@ const MarkOptions = z.object({
   json: z.boolean().default(false),
 });
 
-export function refuseWriteWhenReadOnly(ctx: CommandContext, dryRun: boolean, what: string): void {
-  if (ctx.options.readOnly && !dryRun) {
+/** Before connecting: a write command in a read-only session is refused (exit 2, nothing written). */
+export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: boolean, what: string): void {
+  if (options.readOnly && !dryRun) {
     throw new UsageError(`refused: ${what} writes, and this session is read-only (--read-only / NOETL_CONSOLE_READ_ONLY); use --dry-run to preview`);
   }
 }
@@ -48,7 +50,6 @@ function register1(program: Command, action: Action): void {
       cmd,
       async () => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids) }),
       async (ctx, o) => {
-        refuseWriteWhenReadOnly(ctx, o.dryRun, action);
         const results = await markExecutions(ctx.store, {
           action,
           ids: o.ids,
@@ -91,6 +92,7 @@ function register1(program: Command, action: Action): void {
         }
         return unchangedNamed.length > 0 ? EXIT.partial : EXIT.ok;
       },
+      (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, action),
     ),
   );
 }

@@ -13,10 +13,10 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output
 }
 
 /** A minutes flag: bare number = minutes, or 90s/45m/2h/1d. Returns seconds. */
-export function minutesFlag(flag: string, min = 0) {
+export function minutesFlag(flag: string, min = 0, opts: { integerMinutes?: boolean } = {}) {
   return z.string().transform((raw, ctx) => {
     try {
-      return parseDuration(flag, raw, 'm', { min });
+      return parseDuration(flag, raw, 'm', { min, ...opts });
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;

@@ -8,18 +8,22 @@ import * as mark from './mark.js';
 import * as show from './show.js';
 import * as ui from './ui.js';
 
+const EXIT_CODES = `
+Exit codes:
+  0  done (also when there was nothing to do)
+  1  operational failure: database unreachable, SQL error, timeout, write refused
+     by the database; one line on stderr, never a password
+  2  bad usage or input: unknown flag, bad minutes or id, bad schema, URL or
+     environment, a write in read-only mode; nothing written
+  3  cancel/fail finished but some named ids were not changed (already finished or
+     not found); show: execution not found
+`;
+
 const HELP_FOOTER = `
 Connection: --database-url, else NOETL_DATABASE_URL or DATABASE_URL, else the
 standard PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, .pgpass).
 Schema: --schema, else NOETL_SCHEMA, else noetl. Embedded: --database-url pglite:///dir
-
-Exit codes:
-  0  done (also when there was nothing to do)
-  1  operational failure: database unreachable, SQL error, timeout, refused write
-  2  bad usage or input: unknown flag, bad minutes or id, bad environment; nothing written
-  3  cancel/fail finished but some named ids were not changed (already finished or
-     not found); show: execution not found
-
+${EXIT_CODES}
 Examples:
   noetl-console                                   interactive console
   noetl-console list --older-than 60 --json
@@ -27,6 +31,23 @@ Examples:
   noetl-console cancel 543857931469455628 --cascade --reason "worker pod rolled"
   noetl-console cleanup --older-than 60 --idle 30 --dry-run --json
 `;
+
+/** Commander's own usage errors, as one line: exit 2 (set in run()). */
+function outputError(text: string, write: (s: string) => void): void {
+  write(`noetl-console: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
 
 export function buildProgram(): Command {
   const program = new Command('noetl-console')
@@ -36,14 +57,30 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .addHelpText('after', HELP_FOOTER)
     .exitOverride()
-    .configureOutput({
-      // Commander's own usage errors: one line, exit 2 (set in run()).
-      outputError: (text, write) => write(`noetl-console: ${text.replace(/^error: /, '').trim()}\n`),
-    });
+    .configureOutput({ outputError })
+    // An unknown word is an unknown command, not "too many arguments".
+    .allowExcessArguments(true);
   ui.addUiOptions(program);
-  program.action(async (_opts, cmd: Command) => ui.runUi(cmd));
+  program.action(async (_opts, cmd: Command) => {
+    const [word, topic] = cmd.args;
+    if (word === 'help') {
+      (cmd.commands.find((c) => c.name() === topic) ?? cmd).outputHelp();
+      return;
+    }
+    if (word !== undefined) {
+      const near = cmd.commands.map((c) => c.name()).find((n) => editDistance(n, word) <= 2);
+      cmd.error(`unknown command '${word}'${near ? ` (Did you mean ${near}?)` : ''}; see noetl-console --help`, {
+        code: 'commander.unknownCommand',
+        exitCode: EXIT.usage,
+      });
+    }
+    return ui.runUi(cmd);
+  });
   for (const mod of [list, show, mark, cleanup, health, ui]) mod.register(program);
-  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
+  for (const sub of program.commands) {
+    // Subcommands inherit allowExcessArguments from the program: not wanted there.
+    sub.exitOverride().configureOutput(program.configureOutput()).allowExcessArguments(false).addHelpText('after', EXIT_CODES);
+  }
   return program;
 }
 

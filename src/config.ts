@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError, registerSecret } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -40,11 +42,25 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** Percent-decode a URL part; a malformed escape is a usage error, not a crash. */
+function decodePart(part: string, source: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new UsageError(`${source}: malformed percent-escape in the ${what} of the database URL`);
+  }
+}
+
+/** A TCP port: 1 to 65535. */
+function validPort(text: string): boolean {
+  return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
+}
+
 /** host:port/db of a URL or of the PG* variables, never with a password. */
-function labelOf(url: URL): string {
+function labelOf(url: URL, source: string): string {
   const host = url.hostname || 'localhost';
   const port = url.port ? `:${url.port}` : '';
-  const db = decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
+  const db = decodePart(url.pathname.replace(/^\//, ''), source, 'database name') || decodePart(url.username, source, 'user name') || 'postgres';
   return `${host}${port}/${db}`;
 }
 
@@ -53,6 +69,11 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
   if (raw.startsWith('pglite:')) {
     const dataDir = raw.replace(/^pglite:(\/\/)?/, '');
     if (!dataDir) throw new UsageError(`${source}: pglite URL needs a directory, e.g. pglite:///var/tmp/noetl-demo`);
+    // Opening a directory that holds no database would create one there (and take
+    // seconds) only to find no NoETL schema in it: a mistyped path is bad input.
+    if (dataDir !== 'memory' && dataDir !== 'memory://' && !existsSync(join(dataDir, 'PG_VERSION'))) {
+      throw new UsageError(`${source}: no PGlite database in ${JSON.stringify(dataDir).slice(0, 200)} (expected a data directory with PG_VERSION)`);
+    }
     return { kind: 'pglite', dataDir, label: `pglite:${dataDir}` };
   }
   let url: URL;
@@ -64,9 +85,13 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new UsageError(`${source}: unsupported scheme ${JSON.stringify(url.protocol)} (expected postgres:// or postgresql://)`);
   }
-  if (url.port && !/^\d{1,5}$/.test(url.port)) throw new UsageError(`${source}: invalid port`);
-  if (url.password) registerSecret(decodeURIComponent(url.password));
-  return { kind: 'postgres', connectionString: raw, label: labelOf(url) };
+  if (url.password) {
+    // Both spellings, so that no message can show either.
+    registerSecret(url.password);
+    registerSecret(decodePart(url.password, source, 'password'));
+  }
+  if (url.port && !validPort(url.port)) throw new UsageError(`${source}: invalid port ${JSON.stringify(url.port)} (expected 1 to 65535)`);
+  return { kind: 'postgres', connectionString: raw, label: labelOf(url, source) };
 }
 
 export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
@@ -83,16 +108,21 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
     target = parseDatabaseUrl(parsedEnv.DATABASE_URL!, 'DATABASE_URL');
   } else {
     const port = nonEmpty(parsedEnv.PGPORT);
-    if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new UsageError(`PGPORT: not a port number: ${JSON.stringify(port)}`);
+    if (port !== undefined && !validPort(port)) {
+      throw new UsageError(`PGPORT: not a port number (1 to 65535): ${JSON.stringify(port).slice(0, 40)}`);
+    }
     const host = nonEmpty(parsedEnv.PGHOST) ?? 'localhost';
     const user = nonEmpty(parsedEnv.PGUSER) ?? (process.env.USER || 'postgres');
     const db = nonEmpty(parsedEnv.PGDATABASE) ?? user;
     target = { kind: 'postgres', label: `${host}${port ? `:${port}` : ''}/${db}` };
   }
 
+  const schemaSource = flags.schema !== undefined ? '--schema' : nonEmpty(parsedEnv.NOETL_SCHEMA) ? 'NOETL_SCHEMA' : 'default';
   const schema = flags.schema ?? nonEmpty(parsedEnv.NOETL_SCHEMA) ?? 'noetl';
   if (!SCHEMA_NAME.test(schema)) {
-    throw new UsageError(`--schema: ${JSON.stringify(schema).slice(0, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`);
+    throw new UsageError(
+      `${schemaSource}: ${JSON.stringify(schema).slice(0, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`,
+    );
   }
 
   const envReadOnly = nonEmpty(parsedEnv.NOETL_CONSOLE_READ_ONLY);
@@ -102,7 +132,8 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
   const readOnly = Boolean(flags.readOnly) || (envReadOnly !== undefined && /^(1|true|yes|on)$/i.test(envReadOnly));
 
   const statementTimeoutMs = Math.round(
-    parseDuration('--statement-timeout', flags.statementTimeout ?? '15', 's', { min: 0.1 }) * 1000,
+    // PostgreSQL takes at most 2^31-1 ms; a day is plenty for one statement.
+    parseDuration('--statement-timeout', flags.statementTimeout ?? '15', 's', { min: 0.1, max: 86400 }) * 1000,
   );
   return { target, schema, readOnly, statementTimeoutMs, connectTimeoutMs: 10_000 };
 }

@@ -1,30 +1,54 @@
 import { UsageError } from './errors.js';
 
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours' };
 
 /**
  * Parse a duration flag into seconds. A bare number is in `bareUnit`
- * (minutes for the age flags); a suffix s/m/h/d picks the unit.
+ * (minutes for the age flags); a suffix ms/s/m/h/d picks the unit.
+ * `integerMinutes` requires a whole number of minutes (NoETL's
+ * older_than_minutes is an integer).
  */
 export function parseDuration(
   flag: string,
   raw: string,
   bareUnit: 's' | 'm' | 'h' = 'm',
-  opts: { min?: number; integerMinutes?: boolean } = {},
+  opts: { min?: number; max?: number; integerMinutes?: boolean } = {},
 ): number {
   const text = raw.trim();
-  const match = /^(\d{1,9}(?:\.\d{1,6})?)([smhd]?)$/.exec(text);
+  const match = /^(\d{1,9}(?:\.\d{1,6})?)(ms|[smhd]?)$/.exec(text);
   if (!match) {
-    throw new UsageError(`${flag}: expected a non-negative number (minutes) or a duration like 90s, 45m, 2h, 1d; got ${JSON.stringify(raw)}`);
+    throw new UsageError(
+      `${flag}: expected a non-negative number of ${UNIT_NAME[bareUnit]} or a duration like 90s, 45m, 2h, 1d; got ${JSON.stringify(raw).slice(0, 60)}`,
+    );
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || bareUnit]!;
-  if (!Number.isFinite(seconds) || seconds > 10 * 365 * 86400) {
-    throw new UsageError(`${flag}: ${JSON.stringify(raw)} is too large (at most 10 years)`);
+  const max = opts.max ?? 10 * 365 * 86400;
+  if (!Number.isFinite(seconds) || seconds > max) {
+    throw new UsageError(`${flag}: ${JSON.stringify(raw)} is too large (at most ${formatLimit(max)})`);
   }
   if (opts.min !== undefined && seconds < opts.min) {
-    throw new UsageError(`${flag}: must be at least ${formatSeconds(opts.min)}; got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${flag}: must be at least ${formatLimit(opts.min)}; got ${JSON.stringify(raw)}`);
+  }
+  if (opts.integerMinutes) {
+    // 0.05h is 3 minutes, whatever binary floating point makes of it.
+    const minutes = Math.round(seconds / 60);
+    if (Math.abs(seconds / 60 - minutes) > 1e-6) {
+      throw new UsageError(`${flag}: must be a whole number of minutes; got ${JSON.stringify(raw)}`);
+    }
+    return minutes * 60;
   }
   return seconds;
+}
+
+/** A limit in an error message: 100ms, 1s, 1m, 10 years. */
+function formatLimit(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds >= 365 * 86400) return `${Math.round(seconds / (365 * 86400))} years`;
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return formatSeconds(seconds);
 }
 
 /** Compact human duration: 45s, 12m, 3h05m, 2d04h. */

@@ -1,8 +1,18 @@
 import pg from 'pg';
+import pgpass from 'pgpass';
 import type { ConnectionOptions } from '../config.js';
 import type { Database, QueryResult, Queryable } from './database.js';
 
 export const APPLICATION_NAME = 'noetl-console';
+
+const ASCII_PASSTHROUGH = `DO $$ BEGIN
+  IF current_setting('server_encoding') = 'SQL_ASCII' THEN PERFORM set_config('client_encoding', 'SQL_ASCII', false); END IF;
+END $$`;
+
+function passwordFromEnvironment(params: Record<string, unknown>): Promise<string | undefined> {
+  if (process.env.PGPASSWORD) return Promise.resolve(process.env.PGPASSWORD);
+  return new Promise((resolve) => pgpass(params, resolve));
+}
 
 /** A real PostgreSQL server through a small pg.Pool. */
 export function openPostgres(options: ConnectionOptions): Database {
@@ -14,6 +24,9 @@ export function openPostgres(options: ConnectionOptions): Database {
   if (options.readOnly) settings.push('-c default_transaction_read_only=on');
   const pool = new pg.Pool({
     ...(target.connectionString ? { connectionString: target.connectionString } : {}),
+    // A password in the URL wins inside pg; otherwise PGPASSWORD, then ~/.pgpass
+    // (PGPASSFILE) looked up here, since pg's own lookup prints a deprecation warning.
+    password: passwordFromEnvironment as unknown as () => Promise<string>,
     application_name: APPLICATION_NAME,
     options: settings.join(' '),
     connectionTimeoutMillis: options.connectTimeoutMs,
@@ -22,6 +35,12 @@ export function openPostgres(options: ConnectionOptions): Database {
   });
   // An idle client that the server drops must not crash the process.
   pool.on('error', () => {});
+  // On a SQL_ASCII server, asking for UTF8 output makes the server reject a
+  // row with invalid bytes, so one bad row would make the event log
+  // unreadable: take the bytes raw instead (they decode to U+FFFD).
+  pool.on('connect', (client) => {
+    client.query(ASCII_PASSTHROUGH).catch(() => undefined);
+  });
 
   const query = async <R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
     const res = await pool.query(text, params as unknown[] | undefined);

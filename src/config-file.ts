@@ -1,0 +1,372 @@
+/**
+ * The optional config file: named sources (NoETL schemas and status tables)
+ * and health thresholds. Format documented in README ("Config file").
+ *
+ * Found at --config FILE, else noetl-console.config.json / .yaml / .yml in
+ * the working directory, else $NOETL_CONSOLE_CONFIG; none is fine (NoETL as
+ * before). Every problem is a UsageError naming the file and the key path.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { SCHEMA_NAME } from './config.js';
+import { parseDuration } from './duration.js';
+import { UsageError } from './errors.js';
+import { safeText } from './format/sanitize.js';
+
+export const CONFIG_FILE_NAMES = ['noetl-console.config.json', 'noetl-console.config.yaml', 'noetl-console.config.yml'] as const;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Letters, digits, _ and $ (not first); at most 63 bytes. Always quoted in SQL, so case matters. */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function isIdentifier(value: string): boolean {
+  return SQL_IDENTIFIER.test(value) && Buffer.byteLength(value) <= 63;
+}
+
+const IDENT_HELP = 'expected an SQL identifier (letters, digits, _ and $, not starting with a digit or $; at most 63 bytes)';
+
+const identifier = () =>
+  z.string({ error: IDENT_HELP }).refine(isIdentifier, { error: IDENT_HELP });
+
+const tableName = () =>
+  z.string({ error: 'expected a table name, table or schema.table' }).refine(
+    (v) => {
+      const parts = v.split('.');
+      return parts.length <= 2 && parts.every(isIdentifier);
+    },
+    { error: `expected a table name, table or schema.table, each part an SQL identifier (letters, digits, _ and $; at most 63 bytes)` },
+  );
+
+const value = () => z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' }).max(200);
+
+const LIST_HELP = 'expected a non-empty list of strings';
+/** A list of status values; a single string is read as a list of one. */
+const valueList = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? [v] : v),
+    z.array(z.string({ error: LIST_HELP }).min(1, { error: LIST_HELP }).max(200), { error: LIST_HELP }).min(1, { error: LIST_HELP }),
+  );
+
+const columnList = () =>
+  z.array(identifier(), { error: 'expected a list of column names' }).max(20, { error: 'at most 20 display columns' });
+
+const databaseUrl = () =>
+  z
+    .string({ error: 'expected a database URL (postgres://..., postgresql://... or pglite:...)' })
+    .regex(/^(postgres|postgresql):\/\/|^pglite:/, { error: 'expected a database URL (postgres://..., postgresql://... or pglite:...)' });
+
+/** Minutes as a number, or a duration string (90s, 45m, 2h, 1d); stored in seconds. */
+const minutes = () =>
+  z.union([z.number(), z.string()], { error: 'expected minutes (a number) or a duration like 90s, 45m, 2h, 1d' }).transform((raw, ctx) => {
+    try {
+      return parseDuration('value', String(raw), 'm');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^value: /, '') });
+      return z.NEVER;
+    }
+  });
+
+const count = () => z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' }).min(0, { error: 'expected a whole number' });
+
+const object = <T extends z.core.$ZodLooseShape>(shape: T) => z.object(shape, { error: objectError }).strict();
+
+function objectError(issue: z.core.$ZodRawIssue): string | undefined {
+  return issue.code === 'invalid_type' ? 'expected a mapping of keys to values' : undefined;
+}
+
+const NoetlSourceConfig = object({
+  type: z.literal('noetl'),
+  database_url: databaseUrl().optional(),
+  schema: z
+    .string({ error: 'expected a schema name' })
+    .regex(SCHEMA_NAME, { error: 'expected a schema name (letters, digits, underscore; at most 63)' })
+    .optional(),
+});
+
+const StepsConfig = object({
+  table: tableName(),
+  execution_id: identifier(),
+  step_id: identifier(),
+  status: identifier(),
+  started_at: identifier().optional(),
+  finished_at: identifier().optional(),
+  attempts: identifier().optional(),
+  error: identifier().optional(),
+  done: valueList().default(['completed', 'success', 'succeeded', 'skipped']),
+  running: valueList().default(['running', 'in_progress', 'pending', 'queued', 'started']),
+  /** The word for a step in diagnoses: "stuck in node X". */
+  noun: z.string({ error: 'expected a word, e.g. step or node' }).regex(/^[A-Za-z][A-Za-z _-]{0,19}$/, { error: 'expected a word, e.g. step or node' }).default('step'),
+});
+
+const ReasonConfig = object({
+  column: identifier().optional(),
+  append_to: identifier().optional(),
+  json_column: identifier().optional(),
+  key: z.string({ error: 'expected a JSON key' }).min(1, { error: 'expected a JSON key' }).max(63).optional(),
+}).superRefine((r, ctx) => {
+  const forms = [r.column, r.append_to, r.json_column].filter((f) => f !== undefined).length;
+  if (forms !== 1) {
+    ctx.addIssue({ code: 'custom', message: 'expected exactly one of column, append_to or json_column (with key)' });
+  } else if (r.json_column !== undefined && r.key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: 'required with json_column: the JSON key that receives the reason' });
+  } else if (r.json_column === undefined && r.key !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: 'only with json_column' });
+  }
+});
+
+const StatusTableSourceConfig = object({
+  type: z.literal('status-table'),
+  database_url: databaseUrl().optional(),
+  table: tableName(),
+  id: object({
+    column: identifier(),
+    type: z.enum(['integer', 'uuid', 'text'], { error: 'expected integer, uuid or text' }),
+  }),
+  status: object({
+    column: identifier(),
+    running: valueList(),
+    failed: value().optional(),
+    cancelled: value().optional(),
+    completed: valueList().optional(),
+  }).superRefine((s, ctx) => {
+    if (s.failed === undefined && s.cancelled === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected failed or cancelled (or both): the value written by fail / cancel' });
+    }
+    for (const key of ['failed', 'cancelled'] as const) {
+      if (s[key] !== undefined && s.running.includes(s[key])) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(s[key])} is also a running value` });
+      }
+    }
+  }),
+  started_at: identifier(),
+  finished_at: identifier().optional(),
+  updated_at: identifier().optional(),
+  label: identifier().optional(),
+  display: columnList().optional(),
+  reason: ReasonConfig.optional(),
+  steps: StepsConfig.optional(),
+}).superRefine((s, ctx) => {
+  // Columns the console writes must be distinct, or one SET would overwrite another.
+  const written: [string[], string | undefined][] = [
+    [['status', 'column'], s.status.column],
+    [['finished_at'], s.finished_at],
+    [['reason', 'column'], s.reason?.column],
+    [['reason', 'append_to'], s.reason?.append_to],
+    [['reason', 'json_column'], s.reason?.json_column],
+  ];
+  const seen = new Map<string, string>();
+  for (const [path, column] of written) {
+    if (column === undefined) continue;
+    const first = seen.get(column);
+    if (first) ctx.addIssue({ code: 'custom', path, message: `column ${JSON.stringify(column)} is already written as ${first}` });
+    else seen.set(column, path.join('.'));
+  }
+});
+
+const SourceConfig = z.discriminatedUnion('type', [NoetlSourceConfig, StatusTableSourceConfig], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'expected "noetl" or "status-table"' : undefined),
+});
+
+const HealthConfig = object({
+  stuck_minutes: minutes().optional(),
+  long_running_minutes: minutes().optional(),
+  warning_long_running: count().optional(),
+  critical_long_running: count().optional(),
+}).superRefine((h, ctx) => {
+  if (h.warning_long_running !== undefined && h.critical_long_running !== undefined && h.critical_long_running < h.warning_long_running) {
+    ctx.addIssue({ code: 'custom', path: ['critical_long_running'], message: 'must be at least warning_long_running' });
+  }
+});
+
+const ConfigSchema = object({
+  default_source: z.string({ error: 'expected a source name' }).optional(),
+  sources: z
+    .record(z.string(), SourceConfig, { error: (i) => (i.code === 'invalid_type' ? 'expected a mapping of source names to sources' : undefined) })
+    .superRefine((sources, ctx) => {
+      const names = Object.keys(sources);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one source' });
+      for (const name of names) {
+        if (!SOURCE_NAME.test(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'invalid source name (letters, digits, _ . -; at most 64)' });
+        }
+      }
+    }),
+  health: HealthConfig.optional(),
+}).superRefine((c, ctx) => {
+  if (c.default_source !== undefined && !Object.hasOwn(c.sources, c.default_source)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['default_source'],
+      message: `no source named ${JSON.stringify(c.default_source)} (sources: ${Object.keys(c.sources).join(', ')})`,
+    });
+  }
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type SourceConfig = z.output<typeof SourceConfig>;
+export type NoetlSourceConfig = z.output<typeof NoetlSourceConfig>;
+export type StatusTableConfig = z.output<typeof StatusTableSourceConfig>;
+export type StepsConfig = z.output<typeof StepsConfig>;
+export type ReasonConfig = z.output<typeof ReasonConfig>;
+/** Thresholds in seconds (the *_minutes keys, converted) and counts. */
+export type HealthConfig = z.output<typeof HealthConfig>;
+
+export interface LoadedConfig {
+  /** The file as named in messages: as given to --config or NOETL_CONSOLE_CONFIG, or the base name found in cwd. */
+  file: string;
+  /** Absolute path. */
+  path: string;
+  config: Config;
+}
+
+export interface SelectedSource {
+  name: string;
+  /** Names the config file in messages; null without a config file. */
+  file: string | null;
+  config: SourceConfig;
+}
+
+/** The config file in effect, parsed and validated; null when there is none. */
+export function loadConfig(opts: { configPath?: string; cwd: string; env: NodeJS.ProcessEnv }): LoadedConfig | null {
+  const located = locate(opts);
+  if (!located) return null;
+  return { ...located, config: parseConfig(readConfigText(located.file, located.path), located.file, located.path) };
+}
+
+function locate({ configPath, cwd, env }: { configPath?: string; cwd: string; env: NodeJS.ProcessEnv }): { file: string; path: string } | null {
+  if (configPath !== undefined) {
+    if (configPath.trim() === '') throw new UsageError('--config: empty file name');
+    return { file: configPath, path: resolve(cwd, configPath) };
+  }
+  const found = CONFIG_FILE_NAMES.filter((name) => isFile(resolve(cwd, name)));
+  if (found.length > 1) {
+    throw new UsageError(`${found.join(' and ')} both exist in ${cwd}: keep one, or pick one with --config`);
+  }
+  if (found[0]) return { file: found[0], path: resolve(cwd, found[0]) };
+  const fromEnv = env.NOETL_CONSOLE_CONFIG;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { file: fromEnv, path: isAbsolute(fromEnv) ? fromEnv : resolve(cwd, fromEnv) };
+  }
+  return null;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readConfigText(file: string, path: string): string {
+  const shown = safeText(file, 200);
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new UsageError(`${shown}: not a regular file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as { code?: string }).code;
+    throw new UsageError(`${shown}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`);
+  }
+  if (size > MAX_CONFIG_BYTES) throw new UsageError(`${shown}: too large for a config file (${size} bytes)`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${shown}: cannot read: ${(error as { code?: string }).code ?? (error as Error).message}`);
+  }
+}
+
+/** Parse and validate config text; `file` names it in messages, `path`'s extension picks JSON or YAML. */
+export function parseConfig(text: string, file: string, path = file): Config {
+  const shown = safeText(file, 200);
+  let data: unknown;
+  if (extname(path).toLowerCase() === '.json') {
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`${shown}: invalid JSON: ${oneLine((error as Error).message)}`);
+    }
+  } else {
+    // YAML 1.2 (core schema), a superset of JSON: any other extension is read as YAML.
+    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    const first = doc.errors[0];
+    if (first) {
+      const line = first.linePos?.[0];
+      throw new UsageError(`${shown}: invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${oneLine(first.message)}`);
+    }
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      throw new UsageError(`${shown}: invalid YAML: ${oneLine((error as Error).message)}`);
+    }
+  }
+  if (data === null || data === undefined) throw new UsageError(`${shown}: empty config (expected a mapping with "sources")`);
+  const result = ConfigSchema.safeParse(data, { reportInput: true });
+  if (result.success) return result.data;
+  const [first, ...rest] = result.error.issues;
+  const more = rest.length ? ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})` : '';
+  throw new UsageError(`${shown}: ${describeIssue(first!)}${more}`);
+}
+
+/** "sources.runs.status.running: expected a non-empty list of strings". */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  let path = [...issue.path];
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    path = [...path, issue.keys[0]!];
+    message = `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : ''}`;
+  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = `required (${message.replace(/^Invalid input: /, '')})`;
+  } else if (issue.code === 'invalid_value' && path.at(-1) === 'type' && path.length === 3) {
+    message = 'expected "noetl" or "status-table"';
+  }
+  const where = path.length ? formatPath(path) : '(top level)';
+  return `${where}: ${oneLine(message)}`;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else {
+      const key = String(part);
+      const plain = /^[A-Za-z0-9_$-]+$/.test(key) ? key : JSON.stringify(key);
+      out += out ? `.${plain}` : plain;
+    }
+  }
+  return safeText(out, 200);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The source to use: --source NAME, else default_source, else the only
+ * source. Without a config file the source is NoETL (flags and environment
+ * as before).
+ */
+export function selectSource(loaded: LoadedConfig | null, requested?: string): SelectedSource {
+  if (!loaded) {
+    if (requested === undefined || requested === 'noetl') return { name: 'noetl', file: null, config: { type: 'noetl' } };
+    throw new UsageError(
+      `--source ${safeText(JSON.stringify(requested), 80)}: no config file (looked for --config, ${CONFIG_FILE_NAMES.join(', ')} in the working directory, NOETL_CONSOLE_CONFIG)`,
+    );
+  }
+  const { sources } = loaded.config;
+  const names = Object.keys(sources);
+  const file = safeText(loaded.file, 200);
+  const pick = (name: string): SelectedSource => ({ name, file: loaded.file, config: sources[name]! });
+  if (requested !== undefined) {
+    if (Object.hasOwn(sources, requested)) return pick(requested);
+    throw new UsageError(`--source ${safeText(JSON.stringify(requested), 80)}: no such source in ${file} (sources: ${names.join(', ')})`);
+  }
+  if (loaded.config.default_source !== undefined) return pick(loaded.config.default_source);
+  if (names.length === 1) return pick(names[0]!);
+  throw new UsageError(`${file} declares several sources (${names.join(', ')}): pick one with --source NAME, or set default_source`);
+}

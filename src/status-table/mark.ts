@@ -1,0 +1,101 @@
+/**
+ * Mark rows of a status table failed or cancelled. Each batch is one
+ * transaction: the conditional update (sql.markUpdateSql) changes only rows
+ * still in a running status, then the other ids are read again to tell
+ * already-finished from missing. A dry run only reads. A status table has no
+ * child executions, so `cascade` changes nothing.
+ */
+import type { Database, Queryable } from '../db/database.js';
+import { UsageError } from '../errors.js';
+import type { MarkRequest, MarkResult, Outcome } from '../noetl/mark.js';
+import { WRITE_SHAPES } from '../noetl/vocabulary.js';
+import { canonicalRowId } from './ids.js';
+import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
+import * as sql from './sql.js';
+
+const RETRYABLE = new Set(['40P01', '40001']);
+export const DEFAULT_MARK_BATCH = 200;
+
+export interface MarkTarget {
+  db: Database;
+  shape: sql.TableShape;
+  vocabulary: StatusVocabulary;
+  /** Names the config key in the refusal of an action the table has no status for. */
+  origin: string;
+}
+
+export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkResult[]> {
+  const write = req.action === 'fail' ? t.vocabulary.failed : t.vocabulary.cancelled;
+  if (write === undefined) {
+    const key = req.action === 'fail' ? 'failed' : 'cancelled';
+    throw new UsageError(`${t.origin}: no ${key} status value is configured (status.${key}), so ${req.action} is not available for this source`);
+  }
+  const shape = WRITE_SHAPES[req.action];
+  const results: MarkResult[] = [];
+  // One result per row: "007" and "7" name the same integer id.
+  const unique = [...new Set(req.ids.map((id) => canonicalRowId(t.shape.idType, id) ?? id))];
+  const batchSize = Math.max(1, req.batchSize ?? DEFAULT_MARK_BATCH);
+
+  for (let i = 0; i < unique.length; i += batchSize) {
+    const given = unique.slice(i, i + batchSize);
+    const canonical = new Map(given.map((id) => [id, canonicalRowId(t.shape.idType, id)]));
+    const ids = [...new Set([...canonical.values()].filter((id): id is string => id !== null))];
+
+    const run = async (q: Queryable): Promise<{ changed: Set<string>; states: Map<string, string | null> }> => {
+      let changed = new Set<string>();
+      if (!req.dryRun && ids.length > 0) {
+        const update = sql.markUpdateSql(t.shape, {
+          ids,
+          status: write,
+          reason: req.reason || `marked ${shape.outcome} by noetl-console`,
+          action: req.action,
+          user: req.actor.os_user,
+          host: req.actor.host,
+          version: req.actor.console_version,
+        });
+        changed = new Set((await q.query<{ id: string }>(update.text, update.values)).rows.map((r) => r.id));
+      }
+      const rest = ids.filter((id) => !changed.has(id));
+      const states = new Map<string, string | null>();
+      if (rest.length > 0) {
+        const read = sql.statesSql(t.shape, rest);
+        for (const row of (await q.query<sql.StateRow>(read.text, read.values)).rows) states.set(row.id, row.status);
+      }
+      return { changed, states };
+    };
+    const { changed, states } = await withRetry(() => (req.dryRun ? run(t.db) : t.db.transaction(run)));
+
+    const batch = given.map((id): MarkResult => {
+      const key = canonical.get(id) ?? null;
+      let outcome: Outcome;
+      let state: MarkResult['state'] = null;
+      if (key !== null && changed.has(key)) outcome = shape.outcome;
+      else if (key === null || !states.has(key)) outcome = 'not_found';
+      else {
+        const status = states.get(key) ?? null;
+        if (status !== null && t.vocabulary.running.includes(status)) {
+          // Only a dry run gets here: a write changed every row still running.
+          outcome = req.dryRun ? shape.dryOutcome : 'already_terminal';
+        } else {
+          outcome = 'already_terminal';
+          state = terminalStateOfStatus(status, t.vocabulary);
+        }
+      }
+      return { execution_id: key ?? id, outcome, parent_execution_id: null, root_execution_id: key ?? id, cascaded: false, state, event_id: null };
+    });
+    results.push(...batch);
+    req.onBatch?.(batch);
+  }
+  return results;
+}
+
+async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 3 || !code || !RETRYABLE.has(code)) throw error;
+    }
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * End-to-end helpers: run the built bin (dist/cli.js) as a real process and
+ * hand back its exit code, stdout and stderr; give each test file a seeded
+ * database the spawned console can open (PGlite: an on-disk directory, closed
+ * before each spawn, since only one process may open it at a time).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Database } from '../../src/db/database.js';
+import { openPglite } from '../../src/db/pglite.js';
+import type { SchemaOptions } from '../fixtures/noetl-schema.js';
+import { createTestDatabase, type Backend, type TestDatabase } from './db.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+
+export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Any ANSI escape (CSI or OSC). */
+export const ANSI = /\u001b[[\]]/;
+
+let snapshot: string | null = null;
+let snapshotError: Error | null = null;
+
+/** Files dist/cli.js loads (static and dynamic relative imports), transitively. */
+function bundleFiles(dir: string): string[] {
+  const seen = new Set<string>();
+  const queue = ['cli.js'];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    if (!existsSync(join(dir, file))) throw new Error(`dist/${file} is missing`);
+    seen.add(file);
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.\/[\w.-]+\.js)["']/g)) queue.push(m[1]!.slice(2));
+  }
+  return [...seen];
+}
+
+/** Copies left by test processes that have gone (a worker killed before its exit handlers ran). */
+function removeStaleSnapshots(parent: string): void {
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    const pid = Number(name.split('-')[0]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch (error) {
+      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A private copy of the bundle for this test process, so that a rebuild
+ * running meanwhile (tsup cleans dist/ first) cannot pull files from under a
+ * spawn. It lives under node_modules/ so the bundle still resolves its packages.
+ */
+function cliPath(): string {
+  if (snapshot) return join(snapshot, 'cli.js');
+  if (snapshotError) throw snapshotError;
+  const parent = join(ROOT, 'node_modules', '.cache', 'noetl-console-cli-test');
+  removeStaleSnapshots(parent);
+  const dir = join(parent, `${process.pid}-${randomBytes(3).toString('hex')}`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      for (const f of bundleFiles(DIST)) copyFileSync(join(DIST, f), join(dir, f));
+      bundleFiles(dir); // the copy is whole (no file vanished while copying)
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+      break;
+    } catch (error) {
+      if (attempt >= 20) {
+        rmSync(dir, { recursive: true, force: true });
+        snapshotError = new Error(`no usable build in ${DIST} (${(error as Error).message}): run npx tsup (npm test builds first)`);
+        throw snapshotError;
+      }
+      spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 250)']);
+    }
+  }
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  snapshot = dir;
+  return join(dir, 'cli.js');
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Extra environment (undefined removes a variable). */
+  env?: Record<string, string | undefined>;
+  /** Written to standard input, which is then closed (closed at once without it). */
+  input?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The environment of a spawned console: this process's, without anything
+ * that would change which database it opens or how it prints.
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(PG|NOETL_)/.test(key) || ['DATABASE_URL', 'NO_COLOR', 'FORCE_COLOR', 'TZ'].includes(key)) continue;
+    env[key] = value;
+  }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+function collect(command: string, args: string[], opts: RunOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal) reject(new Error(`${args.join(' ')}: killed by ${signal}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Run `noetl-console ...args` (the built bin) and wait for it to exit. */
+export function runCli(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
+  return collect(process.execPath, [cliPath(), ...args], opts);
+}
+
+/** `script` from util-linux gives the console a pseudo-terminal (null when unavailable). */
+export function ttyAvailable(): boolean {
+  const probe = spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' });
+  return probe.status === 0;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Run the bin with stdout (and stdin) on a pseudo-terminal; its output comes back with \r\n. */
+export function runCliOnTty(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
+  const command = [process.execPath, cliPath(), ...args].map(shellQuote).join(' ');
+  return collect('script', ['-qec', command, '/dev/null'], opts);
+}
+
+/** Parse stdout as JSON, with the whole result in the message when it is not. */
+export function jsonOf<T = any>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+/** What a failing console printed, for assertion messages. */
+export function show(r: CliResult): string {
+  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+export interface EventRow {
+  execution_id: string;
+  event_id: string;
+  catalog_id: string;
+  parent_execution_id: string | null;
+  event_type: string;
+  node_id: string | null;
+  node_name: string | null;
+  status: string | null;
+  result: unknown;
+  error: string | null;
+  meta: Record<string, any> | null;
+  /** Seconds between created_at (UTC wall clock) and the database's UTC now. */
+  age_s: number;
+}
+
+/**
+ * A seeded NoETL schema that spawned consoles open with `args`
+ * (--database-url and --schema). `use` gives the test its own session.
+ */
+export interface CliDatabase {
+  backend: Backend;
+  schema: string;
+  url: string;
+  args: string[];
+  use<T>(fn: (db: Database) => Promise<T>): Promise<T>;
+  eventCount(): Promise<number>;
+  events(executionId: string): Promise<EventRow[]>;
+  /** Every event of the schema in one read (one PGlite open instead of one per question). */
+  snapshot(): Promise<Snapshot>;
+  close(): Promise<void>;
+}
+
+export interface Snapshot {
+  count: number;
+  /** One execution's events, oldest first. */
+  of(executionId: string): EventRow[];
+  /** Its terminal events (any spelling). */
+  terminal(executionId: string): EventRow[];
+}
+
+export async function createCliDatabase(
+  backend: Backend,
+  seed: (db: Database, schema: string) => Promise<void>,
+  schemaOpts: SchemaOptions = {},
+): Promise<CliDatabase> {
+  const t: TestDatabase = await createTestDatabase(backend, schemaOpts, { onDisk: true });
+  try {
+    await seed(t.db, t.schema);
+  } catch (error) {
+    await t.close();
+    throw error;
+  }
+  let use: CliDatabase['use'];
+  if (backend === 'pglite') {
+    await t.db.close();
+    const dataDir = t.url.replace(/^pglite:\/\//, '');
+    use = async (fn) => {
+      const db = await openPglite({
+        target: { kind: 'pglite', dataDir, label: 'pglite' },
+        schema: t.schema,
+        readOnly: false,
+        statementTimeoutMs: 15_000,
+        connectTimeoutMs: 10_000,
+      });
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    };
+  } else {
+    use = (fn) => fn(t.db);
+  }
+  const s = `"${t.schema}"`;
+  const select = `SELECT execution_id::text, event_id::text, catalog_id::text, parent_execution_id::text, event_type,
+      node_id, node_name, status, result, error, meta,
+      extract(epoch FROM ((now() AT TIME ZONE 'UTC') - created_at))::float8 AS age_s
+    FROM ${s}.event`;
+  return {
+    backend,
+    schema: t.schema,
+    url: t.url,
+    args: ['--database-url', t.url, '--schema', t.schema],
+    use,
+    eventCount: () => use(async (db) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${s}.event`)).rows[0]!.n)),
+    events: (id) =>
+      use(async (db) => (await db.query<EventRow>(`${select} WHERE execution_id = $1::bigint ORDER BY event_id`, [id])).rows),
+    snapshot: () =>
+      use(async (db) => {
+        const rows = (await db.query<EventRow>(`${select} ORDER BY execution_id, event_id`)).rows;
+        const by = new Map<string, EventRow[]>();
+        for (const row of rows) by.set(row.execution_id, [...(by.get(row.execution_id) ?? []), row]);
+        const of = (id: string) => by.get(id) ?? [];
+        return { count: rows.length, of, terminal: (id: string) => of(id).filter((e) => TERMINAL_EVENT_TYPES.includes(e.event_type)) };
+      }),
+    close: () => t.close(),
+  };
+}
+
+/** Event types that end an execution, both dialects (../shared/noetl-schema.md). */
+export const TERMINAL_EVENT_TYPES = [
+  'playbook.completed',
+  'playbook_completed',
+  'workflow.completed',
+  'playbook.failed',
+  'playbook_failed',
+  'workflow.failed',
+  'execution.cancelled',
+  'playbook.cancelled',
+  'playbook_cancelled',
+];
+
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/**
+ * Make the spawned console's database session use TimeZone `tz`. PostgreSQL:
+ * the URL's `options` (node-postgres does not read PGTZ; it is set too, in
+ * case a later driver does). PGlite: `ALTER SYSTEM` in the test's own data
+ * directory, undone by reset(). Either way the setting is checked first, so
+ * the test cannot pass by accident in a UTC session.
+ */
+export async function withSessionTimeZone(
+  d: CliDatabase,
+  tz: string,
+): Promise<{ args: string[]; env: Record<string, string>; reset(): Promise<void> }> {
+  if (d.backend === 'postgres') {
+    const url = new URL(d.url);
+    url.searchParams.set('options', `-c TimeZone=${tz}`);
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    const seen = (await client.query<{ TimeZone: string }>('SHOW TimeZone')).rows[0]!.TimeZone;
+    await client.end();
+    if (seen !== tz) throw new Error(`could not set the session TimeZone to ${tz} through the URL (got ${seen})`);
+    return { args: ['--database-url', url.toString(), '--schema', d.schema], env: { PGTZ: tz }, reset: async () => undefined };
+  }
+  await d.use((db) => db.query(`ALTER SYSTEM SET timezone = '${tz.replace(/'/g, "''")}'`));
+  const seen = await d.use(async (db) => (await db.query<{ TimeZone: string }>('SHOW TimeZone')).rows[0]!.TimeZone);
+  if (seen !== tz) throw new Error(`could not set PGlite's TimeZone to ${tz} (got ${seen})`);
+  return { args: d.args, env: { PGTZ: tz }, reset: () => d.use(async (db) => void (await db.query('ALTER SYSTEM RESET timezone'))) };
+}

@@ -1,0 +1,316 @@
+/**
+ * Helpers for the reliability suite (test/reliability): spawn the built bin
+ * with a clean environment, run many of them with a concurrency limit, find
+ * the console's sessions on the server, and check the shape of an error.
+ *
+ * Everything here drives the real bin (dist/cli.js, built by `npm test`
+ * before vitest runs) against the machine's PostgreSQL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { POSTGRES_URL } from './db.js';
+
+/** The repository root: the nearest directory up from this file (or its bundle, e.g. dist/soak.js) with noetl-console's package.json. */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'noetl-console') return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export const ROOT = findRoot();
+/** The bin under test: dist/cli.js, or NOETL_TEST_BIN (a copy built elsewhere, e.g. while dist/ is being rebuilt). */
+export const CLI = process.env.NOETL_TEST_BIN ? resolve(ROOT, process.env.NOETL_TEST_BIN) : join(ROOT, 'dist', 'cli.js');
+export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export { POSTGRES_URL };
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first (npx tsup; npm test does it)`);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Raw bytes, to look for control bytes exactly as a terminal would get them. */
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
+}
+
+export interface CliOptions {
+  /** Added to a clean environment (PATH, HOME, LANG only); undefined removes a key. */
+  env?: Record<string, string | undefined>;
+  stdin?: string | Buffer;
+  /** Safety net only (the process is killed, the result says so): never an assertion. */
+  killAfterMs?: number;
+}
+
+/** PATH/HOME/LANG and nothing else, so that no PG* or DATABASE_URL of the caller leaks in. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+    USER: process.env.USER ?? 'root',
+  };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+}
+
+/** Start the bin; `done` resolves when it exits (never rejects). */
+export function startCli(args: readonly string[], opts: CliOptions = {}): RunningCli {
+  assertBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  child.stdin!.on('error', () => {}); // the bin may exit before reading stdin
+  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+  else child.stdin!.end();
+  const timer = opts.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs) : null;
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('error', (e) => {
+      err.push(Buffer.from(`spawn error: ${e.message}\n`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      const stderrBytes = Buffer.concat(err);
+      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes });
+    });
+  });
+  return { child, done };
+}
+
+export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, { killAfterMs: 120_000, ...opts }).done;
+}
+
+/** Run `fn` over items with at most `limit` at once, results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * A random base for Scenario ids. Advisory locks are per database, not per
+ * schema, so files running in parallel must not share execution ids (the
+ * default Scenario base is the same in every file).
+ */
+export function uniqueIdBase(): bigint {
+  return 700_000_000_000_000_000n + BigInt(`0x${randomBytes(5).toString('hex')}`) * 100_000n;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll until `fn` returns a truthy value; throws with `what` after timeoutMs (a safety net, not an assertion on speed). */
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** A second session (the "other operator", the engine, the lock holder). */
+export async function connect(url = POSTGRES_URL, applicationName = 'noetl-console-reliability'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  client.on('error', () => {}); // terminated on purpose in some tests
+  await client.connect();
+  return client;
+}
+
+/**
+ * The console's sessions (application_name = 'noetl-console') that wait,
+ * directly or through another waiting console, for a lock held by
+ * `holderPid`. Filtering by the blocker, not only by the application name,
+ * keeps us from touching consoles of test files running in parallel.
+ */
+export async function consolesBlockedBy(admin: pg.Client, holderPid: number): Promise<{ pid: number; query: string }[]> {
+  const { rows } = await admin.query<{ pid: number; query: string; blockers: number[] }>(
+    `SELECT pid, query, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity
+     WHERE application_name = 'noetl-console' AND cardinality(pg_blocking_pids(pid)) > 0`,
+  );
+  const chained = new Set<number>([holderPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) {
+      if (!chained.has(r.pid) && r.blockers.some((b) => chained.has(b))) {
+        chained.add(r.pid);
+        grew = true;
+      }
+    }
+  }
+  return rows.filter((r) => chained.has(r.pid) && r.pid !== holderPid).map(({ pid, query }) => ({ pid, query }));
+}
+
+export async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]!.pid;
+}
+
+/** Wait until `count` console sessions are blocked by holderPid; returns their pids. */
+export async function waitForBlocked(admin: pg.Client, holderPid: number, count: number, what: string): Promise<number[]> {
+  const rows = await waitFor(async () => {
+    const r = await consolesBlockedBy(admin, holderPid);
+    return r.length >= count ? r : null;
+  }, `${count} console session(s) blocked by pid ${holderPid} (${what})`);
+  return rows.map((r) => r.pid);
+}
+
+export async function terminate(admin: pg.Client, pids: readonly number[]): Promise<void> {
+  await admin.query('SELECT pg_terminate_backend(p) FROM unnest($1::int[]) AS p', [pids]);
+}
+
+/** Problems with an error report on stderr: exactly one line, no stack trace, no raw control bytes. */
+export function stderrProblems(r: Pick<CliResult, 'stderr' | 'stderrBytes'>): string[] {
+  const problems: string[] = [];
+  const text = r.stderr;
+  if (text === '') return ['stderr is empty'];
+  if (!text.endsWith('\n')) problems.push('stderr does not end with a newline');
+  const lines = text.replace(/\n$/, '').split('\n');
+  if (lines.length !== 1) problems.push(`stderr has ${lines.length} lines`);
+  if (/^\s+at\s/m.test(text) || /\b(?:Type|Reference|Range|Syntax|URI)?Error: /.test(text)) problems.push('stderr has a stack trace or raw exception');
+  if (!text.startsWith('noetl-console: ')) problems.push('stderr does not start with "noetl-console: "');
+  if (hasControlBytes(r.stderrBytes, { allowNewline: true })) problems.push('stderr has raw control characters');
+  return problems;
+}
+
+/**
+ * True when the bytes hold a C0 control (other than \n, and \t when allowed),
+ * DEL, ESC, or a C1 control encoded in UTF-8 (U+0080-U+009F), i.e. anything a
+ * terminal could act on.
+ */
+export function hasControlBytes(bytes: Buffer, opts: { allowNewline?: boolean; allowTab?: boolean } = {}): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a && opts.allowNewline) continue;
+    if (b === 0x09 && opts.allowTab) continue;
+    if (b < 0x20 || b === 0x7f) return true;
+    if (b === 0xc2 && i + 1 < bytes.length && bytes[i + 1]! >= 0x80 && bytes[i + 1]! <= 0x9f) return true;
+  }
+  return false;
+}
+
+/** The distinct control code points (C0 but newline, DEL, C1) in a text, as U+XXXX. */
+export function controlCodePoints(text: string): string[] {
+  const found = new Set<string>();
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if ((c < 0x20 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f)) found.add(`U+${c.toString(16).toUpperCase().padStart(4, '0')}`);
+  }
+  return [...found].sort();
+}
+
+/** Bidirectional-override characters (Trojan Source): U+202A-U+202E, U+2066-U+2069, U+200E/F. */
+export function hasBidiControls(text: string): boolean {
+  return /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text);
+}
+
+/** Seeded PRNG (mulberry32): the corpus and the schedules are reproducible from the seed printed in the output. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffle<T>(items: readonly T[], rnd: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+export interface ConsoleEvent {
+  execution_id: string;
+  event_id: string;
+  event_type: string;
+  status: string | null;
+  meta: Record<string, unknown>;
+  result: unknown;
+  error: string | null;
+}
+
+/** Events written by the console (meta.emitted_by = 'noetl-console'). */
+export async function consoleEvents(q: { query: pg.Client['query'] } | pg.Client, schema: string): Promise<ConsoleEvent[]> {
+  const { rows } = await (q as pg.Client).query<ConsoleEvent>(
+    `SELECT execution_id::text, event_id::text, event_type, status, meta, result, error
+     FROM "${schema}".event WHERE meta->>'emitted_by' = 'noetl-console' ORDER BY execution_id, event_id`,
+  );
+  return rows;
+}
+
+export async function countEvents(client: pg.Client, schema: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${schema}".event`);
+  return Number(rows[0]!.n);
+}
+
+/** Console events per execution id. */
+export function groupByExecution<T extends { execution_id: string }>(rows: readonly T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = m.get(r.execution_id);
+    if (list) list.push(r);
+    else m.set(r.execution_id, [r]);
+  }
+  return m;
+}
+
+/** Drop a role made by a test, with whatever it was granted in this database. */
+export async function dropRole(admin: pg.Client, role: string): Promise<void> {
+  await admin.query(`DROP OWNED BY "${role}"`).catch(() => undefined);
+  await admin.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => undefined);
+}
+
+/** A postgres:// URL for the test server with another user (and password), same host and database. */
+export function urlFor(user: string, password?: string, base = POSTGRES_URL): string {
+  const u = new URL(base);
+  u.username = encodeURIComponent(user);
+  u.password = password === undefined ? '' : encodeURIComponent(password);
+  return u.toString();
+}
