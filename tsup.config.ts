@@ -8,6 +8,8 @@ export default defineConfig({
     cli: 'commands/main.ts',
     demo: 'test/demo/main.ts',
     bench: 'bench/main.ts',
+    'bench-ui': 'bench/ui.ts',
+    soak: 'bench/soak.ts',
   },
   format: ['esm'],
   target: 'node20',

@@ -316,9 +316,8 @@ async function main(): Promise<void> {
 
     // 5. The interactive app at 10,000 rows (bench/ui.ts), when present.
     try {
-      const uiModule = './ui.js'; // built as its own entry when present
-      const ui = (await import(uiModule)) as { benchUi?: (o: { reps: number }) => Promise<Figure[]> };
-      if (ui.benchUi) figures.push(...(await ui.benchUi({ reps: o.reps })));
+      const ui = await import('./ui.js');
+      figures.push(...((await ui.benchUi()) as unknown as Figure[]));
     } catch (error) {
       log(`bench: figure 5 skipped: ${(error as Error).message}`);
     }

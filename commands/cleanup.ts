@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { markLines } from '../src/format/human.js';
-import { markExecutions } from '../src/noetl/mark.js';
+import { markExecutions, type MarkResult } from '../src/noetl/mark.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { markAndReport, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -70,46 +70,53 @@ export function register(program: Command): void {
           limit: o.limit ?? null,
         });
         const action = o.mark === 'failed' ? 'fail' : 'cancel';
-        const results = await markExecutions(ctx.store, {
-          action,
-          ids: stuck.map((e) => e.execution_id),
-          reason: o.reason!,
-          cascade: o.cascade,
-          dryRun: o.dryRun,
-          actor: currentActor(),
-        });
-        const { changed, counts } = markSummary(results);
-        const would = results.filter((r) => r.outcome.startsWith('would_')).map((r) => r.execution_id);
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
-        // NoETL's own wording (its cleanup API): a dry run says what it would do even
-        // when that is nothing; a real run with nothing to do says so.
-        const message = o.dryRun
-          ? `[DRY RUN] Would ${verb} ${would.length} stuck executions older than ${minutes} minutes`
-          : stuck.length === 0
-            ? `No stuck executions found older than ${minutes} minutes`
-            : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes`;
-        if (o.json) {
-          ctx.printJson({
-            cancelled_count: o.dryRun ? would.length : changed.length,
-            execution_ids: o.dryRun ? would : changed,
-            message,
-            dry_run: o.dryRun,
-            older_than_minutes: minutes,
-            mark: o.mark,
-            cascade: o.cascade,
-            counts,
-            results: results.map((r) => ({
-              execution_id: r.execution_id,
-              outcome: r.outcome,
-              parent_execution_id: r.parent_execution_id,
-              root_execution_id: r.root_execution_id,
-              cascaded: r.cascaded,
-            })),
-          });
-        } else {
-          for (const line of markLines(results, ctx.color)) ctx.print(line);
-          ctx.print(message);
-        }
+        const report = (results: MarkResult[], partial: boolean) => {
+          const { changed, counts } = markSummary(results);
+          const would = results.filter((r) => r.outcome.startsWith('would_')).map((r) => r.execution_id);
+          // NoETL's own wording (its cleanup API): a dry run says what it would do even
+          // when that is nothing; a real run with nothing to do says so.
+          const message = o.dryRun
+            ? `[DRY RUN] Would ${verb} ${would.length} stuck executions older than ${minutes} minutes`
+            : stuck.length === 0
+              ? `No stuck executions found older than ${minutes} minutes`
+              : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes${partial ? ' before an error' : ''}`;
+          if (o.json) {
+            ctx.printJson({
+              cancelled_count: o.dryRun ? would.length : changed.length,
+              execution_ids: o.dryRun ? would : changed,
+              message,
+              dry_run: o.dryRun,
+              ...(partial ? { partial: true } : {}),
+              older_than_minutes: minutes,
+              mark: o.mark,
+              cascade: o.cascade,
+              counts,
+              results: results.map((r) => ({
+                execution_id: r.execution_id,
+                outcome: r.outcome,
+                parent_execution_id: r.parent_execution_id,
+                root_execution_id: r.root_execution_id,
+                cascaded: r.cascaded,
+              })),
+            });
+          } else {
+            for (const line of markLines(results, ctx.color)) ctx.print(line);
+            ctx.print(message);
+          }
+        };
+        await markAndReport(
+          () =>
+            markExecutions(ctx.store, {
+              action: o.mark === 'failed' ? 'fail' : 'cancel',
+              ids: stuck.map((e) => e.execution_id),
+              reason: o.reason!,
+              cascade: o.cascade,
+              dryRun: o.dryRun,
+              actor: currentActor(),
+            }),
+          report,
+        );
       },
       (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, 'cleanup'),
     ),

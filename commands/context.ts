@@ -6,7 +6,9 @@ import type { Database } from '../src/db/database.js';
 import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
+import { safeText } from '../src/format/sanitize.js';
 import { NoetlStore } from '../src/noetl/store.js';
+import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 
 export interface CommandContext {
   options: ConnectionOptions;
@@ -52,21 +54,29 @@ export function connectionFlags(cmd: Command): RawConnectionFlags & { color?: bo
   return merged as RawConnectionFlags & { color?: boolean };
 }
 
-export function fail(error: unknown, target: string): number {
-  if (error instanceof UsageError) {
-    process.stderr.write(`noetl-console: ${redact(oneLine(error.message))}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof OperationalError) {
-    process.stderr.write(`noetl-console: ${redact(oneLine(error.message))}\n`);
-    return EXIT.operational;
+/** One line for an operator, and the exit code, for any error a command meets. */
+export function describeFailure(error: unknown, target: string): { message: string; code: number } {
+  if (error instanceof UsageError) return { message: error.message, code: EXIT.usage };
+  if (error instanceof OperationalError) return { message: error.message, code: EXIT.operational };
+  if (error instanceof PartialMarkError) {
+    const changed = error.results.filter((r) => isChange(r.outcome)).length;
+    const cause = describeFailure(error.cause, target).message;
+    return {
+      message: `${cause}; ${changed} execution(s) were changed by earlier batches and stay changed: run the same command again to finish`,
+      code: EXIT.operational,
+    };
   }
   const err = error as { code?: unknown; message?: unknown };
   const looksLikeDb = typeof err?.code === 'string' || /connect|terminat|timeout|server|database|relation/i.test(String(err?.message ?? ''));
-  const message = looksLikeDb ? describeDatabaseError(error, target) : `unexpected error: ${oneLine(String(err?.message ?? error))}`;
-  process.stderr.write(`noetl-console: ${redact(message)}\n`);
-  if (process.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack)}\n`);
-  return EXIT.operational;
+  const message = looksLikeDb ? describeDatabaseError(error, target) : `unexpected error: ${String(err?.message ?? error)}`;
+  return { message, code: EXIT.operational };
+}
+
+export function fail(error: unknown, target: string): number {
+  const { message, code } = describeFailure(error, target);
+  process.stderr.write(`noetl-console: ${safeText(redact(oneLine(message)), 2000)}\n`);
+  if (process.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack).split('\n').map((l) => safeText(l, 2000)).join('\n')}\n`);
+  return code;
 }
 
 /**

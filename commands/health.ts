@@ -2,13 +2,24 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatSeconds } from '../src/duration.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { minutesFlag, validate } from './options.js';
+import { countFlag, minutesFlag, validate } from './options.js';
 
 const HealthOptions = z.object({
   olderThan: minutesFlag('--older-than'),
   longRunning: minutesFlag('--long-running'),
+  warningLongRunning: countFlag('--warning-long-running', 1_000_000, 0),
+  criticalLongRunning: countFlag('--critical-long-running', 1_000_000, 0),
   json: z.boolean().default(false),
 });
+
+/** Exit codes for monitoring checks, apart from usage (2) and operational (1) failures. */
+export const HEALTH_EXIT = { healthy: 0, warning: 4, critical: 5 } as const;
+
+export function healthStatus(longRunning: number, warning: number, critical: number): keyof typeof HEALTH_EXIT {
+  if (longRunning > critical) return 'critical';
+  if (longRunning > warning) return 'warning';
+  return 'healthy';
+}
 
 export function register(program: Command): void {
   addConnectionOptions(
@@ -17,14 +28,17 @@ export function register(program: Command): void {
       .description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers')
       .option('--older-than <minutes>', 'what counts as stuck', '5')
       .option('--long-running <minutes>', 'what counts as long-running', '60')
-      .option('--json', 'JSON for scripts'),
+      .option('--warning-long-running <n>', 'warning when more than n executions run longer than --long-running', '5')
+      .option('--critical-long-running <n>', 'critical when more than n executions run longer than --long-running', '20')
+      .option('--json', 'JSON for scripts')
+      .addHelpText('after', '\nMonitoring exit codes: 0 healthy, 4 warning, 5 critical (1 unreachable, 2 bad usage).'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       () => validate(HealthOptions, cmd.opts()),
       async (ctx, o) => {
         const h = await ctx.store.health(o.olderThan, o.longRunning);
-        const status = h.long_running > 5 ? 'warning' : 'healthy';
+        const status = healthStatus(h.long_running, o.warningLongRunning, o.criticalLongRunning);
         const metrics = {
           running_executions: h.running,
           stuck_executions: h.stuck,
@@ -35,12 +49,21 @@ export function register(program: Command): void {
           timestamp: h.now,
         };
         if (o.json) {
-          ctx.printJson({ status, metrics, thresholds: { stuck_minutes: o.olderThan / 60, long_running_minutes: o.longRunning / 60 } });
-          return;
+          ctx.printJson({
+            status,
+            metrics,
+            thresholds: {
+              stuck_minutes: o.olderThan / 60,
+              long_running_minutes: o.longRunning / 60,
+              warning_long_running: o.warningLongRunning,
+              critical_long_running: o.criticalLongRunning,
+            },
+          });
+          return HEALTH_EXIT[status];
         }
         const c = ctx.color;
         const lines: [string, string][] = [
-          ['Status', status === 'healthy' ? c.green(status) : c.yellow(status)],
+          ['Status', status === 'healthy' ? c.green(status) : status === 'warning' ? c.yellow(status) : c.red(status)],
           ['Running', String(h.running)],
           [`Stuck (>${formatSeconds(o.olderThan)})`, String(h.stuck)],
           [`Long-running (>${formatSeconds(o.longRunning)})`, String(h.long_running)],
@@ -50,6 +73,7 @@ export function register(program: Command): void {
         ];
         const width = Math.max(...lines.map(([label]) => label.length)) + 2;
         for (const [label, value] of lines) ctx.print(`${label === 'Status' ? c.bold(label.padEnd(width)) : label.padEnd(width)}${value}`);
+        return HEALTH_EXIT[status];
       },
     ),
   );

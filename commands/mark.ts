@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
-import { isChange, markExecutions, type MarkResult } from '../src/noetl/mark.js';
+import { PartialMarkError, isChange, markExecutions, type MarkResult } from '../src/noetl/mark.js';
 import type { Action } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
 import { addConnectionOptions, runCommand } from './context.js';
@@ -20,6 +20,24 @@ const MarkOptions = z.object({
 export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: boolean, what: string): void {
   if (options.readOnly && !dryRun) {
     throw new UsageError(`refused: ${what} writes, and this session is read-only (--read-only / NOETL_CONSOLE_READ_ONLY); use --dry-run to preview`);
+  }
+}
+
+/**
+ * Write, then report. When a later batch fails, earlier batches stay
+ * committed: report them (partial) before the failure ends the command.
+ */
+export async function markAndReport(
+  run: () => Promise<MarkResult[]>,
+  report: (results: MarkResult[], partial: boolean) => void,
+): Promise<MarkResult[]> {
+  try {
+    const results = await run();
+    report(results, false);
+    return results;
+  } catch (error) {
+    if (error instanceof PartialMarkError) report(error.results, true);
+    throw error;
   }
 }
 
@@ -50,46 +68,45 @@ function register1(program: Command, action: Action): void {
       cmd,
       async () => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids) }),
       async (ctx, o) => {
-        const results = await markExecutions(ctx.store, {
-          action,
-          ids: o.ids,
-          reason: o.reason!,
-          cascade: o.cascade,
-          dryRun: o.dryRun,
-          actor: currentActor(),
-        });
-        const { changed, counts } = markSummary(results);
+        const report = (results: MarkResult[], partial: boolean) => {
+          const { changed, counts } = markSummary(results);
+          const message = o.dryRun
+            ? `[DRY RUN] Would ${verb} ${results.filter((r) => r.outcome.startsWith('would_')).length} execution(s)`
+            : `${action === 'cancel' ? 'Cancelled' : 'Marked failed'} ${changed.length} execution(s)${partial ? ' before an error' : ''}`;
+          if (o.json) {
+            ctx.printJson({
+              action,
+              dry_run: o.dryRun,
+              cascade: o.cascade,
+              reason: o.reason,
+              ...(partial ? { partial: true } : {}),
+              changed_count: changed.length,
+              execution_ids: changed,
+              counts,
+              message,
+              results: results.map((r) => ({
+                execution_id: r.execution_id,
+                outcome: r.outcome,
+                parent_execution_id: r.parent_execution_id,
+                root_execution_id: r.root_execution_id,
+                cascaded: r.cascaded,
+                state: r.state,
+                event_id: r.event_id,
+              })),
+            });
+          } else {
+            for (const line of markLines(results, ctx.color)) ctx.print(line);
+            ctx.print(message);
+          }
+        };
+        const results = await markAndReport(
+          () => markExecutions(ctx.store, { action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
+          report,
+        );
         const named = new Set(o.ids);
         const unchangedNamed = results.filter(
           (r) => named.has(r.execution_id) && (r.outcome === 'already_terminal' || r.outcome === 'not_found'),
         );
-        const message = o.dryRun
-          ? `[DRY RUN] Would ${verb} ${results.filter((r) => r.outcome.startsWith('would_')).length} execution(s)`
-          : `${action === 'cancel' ? 'Cancelled' : 'Marked failed'} ${changed.length} execution(s)`;
-        if (o.json) {
-          ctx.printJson({
-            action,
-            dry_run: o.dryRun,
-            cascade: o.cascade,
-            reason: o.reason,
-            changed_count: changed.length,
-            execution_ids: changed,
-            counts,
-            message,
-            results: results.map((r) => ({
-              execution_id: r.execution_id,
-              outcome: r.outcome,
-              parent_execution_id: r.parent_execution_id,
-              root_execution_id: r.root_execution_id,
-              cascaded: r.cascaded,
-              state: r.state,
-              event_id: r.event_id,
-            })),
-          });
-        } else {
-          for (const line of markLines(results, ctx.color)) ctx.print(line);
-          ctx.print(message);
-        }
         return unchangedNamed.length > 0 ? EXIT.partial : EXIT.ok;
       },
       (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, action),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { UsageError } from '../src/errors.js';
+import { UsageError, quoted } from '../src/errors.js';
+import { parseExecutionId } from '../src/noetl/ids.js';
 import { parseDuration } from '../src/duration.js';
 
 /** Validate commander's raw options with a zod schema; any issue is a one-line usage error (exit 2). */
@@ -24,10 +25,10 @@ export function minutesFlag(flag: string, min = 0, opts: { integerMinutes?: bool
   });
 }
 
-export const countFlag = (flag: string, max: number) =>
+export const countFlag = (flag: string, max: number, min = 1) =>
   z.string().transform((raw, ctx) => {
-    if (!/^\d{1,9}$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
-      ctx.addIssue({ code: 'custom', message: `${flag}: expected a whole number from 1 to ${max}; got ${JSON.stringify(raw).slice(0, 60)}` });
+    if (!/^\d{1,9}$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+      ctx.addIssue({ code: 'custom', message: `${flag}: expected a whole number from ${min} to ${max}; got ${quoted(raw, 60)}` });
       return z.NEVER;
     }
     return Number(raw);
@@ -38,17 +39,7 @@ export const reasonFlag = z
   .max(1000, '--reason: at most 1000 characters')
   .refine((v) => v.trim().length > 0, '--reason: must not be empty');
 
-const MAX_BIGINT = 9223372036854775807n;
-
-/** Execution ids: positive integers that fit a bigint, kept as strings. */
-export function parseExecutionId(raw: string): string {
-  const text = raw.trim();
-  if (!/^[0-9]{1,19}$/.test(text) || BigInt(text) < 1n || BigInt(text) > MAX_BIGINT) {
-    const shown = JSON.stringify(raw).slice(0, 60);
-    throw new UsageError(`invalid execution id ${shown}: expected a positive integer`);
-  }
-  return BigInt(text).toString();
-}
+export { parseExecutionId };
 
 /** Ids from arguments, or one a line from standard input when the only argument is `-`. */
 export async function readIds(args: readonly string[], stdin: NodeJS.ReadStream = process.stdin): Promise<string[]> {

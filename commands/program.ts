@@ -1,8 +1,12 @@
+import { redact } from '../src/errors.js';
+import { safeText } from '../src/format/sanitize.js';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import * as cleanup from './cleanup.js';
+import * as doctor from './doctor.js';
 import * as health from './health.js';
+import * as metrics from './metrics.js';
 import * as list from './list.js';
 import * as mark from './mark.js';
 import * as show from './show.js';
@@ -34,7 +38,8 @@ Examples:
 
 /** Commander's own usage errors, as one line: exit 2 (set in run()). */
 function outputError(text: string, write: (s: string) => void): void {
-  write(`noetl-console: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`);
+  // Commander repeats what was typed: one line, redacted, control characters escaped.
+  write(`noetl-console: ${safeText(redact(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()), 2000)}\n`);
 }
 
 function editDistance(a: string, b: string): number {
@@ -76,7 +81,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, health, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, health, metrics, doctor, ui]) mod.register(program);
   for (const sub of program.commands) {
     // Subcommands inherit allowExcessArguments from the program: not wanted there.
     sub.exitOverride().configureOutput(program.configureOutput()).allowExcessArguments(false).addHelpText('after', EXIT_CODES);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { resolveConnection } from '../src/config.js';
-import { EXIT, UsageError } from '../src/errors.js';
+import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
 import { minutesFlag, validate } from './options.js';
@@ -12,7 +12,7 @@ const UiOptions = z.object({
   refresh: z.string().transform((raw, ctx) => {
     const n = Number(raw);
     if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || n < 0.2 || n > 3600) {
-      ctx.addIssue({ code: 'custom', message: `--refresh: expected seconds from 0.2 to 3600; got ${JSON.stringify(raw).slice(0, 40)}` });
+      ctx.addIssue({ code: 'custom', message: `--refresh: expected seconds from 0.2 to 3600; got ${quoted(raw, 40)}` });
       return z.NEVER;
     }
     return n;

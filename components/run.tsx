@@ -1,4 +1,7 @@
 import type { ConnectionOptions } from '../src/config.js';
+import type { Database } from '../src/db/database.js';
+import { openDatabase } from '../src/db/open.js';
+import { NoetlStore } from '../src/noetl/store.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -6,10 +9,57 @@ export interface InteractiveOptions {
   idleSeconds: number | null;
   refreshSeconds: number;
   color: boolean;
+  /** An already open database (the demo's); it is left open when the app ends. */
+  database?: Database;
 }
 
-/** Placeholder until the interactive app lands (issue 4). */
-export async function runInteractive(_options: InteractiveOptions): Promise<number> {
-  process.stderr.write('noetl-console: the interactive console is not built yet\n');
-  return 1;
+const ALT_SCREEN_ON = '\u001B[?1049h';
+const ALT_SCREEN_OFF = '\u001B[?1049l';
+
+/**
+ * The interactive console on this terminal, in the alternate screen so that
+ * quitting leaves the terminal as it was. Resolves with the exit code.
+ */
+export async function runInteractive(o: InteractiveOptions): Promise<number> {
+  // Ink draws only a final frame when it believes it runs in CI; this is a terminal.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  // React's development build is several times slower; React is first loaded just below.
+  process.env.NODE_ENV ??= 'production';
+  // Node prints warnings straight to stderr, which would draw over the screen.
+  process.noDeprecation = true;
+  // No JSX in this file: it would load React's runtime before NODE_ENV is set.
+  const [{ render }, { App }, { createElement }] = await Promise.all([import('ink'), import('./App.js'), import('react')]);
+  const db = o.database ?? (await openDatabase(o.connection));
+  const store = new NoetlStore(db, o.connection.schema);
+
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    process.stdout.write(ALT_SCREEN_OFF);
+  };
+  process.stdout.write(ALT_SCREEN_ON);
+  process.once('exit', restore);
+
+  const app = render(
+    createElement(App, {
+      store,
+      readOnly: o.connection.readOnly,
+      filter: { olderThanSeconds: o.olderThanSeconds, idleSeconds: o.idleSeconds, text: '', includeChildren: false },
+      refreshSeconds: o.refreshSeconds,
+      color: o.color,
+    }),
+    { exitOnCtrlC: false, maxFps: 60 },
+  );
+  const stop = () => app.unmount();
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  try {
+    await app.waitUntilExit();
+  } finally {
+    for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.off(signal, stop);
+    restore();
+    if (!o.database) await db.close().catch(() => undefined);
+  }
+  return 0;
 }

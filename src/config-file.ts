@@ -175,24 +175,25 @@ const HealthConfig = object({
   long_running_minutes: minutes().optional(),
   warning_long_running: count().optional(),
   critical_long_running: count().optional(),
-}).superRefine((h, ctx) => {
-  if (h.warning_long_running !== undefined && h.critical_long_running !== undefined && h.critical_long_running < h.warning_long_running) {
-    ctx.addIssue({ code: 'custom', path: ['critical_long_running'], message: 'must be at least warning_long_running' });
-  }
-});
+})
+  .superRefine((h, ctx) => {
+    if (h.warning_long_running !== undefined && h.critical_long_running !== undefined && h.critical_long_running < h.warning_long_running) {
+      ctx.addIssue({ code: 'custom', path: ['critical_long_running'], message: 'must be at least warning_long_running' });
+    }
+  })
+  .transform((h) => ({
+    stuck_seconds: h.stuck_minutes,
+    long_running_seconds: h.long_running_minutes,
+    warning_long_running: h.warning_long_running,
+    critical_long_running: h.critical_long_running,
+  }));
 
 const ConfigSchema = object({
   default_source: z.string({ error: 'expected a source name' }).optional(),
   sources: z
     .record(z.string(), SourceConfig, { error: (i) => (i.code === 'invalid_type' ? 'expected a mapping of source names to sources' : undefined) })
     .superRefine((sources, ctx) => {
-      const names = Object.keys(sources);
-      if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one source' });
-      for (const name of names) {
-        if (!SOURCE_NAME.test(name)) {
-          ctx.addIssue({ code: 'custom', path: [name], message: 'invalid source name (letters, digits, _ . -; at most 64)' });
-        }
-      }
+      if (Object.keys(sources).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one source' });
     }),
   health: HealthConfig.optional(),
 }).superRefine((c, ctx) => {
@@ -211,7 +212,7 @@ export type NoetlSourceConfig = z.output<typeof NoetlSourceConfig>;
 export type StatusTableConfig = z.output<typeof StatusTableSourceConfig>;
 export type StepsConfig = z.output<typeof StepsConfig>;
 export type ReasonConfig = z.output<typeof ReasonConfig>;
-/** Thresholds in seconds (the *_minutes keys, converted) and counts. */
+/** Thresholds in seconds (from the *_minutes keys) and counts of long-running executions. */
 export type HealthConfig = z.output<typeof HealthConfig>;
 
 export interface LoadedConfig {
@@ -293,11 +294,12 @@ export function parseConfig(text: string, file: string, path = file): Config {
     }
   } else {
     // YAML 1.2 (core schema), a superset of JSON: any other extension is read as YAML.
-    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    const doc = YAML.parseDocument(text, { uniqueKeys: true });
     const first = doc.errors[0];
     if (first) {
-      const line = first.linePos?.[0];
-      throw new UsageError(`${shown}: invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${oneLine(first.message)}`);
+      // The message ends with " at line L, column C:" and a source excerpt: keep the first line.
+      const message = first.message.split('\n')[0]!.replace(/:$/, '');
+      throw new UsageError(`${shown}: invalid YAML: ${oneLine(message)}`);
     }
     try {
       data = doc.toJS({ maxAliasCount: 100 });
@@ -306,6 +308,12 @@ export function parseConfig(text: string, file: string, path = file): Config {
     }
   }
   if (data === null || data === undefined) throw new UsageError(`${shown}: empty config (expected a mapping with "sources")`);
+  // Before zod builds objects from them: a key like __proto__ must be refused, not assigned.
+  const sources = (data as { sources?: unknown }).sources;
+  if (typeof sources === 'object' && sources !== null && !Array.isArray(sources)) {
+    const bad = Object.keys(sources).find((name) => !SOURCE_NAME.test(name));
+    if (bad !== undefined) throw new UsageError(`${shown}: ${formatPath(['sources', bad])}: invalid source name (letters, digits, _ . -; at most 64)`);
+  }
   const result = ConfigSchema.safeParse(data, { reportInput: true });
   if (result.success) return result.data;
   const [first, ...rest] = result.error.issues;
@@ -321,9 +329,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     path = [...path, issue.keys[0]!];
     message = `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : ''}`;
   } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-    message = `required (${message.replace(/^Invalid input: /, '')})`;
-  } else if (issue.code === 'invalid_value' && path.at(-1) === 'type' && path.length === 3) {
-    message = 'expected "noetl" or "status-table"';
+    message = 'required';
   }
   const where = path.length ? formatPath(path) : '(top level)';
   return `${where}: ${oneLine(message)}`;

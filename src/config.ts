@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UsageError, registerSecret } from './errors.js';
+import { UsageError, registerSecret, quoted } from './errors.js';
+import { safeText } from './format/sanitize.js';
 import { parseDuration } from './duration.js';
 
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -61,7 +62,8 @@ function labelOf(url: URL, source: string): string {
   const host = url.hostname || 'localhost';
   const port = url.port ? `:${url.port}` : '';
   const db = decodePart(url.pathname.replace(/^\//, ''), source, 'database name') || decodePart(url.username, source, 'user name') || 'postgres';
-  return `${host}${port}/${db}`;
+  // Shown in headers and every error: never a control character.
+  return safeText(`${host}${port}/${db}`, 200);
 }
 
 export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget {
@@ -72,9 +74,9 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
     // Opening a directory that holds no database would create one there (and take
     // seconds) only to find no NoETL schema in it: a mistyped path is bad input.
     if (dataDir !== 'memory' && dataDir !== 'memory://' && !existsSync(join(dataDir, 'PG_VERSION'))) {
-      throw new UsageError(`${source}: no PGlite database in ${JSON.stringify(dataDir).slice(0, 200)} (expected a data directory with PG_VERSION)`);
+      throw new UsageError(`${source}: no PGlite database in ${quoted(dataDir, 200)} (expected a data directory with PG_VERSION)`);
     }
-    return { kind: 'pglite', dataDir, label: `pglite:${dataDir}` };
+    return { kind: 'pglite', dataDir, label: safeText(`pglite:${dataDir}`, 200) };
   }
   let url: URL;
   try {
@@ -83,8 +85,10 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
     throw new UsageError(`${source}: not a valid URL (expected postgres://user@host:5432/db)`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new UsageError(`${source}: unsupported scheme ${JSON.stringify(url.protocol)} (expected postgres:// or postgresql://)`);
+    throw new UsageError(`${source}: unsupported scheme ${quoted(url.protocol, 40)} (expected postgres:// or postgresql://)`);
   }
+  if (!/^postgres(ql)?:\/\//i.test(raw)) throw new UsageError(`${source}: not a valid URL (expected postgres://user@host:5432/db)`);
+  decodePart(url.username, source, 'user name');
   if (url.password) {
     // Both spellings, so that no message can show either.
     registerSecret(url.password);
@@ -109,25 +113,25 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
   } else {
     const port = nonEmpty(parsedEnv.PGPORT);
     if (port !== undefined && !validPort(port)) {
-      throw new UsageError(`PGPORT: not a port number (1 to 65535): ${JSON.stringify(port).slice(0, 40)}`);
+      throw new UsageError(`PGPORT: not a port number (1 to 65535): ${quoted(port, 40)}`);
     }
     const host = nonEmpty(parsedEnv.PGHOST) ?? 'localhost';
     const user = nonEmpty(parsedEnv.PGUSER) ?? (process.env.USER || 'postgres');
     const db = nonEmpty(parsedEnv.PGDATABASE) ?? user;
-    target = { kind: 'postgres', label: `${host}${port ? `:${port}` : ''}/${db}` };
+    target = { kind: 'postgres', label: safeText(`${host}${port ? `:${port}` : ''}/${db}`, 200) };
   }
 
   const schemaSource = flags.schema !== undefined ? '--schema' : nonEmpty(parsedEnv.NOETL_SCHEMA) ? 'NOETL_SCHEMA' : 'default';
   const schema = flags.schema ?? nonEmpty(parsedEnv.NOETL_SCHEMA) ?? 'noetl';
   if (!SCHEMA_NAME.test(schema)) {
     throw new UsageError(
-      `${schemaSource}: ${JSON.stringify(schema).slice(0, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`,
+      `${schemaSource}: ${quoted(schema, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`,
     );
   }
 
   const envReadOnly = nonEmpty(parsedEnv.NOETL_CONSOLE_READ_ONLY);
   if (envReadOnly !== undefined && !/^(1|0|true|false|yes|no|on|off)$/i.test(envReadOnly)) {
-    throw new UsageError(`NOETL_CONSOLE_READ_ONLY: expected 1 or 0, got ${JSON.stringify(envReadOnly).slice(0, 40)}`);
+    throw new UsageError(`NOETL_CONSOLE_READ_ONLY: expected 1 or 0, got ${quoted(envReadOnly, 40)}`);
   }
   const readOnly = Boolean(flags.readOnly) || (envReadOnly !== undefined && /^(1|true|yes|on)$/i.test(envReadOnly));
 

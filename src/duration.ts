@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError, quoted } from './errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 const UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours' };
@@ -19,22 +19,22 @@ export function parseDuration(
   const match = /^(\d{1,9}(?:\.\d{1,6})?)(ms|[smhd]?)$/.exec(text);
   if (!match) {
     throw new UsageError(
-      `${flag}: expected a non-negative number of ${UNIT_NAME[bareUnit]} or a duration like 90s, 45m, 2h, 1d; got ${JSON.stringify(raw).slice(0, 60)}`,
+      `${flag}: expected a non-negative number of ${UNIT_NAME[bareUnit]} or a duration like 90s, 45m, 2h, 1d; got ${quoted(raw, 60)}`,
     );
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || bareUnit]!;
   const max = opts.max ?? 10 * 365 * 86400;
   if (!Number.isFinite(seconds) || seconds > max) {
-    throw new UsageError(`${flag}: ${JSON.stringify(raw)} is too large (at most ${formatLimit(max)})`);
+    throw new UsageError(`${flag}: ${quoted(raw)} is too large (at most ${formatLimit(max)})`);
   }
   if (opts.min !== undefined && seconds < opts.min) {
-    throw new UsageError(`${flag}: must be at least ${formatLimit(opts.min)}; got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${flag}: must be at least ${formatLimit(opts.min)}; got ${quoted(raw)}`);
   }
   if (opts.integerMinutes) {
     // 0.05h is 3 minutes, whatever binary floating point makes of it.
     const minutes = Math.round(seconds / 60);
     if (Math.abs(seconds / 60 - minutes) > 1e-6) {
-      throw new UsageError(`${flag}: must be a whole number of minutes; got ${JSON.stringify(raw)}`);
+      throw new UsageError(`${flag}: must be a whole number of minutes; got ${quoted(raw)}`);
     }
     return minutes * 60;
   }

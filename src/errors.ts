@@ -84,3 +84,9 @@ export function describeDatabaseError(error: unknown, target: string): string {
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
+
+/** A value an operator typed, quoted for a message: redacted first, then cut, so a cut never exposes a password. */
+export function quoted(value: string, max = 60): string {
+  const text = JSON.stringify(redact(value));
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError, quoted } from '../errors.js';
 
 const MAX_BIGINT = 9223372036854775807n;
 
@@ -6,7 +6,7 @@ const MAX_BIGINT = 9223372036854775807n;
 export function parseExecutionId(raw: string): string {
   const text = raw.trim();
   if (!/^[0-9]{1,19}$/.test(text) || BigInt(text) < 1n || BigInt(text) > MAX_BIGINT) {
-    const shown = JSON.stringify(raw).slice(0, 60);
+    const shown = quoted(raw, 60);
     throw new UsageError(`invalid execution id ${shown}: expected a positive integer`);
   }
   return BigInt(text).toString();

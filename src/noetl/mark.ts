@@ -45,6 +45,19 @@ interface StateRow {
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
+ * A batch failed after earlier batches had committed: those stay changed
+ * (each batch is atomic) and are reported, so the operator knows to rerun.
+ */
+export class PartialMarkError extends Error {
+  constructor(
+    readonly results: MarkResult[],
+    override readonly cause: unknown,
+  ) {
+    super(`${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/**
  * Mark executions cancelled or failed. Each batch of roots, with their
  * descendants when cascading, runs in one transaction: lock the executions in
  * id order, re-read their state, insert a terminal event only for those still
@@ -107,7 +120,13 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
       ).rows;
     };
 
-    const rows = await withRetry(() => (req.dryRun ? run(store.db) : store.db.transaction(run)));
+    let rows: StateRow[];
+    try {
+      rows = await withRetry(() => (req.dryRun ? run(store.db) : store.db.transaction(run)));
+    } catch (error) {
+      if (results.length > 0) throw new PartialMarkError(results, error);
+      throw error;
+    }
     const byId = new Map(rows.map((r) => [r.execution_id, r]));
     // Report roots in the order given, each followed by its descendants.
     const ordered = [...rows].sort((a, b) => {

@@ -53,6 +53,8 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
 
 const STEP_DONE = new Set(['step.exit', 'step.completed', 'command.completed', 'call.done', 'action.completed']);
+/** A worker holds the step: it claimed it and has not reported it done. */
+const STEP_HELD = new Set(['command.claimed', 'command.started', 'command.heartbeat', 'call.started', 'loop.item']);
 
 export function toExecution(row: DescribedRow): Execution {
   const state: ExecutionState = terminalStateOf(row.terminal_type) ?? 'running';
@@ -83,18 +85,23 @@ export function toExecution(row: DescribedRow): Execution {
     finished_at: state === 'running' ? null : iso(row.terminal_ms),
     diagnosis: '',
   };
-  execution.diagnosis = diagnose(execution, row.runtime_rows);
+  const held = stuckStep !== null && STEP_HELD.has(normalizeEventType(row.step_event_type));
+  execution.diagnosis = diagnose(execution, row.runtime_rows, held);
   return execution;
 }
 
-/** A few words that say why an execution is stuck, most specific first. */
-export function diagnose(e: Omit<Execution, 'diagnosis'>, runtimeRows: number | null = null): string {
+/**
+ * A few words that say why an execution is stuck, most specific first. The
+ * worker is judged only while it holds the stuck step: a worker that ran a
+ * finished step and went away says nothing about the execution now.
+ */
+export function diagnose(e: Omit<Execution, 'diagnosis'>, runtimeRows: number | null = null, workerHoldsStep = true): string {
   if (e.state !== 'running') return e.state;
   const last = normalizeEventType(e.last_event_type);
   const idle = e.idle_seconds ?? e.age_seconds;
   if (last === 'command.issued') return `never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`;
-  if (e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';
   if (e.running_children > 0) return `waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`;
+  if (workerHoldsStep && e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';
   if (last === 'command.failed' || last === 'call.error') return `failed step, no recovery`;
   if (idle >= 600) return `idle ${formatCoarse(idle)}`;
   if (!e.stuck_step && e.last_step) return 'stalled between steps';

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError, quoted } from '../errors.js';
 import { parseExecutionId } from '../noetl/ids.js';
 import type { IdType } from './sql.js';
 
@@ -8,7 +8,7 @@ export const MAX_TEXT_ID = 200;
 
 /** An operator's id in the canonical form the table returns (id::text); throws UsageError. */
 export function parseRowId(type: IdType, raw: string): string {
-  const shown = JSON.stringify(raw).slice(0, 60);
+  const shown = quoted(raw, 60);
   switch (type) {
     case 'integer':
       return parseExecutionId(raw);

@@ -7,7 +7,7 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { UsageError } from '../errors.js';
-import type { MarkRequest, MarkResult, Outcome } from '../noetl/mark.js';
+import { PartialMarkError, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
 import { WRITE_SHAPES } from '../noetl/vocabulary.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
@@ -63,7 +63,15 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
       }
       return { changed, states };
     };
-    const { changed, states } = await withRetry(() => (req.dryRun ? run(t.db) : t.db.transaction(run)));
+    let outcome: Awaited<ReturnType<typeof run>>;
+    try {
+      outcome = await withRetry(() => (req.dryRun ? run(t.db) : t.db.transaction(run)));
+    } catch (error) {
+      // Earlier batches committed and stay changed: report them with the error.
+      if (results.length > 0) throw new PartialMarkError(results, error);
+      throw error;
+    }
+    const { changed, states } = outcome;
 
     const batch = given.map((id): MarkResult => {
       const key = canonical.get(id) ?? null;

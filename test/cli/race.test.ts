@@ -184,12 +184,9 @@ describe.runIf(postgresEnabled())('session settings on PostgreSQL', () => {
     expect(await sessionSettings(POSTGRES_URL)).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s' });
   });
 
-  // KNOWN BUG in src/db/postgres.ts (not this area's file): node-postgres lets a connection
-  // string's own `options` / `application_name` replace the Pool config's, so a URL such as
-  // ...?options=-c%20search_path%3Dnoetl silently drops default_transaction_read_only,
-  // statement_timeout and jit=off, and ?application_name=x renames the session.
-  // Remove `.fails` once openPostgres merges the URL's options before its own settings.
-  it.fails('keeps them when the URL carries its own options and application_name', async () => {
+  // node-postgres would let a URL's own options / application_name replace the console's
+  // (read-only included); openPostgres merges them so the console's settings win.
+  it('keeps them when the URL carries its own options and application_name', async () => {
     const url = new URL(POSTGRES_URL);
     url.searchParams.set('options', '-c search_path=public');
     url.searchParams.set('application_name', 'something-else');

@@ -299,7 +299,7 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
     expectAge(h.metrics.oldest_running_seconds, STARTED.lowercase, 'oldest running');
     expect(h.metrics.timestamp).toMatch(ISO_UTC);
     expect(Math.abs(Date.parse(h.metrics.timestamp) - Date.now())).toBeLessThan(120_000);
-    expect(h.thresholds).toEqual({ stuck_minutes: 5, long_running_minutes: 60 });
+    expect(h.thresholds).toEqual({ stuck_minutes: 5, long_running_minutes: 60, warning_long_running: 5, critical_long_running: 20 });
     expect(h.status).toBe('healthy');
 
     const warn = jsonOf(await cli(['health', '--long-running', '30', '--json']));
@@ -419,12 +419,8 @@ describe.each(backends())('diagnosis of the worker on %s', (backend) => {
     expect(by[ids.waiting]!.running_children).toBe(1);
   });
 
-  // KNOWN BUG in src/noetl/model.ts diagnose() and src/noetl/sql.ts describeBody (not this
-  // area's files): worker_id is the latest worker seen on any event of the execution, even one
-  // that only ran an already finished step, and "worker dead" outranks "waiting on N children".
-  // So a healthy parent waiting on a live child reads "worker dead", inviting a wrong cancel.
-  // Remove `.fails` once the worker verdict only applies to a step still in progress.
-  it.fails('blames a dead worker only for a step it still holds', () => {
+  // worker_id is the latest worker on any event; it says nothing once its step finished.
+  it('blames a dead worker only for a step it still holds', () => {
     expect(by[ids.waiting]!.diagnosis).toBe('waiting on 1 child');
     expect(by[ids.between]!.diagnosis).not.toBe('worker dead');
   });

@@ -74,7 +74,7 @@ async function changedBy(role: string): Promise<string[]> {
 
 describe('least privilege: the README grants', () => {
   it('can list, show and health', async () => {
-    for (const args of [['list', '--older-than', '0', '--json'], ['show', ids.a!, '--json'], ['health', '--json'], ['cleanup', '--older-than', '10', '--dry-run', '--json']]) {
+    for (const args of [['list', '--older-than', '0', '--json'], ['show', ids.a!, '--json'], ['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cleanup', '--older-than', '10', '--dry-run', '--json']]) {
       const r = await runCli(args, { env: envFor(writer) });
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     }
@@ -106,7 +106,7 @@ describe('least privilege: the README grants', () => {
 
 describe('least privilege: SELECT only', () => {
   it('can list, show and health', async () => {
-    for (const args of [['list', '--older-than', '0'], ['show', ids.ro1!], ['health'], ['cancel', ids.ro1!, '--dry-run']]) {
+    for (const args of [['list', '--older-than', '0'], ['show', ids.ro1!], ['health', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cancel', ids.ro1!, '--dry-run']]) {
       const r = await runCli(args, { env: envFor(reader) });
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     }

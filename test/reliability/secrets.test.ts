@@ -98,7 +98,7 @@ const READS = (x: () => string) => [
   ['list', '--json'],
   ['show', x()],
   ['show', x(), '--json'],
-  ['health', '--json'],
+  ['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000'],
   ['cleanup', '--older-than', '10', '--dry-run', '--json'],
   ['cancel', x(), '--dry-run'],
 ];

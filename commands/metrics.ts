@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { UsageError, quoted } from '../src/errors.js';
+import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
+import { LiveRunningSet } from '../src/noetl/live.js';
+import { addConnectionOptions, runCommand } from './context.js';
+import { countFlag, minutesFlag, validate } from './options.js';
+
+const listenFlag = z.string().transform((raw, ctx) => {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `--listen: expected HOST:PORT such as 127.0.0.1:9464; got ${quoted(raw, 60)}` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+});
+
+const MetricsOptions = z.object({
+  olderThan: minutesFlag('--older-than'),
+  longRunning: minutesFlag('--long-running'),
+  top: countFlag('--top', 1000),
+  listen: listenFlag.optional(),
+  cache: z.string().transform((raw, ctx) => {
+    if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 3600) {
+      ctx.addIssue({ code: 'custom', message: `--cache: expected seconds from 1 to 3600; got ${quoted(raw, 40)}` });
+      return z.NEVER;
+    }
+    return Number(raw);
+  }),
+});
+
+export function register(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('metrics')
+      .description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen')
+      .option('--older-than <minutes>', 'what counts as stuck', '5')
+      .option('--long-running <minutes>', 'what counts as long-running', '60')
+      .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
+      .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
+      .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5'),
+  ).action(async (_opts, cmd: Command) =>
+    runCommand(
+      cmd,
+      () => validate(MetricsOptions, cmd.opts()),
+      async (ctx, o) => {
+        const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top };
+        // The incremental running set: a server that is scraped every 15 s reads only what changed.
+        const live = new LiveRunningSet(ctx.store);
+        if (!o.listen) {
+          const started = performance.now();
+          try {
+            await live.refresh();
+          } catch (error) {
+            // The textfile collector still gets a file that says the read failed.
+            process.stdout.write(renderMetrics(null, options, (performance.now() - started) / 1000));
+            throw error;
+          }
+          process.stdout.write(renderMetrics(snapshotOf(live, options), options, (performance.now() - started) / 1000));
+          return;
+        }
+        const cache = new MetricsCache(live, options, o.cache * 1000, (error) =>
+          process.stderr.write(`noetl-console: metrics read failed: ${(error as Error).message?.split('\n')[0] ?? 'error'}\n`),
+        );
+        const server = await serveMetrics(cache, o.listen.host, o.listen.port).catch((error: NodeJS.ErrnoException) => {
+          throw new UsageError(`--listen: cannot listen on ${o.listen!.host}:${o.listen!.port}: ${error.code ?? error.message}`);
+        });
+        process.stderr.write(`noetl-console: serving metrics on http://${o.listen.host}:${o.listen.port}/metrics\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+      },
+    ),
+  );
+}

@@ -1,0 +1,217 @@
+import { Box, Text, useApp, useInput } from 'ink';
+import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { currentActor, type Actor } from '../src/audit.js';
+import { safeText } from '../src/format/sanitize.js';
+import { markExecutions } from '../src/noetl/mark.js';
+import type { Execution } from '../src/noetl/model.js';
+import type { NoetlStore } from '../src/noetl/store.js';
+import type { Action } from '../src/noetl/vocabulary.js';
+import { layoutColumns, uniqueTailLength } from './columns.js';
+import { errorLine } from './connection.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+import { DetailView } from './DetailView.js';
+import { detailLines } from './detailLines.js';
+import type { Filter } from './filters.js';
+import { Footer } from './Footer.js';
+import { Header } from './Header.js';
+import { helpBody, HelpView } from './HelpView.js';
+import { useDetail } from './hooks/useDetail.js';
+import { useLatest } from './hooks/useLatest.js';
+import { useLiveList } from './hooks/useLiveList.js';
+import { useMarkPreview } from './hooks/useMarkPreview.js';
+import { useNow } from './hooks/useNow.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { keyNames } from './keymap.js';
+import { ResultsView } from './ResultsView.js';
+import { matchText } from './rows.js';
+import { initialState, reduce, scopeOf, type View } from './state.js';
+import { StatusLine } from './StatusLine.js';
+import { Table, windowTop } from './Table.js';
+import { themeFor } from './theme.js';
+
+export interface AppProps {
+  store: NoetlStore;
+  readOnly: boolean;
+  filter: Filter;
+  refreshSeconds: number;
+  color: boolean;
+  actor?: Actor;
+}
+
+/** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
+const CHROME_LINES = 5;
+
+export function App({ store, readOnly, filter, refreshSeconds, color, actor: givenActor }: AppProps) {
+  const { exit } = useApp();
+  const size = useTerminalSize();
+  const theme = themeFor(color);
+  const actor = useMemo(() => givenActor ?? currentActor(), [givenActor]);
+  const [s, dispatch] = useReducer(reduce, filter, initialState);
+  const scope = scopeOf(s);
+  const dialog = s.overlay?.kind === 'dialog' ? s.overlay : null;
+  const refreshMs = refreshSeconds * 1000;
+
+  const keep = useRef<ReadonlySet<string>>(new Set());
+  const live = useLiveList({
+    store,
+    filter: s.filter,
+    refreshMs,
+    paused: s.paused,
+    frozen: dialog !== null,
+    refreshToken: s.refreshToken,
+    reconcileToken: s.reconcileToken,
+    keepIds: useCallback(() => keep.current, []),
+  });
+  const now = useNow(live.connection.state === 'down');
+
+  // Rows shown, and where the cursor is (by id; by position when its row left).
+  const shown = useMemo(() => matchText(live.rows, s.filter.text), [live.rows, s.filter.text]);
+  const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
+  const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
+  const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
+  const found = s.cursorId === null ? undefined : indexOf.get(s.cursorId);
+  const cursorIdx = Math.max(0, Math.min(found ?? s.cursorIndex, ids.length - 1));
+  const cursorId = ids[cursorIdx] ?? null;
+  keep.current = new Set(cursorId ? [...s.marks, cursorId] : s.marks);
+  useEffect(() => {
+    if (cursorId !== null && cursorId !== s.cursorId) dispatch({ type: 'cursor', id: cursorId, index: cursorIdx });
+  }, [cursorId, cursorIdx, s.cursorId]);
+  useEffect(() => {
+    if (live.refreshedAt === null) return;
+    dispatch({ type: 'pruneMarks', keep: new Set(live.rows.map((r) => r.e.execution_id)) });
+    dispatch({ type: 'refreshed' });
+  }, [live.rows, live.refreshedAt]);
+
+  const detail = useDetail(store, s.detail?.id ?? null, { refreshMs, paused: s.paused, frozen: dialog !== null, refreshToken: s.refreshToken });
+  const preview = useMarkPreview(store, dialog, actor);
+
+  // Layout: the body is what is left between header/status and footer.
+  const width = Math.max(20, size.columns);
+  const bodyHeight = Math.max(3, size.rows - CHROME_LINES);
+  const idTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
+  const columns = useMemo(() => layoutColumns(width, idTail + 1), [width, idTail]);
+  const tableHeight = bodyHeight - 1;
+  const topRef = useRef(0);
+  const top = windowTop(topRef.current, cursorIdx, tableHeight, ids.length);
+  topRef.current = top;
+
+  const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme) : []), [detail.data, theme]);
+  const help = useMemo(() => helpBody(theme), [theme]);
+  const executions = useMemo(() => {
+    const m = new Map<string, Execution>();
+    if (preview.status === 'ready') for (const i of preview.items) if (i.execution) m.set(i.execution.execution_id, i.execution);
+    return m;
+  }, [preview]);
+
+  let bodyLines = 0;
+  let pageSize = tableHeight;
+  if (s.overlay?.kind === 'help') {
+    bodyLines = help.length;
+    pageSize = bodyHeight;
+  } else if (s.overlay?.kind === 'results') {
+    bodyLines = s.overlay.results?.length ?? 0;
+    pageSize = bodyHeight - 1;
+  }
+  else if (dialog) {
+    bodyLines = preview.status === 'ready' ? preview.items.length : 0;
+    pageSize = Math.max(1, bodyHeight - 9);
+  } else if (s.detail) {
+    bodyLines = dLines.length;
+    pageSize = bodyHeight - 2;
+  }
+
+  const view: View = {
+    ids,
+    goneIds,
+    cursorIdx,
+    pageSize,
+    bodyLines,
+    readOnly,
+    connected: live.connection.state === 'up',
+    changeCount: preview.status === 'ready' ? preview.changeCount : null,
+    defaultReason: (action: Action) => `stuck: ${action === 'cancel' ? 'cancelled' : 'marked failed'} by ${actor.os_user} with noetl-console`,
+  };
+  const viewRef = useLatest(view);
+  useInput(
+    useCallback(
+      (input, key) => {
+        for (const name of keyNames(input, key)) dispatch({ type: 'key', name, view: viewRef.current });
+      },
+      [viewRef],
+    ),
+  );
+
+  // The write itself, once the dialog is confirmed.
+  const writing = dialog?.writing ?? false;
+  const executionsRef = useLatest(executions);
+  useEffect(() => {
+    if (!writing || !dialog) return;
+    const { action, ids: targets, reason, cascade } = dialog;
+    const done = (results: Awaited<ReturnType<typeof markExecutions>> | null, error: string | null) =>
+      dispatch({ type: 'writeDone', action, results, error, executions: executionsRef.current });
+    markExecutions(store, { action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor }).then(
+      (results) => done(results, null),
+      (error: unknown) => done(null, errorLine(error, store.db.label)),
+    );
+    // Only a new confirmation starts a write.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [writing]);
+
+  useEffect(() => {
+    if (s.quitting) exit();
+  }, [s.quitting, exit]);
+  if (s.quitting) return null;
+
+  let body;
+  if (s.overlay?.kind === 'help') body = <HelpView lines={help} scroll={s.overlay.scroll} height={bodyHeight} width={width} />;
+  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
+  else if (s.overlay?.kind === 'results')
+    body = <ResultsView results={s.overlay} executions={s.overlay.executions} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
+  else if (s.detail) body = <DetailView detail={detail} lines={dLines} scroll={s.detail.scroll} height={bodyHeight} width={width - 1} theme={theme} />;
+  else
+    body = (
+      <Table
+        rows={shown}
+        top={top}
+        height={tableHeight}
+        cursor={cursorIdx}
+        marks={s.marks}
+        columns={columns}
+        idTail={idTail}
+        theme={theme}
+        emptyText={live.refreshedAt === null ? '' : 'No stuck executions match the filter.'}
+      />
+    );
+
+  return (
+    <Box flexDirection="column" width={width}>
+      <Header
+        label={store.db.label}
+        schema={store.schema}
+        readOnly={readOnly}
+        paused={s.paused}
+        refreshSeconds={refreshSeconds}
+        filter={s.filter}
+        health={live.health}
+        shown={ids.length - goneIds.size}
+        selected={s.marks.size}
+        refreshedAt={live.refreshedAt}
+        theme={theme}
+      />
+      <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={store.db.label} theme={theme} />
+      {body}
+      {s.overlay?.kind === 'search' ? (
+        <Text wrap="truncate-start">
+          <Text bold color={theme.accent}>
+            /
+          </Text>
+          {safeText(s.filter.text, 200)}
+          <Text inverse> </Text>
+          <Text dimColor>{'   Enter keep · Esc drop'}</Text>
+        </Text>
+      ) : (
+        <Footer scope={scope} theme={theme} />
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,67 @@
+import { Box, Text } from 'ink';
+import { safeText } from '../src/format/sanitize.js';
+import { clockTime } from './connection.js';
+import type { Counts } from './hooks/useLiveList.js';
+import { describeFilter, type Filter } from './filters.js';
+import type { Theme } from './theme.js';
+
+interface Props {
+  label: string;
+  schema: string;
+  readOnly: boolean;
+  paused: boolean;
+  refreshSeconds: number;
+  filter: Filter;
+  health: Counts | null;
+  shown: number;
+  selected: number;
+  refreshedAt: number | null;
+  theme: Theme;
+}
+
+/** Two lines: how and where (mode, refresh, database, schema), then what (filter, counts). */
+export function Header(p: Props) {
+  const t = p.theme;
+  const n = (v: number | undefined) => (v === undefined ? '-' : String(v));
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end">
+        <Text bold color={t.accent}>
+          noetl-console
+        </Text>
+        {'  '}
+        {p.readOnly ? (
+          <Text bold inverse={!t.color} color={t.warn}>
+            READ-ONLY
+          </Text>
+        ) : (
+          <Text>read-write</Text>
+        )}
+        {'  '}
+        {p.paused ? (
+          <Text bold inverse color={t.warn}>
+            PAUSED
+          </Text>
+        ) : (
+          <Text>{`live ${p.refreshSeconds}s`}</Text>
+        )}
+        {` ${p.refreshedAt === null ? '--:--:--' : clockTime(p.refreshedAt)}`}
+        {/* Where comes last: it is the longest part and the same all session. */}
+        {`  ${safeText(p.label, 60)}  schema ${p.schema}`}
+      </Text>
+      <Text wrap="truncate-end">
+        {describeFilter({ ...p.filter, text: safeText(p.filter.text, 40) })}
+        <Text dimColor>{'  running '}</Text>
+        {n(p.health?.running)}
+        <Text dimColor>{' stuck '}</Text>
+        {n(p.health?.stuck)}
+        <Text dimColor>{' shown '}</Text>
+        {p.shown}
+        <Text dimColor>{' selected '}</Text>
+        <Text bold={p.selected > 0} color={p.selected > 0 ? t.mark : undefined}>
+          {p.selected}
+        </Text>
+      </Text>
+    </Box>
+  );
+}

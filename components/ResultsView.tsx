@@ -1,0 +1,34 @@
+import { Box, Text } from 'ink';
+import type { Execution } from '../src/noetl/model.js';
+import { Lines } from './Lines.js';
+import { outcomeLines, outcomeSummary } from './outcomes.js';
+import type { ResultsState } from './state.js';
+import type { Theme } from './theme.js';
+
+/** What the write did, per execution. */
+export function ResultsView({ results: r, executions, idTail, height, width, theme }: {
+  results: ResultsState;
+  executions: ReadonlyMap<string, Execution>;
+  idTail: number;
+  height: number;
+  width: number;
+  theme: Theme;
+}) {
+  const verb = r.action === 'cancel' ? 'Cancel' : 'Mark failed';
+  if (r.error || !r.results) {
+    return (
+      <Box flexDirection="column" height={height}>
+        <Text bold color={theme.danger}>{`${verb}: the write failed, nothing was confirmed written`}</Text>
+        <Text wrap="wrap">{r.error ?? ''}</Text>
+        <Text>Check with `noetl-console show ID` or refresh before trying again.</Text>
+      </Box>
+    );
+  }
+  const items = r.results.map((result) => ({ result, execution: executions.get(result.execution_id) ?? null }));
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text bold wrap="truncate-end">{`${verb} done: ${outcomeSummary(r.results)}`}</Text>
+      <Lines lines={outcomeLines(items, theme, idTail, width)} scroll={r.scroll} height={height - 1} width={width} />
+    </Box>
+  );
+}

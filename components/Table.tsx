@@ -1,0 +1,71 @@
+import { Box, Text } from 'ink';
+import { cellText, fit, MARKER_WIDTH, type Column } from './columns.js';
+import type { Row } from './rows.js';
+import type { Theme } from './theme.js';
+
+interface Props {
+  rows: readonly Row[];
+  /** Index of the first row to show (see windowTop). */
+  top: number;
+  height: number;
+  cursor: number;
+  marks: ReadonlySet<string>;
+  columns: readonly Column[];
+  idTail: number;
+  theme: Theme;
+  emptyText: string;
+}
+
+/** The first visible row: moves only as far as needed to keep the cursor in view. */
+export function windowTop(prevTop: number, cursor: number, height: number, total: number): number {
+  let top = prevTop;
+  if (cursor < top) top = cursor;
+  if (cursor >= top + height) top = cursor - height + 1;
+  return Math.max(0, Math.min(top, Math.max(0, total - height)));
+}
+
+function diagColor(theme: Theme, diagnosis: string): string | undefined {
+  if (/^(worker dead|worker unknown|never claimed|failed step)/.test(diagnosis)) return theme.danger;
+  if (/^(idle|stalled|no progress)/.test(diagnosis)) return theme.warn;
+  return undefined;
+}
+
+/** Only the rows in view are rendered, one terminal line each. */
+export function Table(p: Props) {
+  const t = p.theme;
+  const head = p.columns.map((c) => fit(c.title, c.width, c.align)).join(' ');
+  const visible = p.rows.slice(p.top, p.top + p.height);
+  return (
+    <Box flexDirection="column" height={p.height + 1}>
+      <Text bold wrap="truncate-end">
+        {' '.repeat(MARKER_WIDTH)}
+        {head}
+      </Text>
+      {visible.length === 0 ? <Text dimColor>{p.emptyText}</Text> : null}
+      {visible.map((row, i) => {
+        const index = p.top + i;
+        const isCursor = index === p.cursor;
+        const marked = p.marks.has(row.e.execution_id);
+        const marker = `${isCursor ? '>' : ' '}${marked ? '*' : ' '} `;
+        const cells = p.columns.map((c) => {
+          const text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
+          return { key: c.key, text: fit(text, c.width, c.align) };
+        });
+        const before = cells.filter((c) => c.key !== 'diag' && c.key !== 'ch');
+        const diag = cells.find((c) => c.key === 'diag');
+        const ch = cells.find((c) => c.key === 'ch');
+        const rowColor = marked ? t.mark : undefined;
+        return (
+          <Text key={row.e.execution_id} wrap="truncate-end" inverse={isCursor} dimColor={row.gone !== null} bold={marked} color={rowColor}>
+            {marker}
+            {before.map((c) => c.text).join(' ')}
+            {diag ? (
+              <Text color={row.gone || marked || isCursor ? rowColor : diagColor(t, row.e.diagnosis)}>{` ${diag.text}`}</Text>
+            ) : null}
+            {ch ? ` ${ch.text}` : ''}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}

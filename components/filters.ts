@@ -1,0 +1,37 @@
+import { formatSeconds } from '../src/duration.js';
+
+/** What the list shows. Age, idle and children are asked of the database; text is matched here. */
+export interface Filter {
+  olderThanSeconds: number;
+  idleSeconds: number | null;
+  text: string;
+  includeChildren: boolean;
+}
+
+export const AGE_PRESETS = [5 * 60, 15 * 60, 3600, 6 * 3600, 24 * 3600] as const;
+export const IDLE_STEPS: readonly (number | null)[] = [null, 5 * 60, 15 * 60, 3600];
+
+/** The next preset above (dir 1) or below (dir -1) the current age; stays put at the ends. */
+export function stepAge(current: number, dir: 1 | -1): number {
+  if (dir === 1) return AGE_PRESETS.find((p) => p > current) ?? current;
+  return [...AGE_PRESETS].reverse().find((p) => p < current) ?? current;
+}
+
+/** off → 5m → 15m → 1h → off; a value from the flag that is not a step moves to the next step above it. */
+export function nextIdle(current: number | null): number | null {
+  if (current === null) return IDLE_STEPS[1]!;
+  return IDLE_STEPS.find((s): s is number => s !== null && s > current) ?? null;
+}
+
+export function describeFilter(f: Filter): string {
+  const parts = [`age≥${formatSeconds(f.olderThanSeconds)}`];
+  parts.push(f.idleSeconds === null ? 'idle any' : `idle≥${formatSeconds(f.idleSeconds)}`);
+  if (f.text) parts.push(`text "${f.text}"`);
+  parts.push(f.includeChildren ? 'with children' : 'no children');
+  return parts.join(' · ');
+}
+
+/** The part of the filter that needs a new query when it changes. */
+export function serverKey(f: Filter): string {
+  return `${f.olderThanSeconds}|${f.idleSeconds ?? ''}|${f.includeChildren}`;
+}

@@ -1,0 +1,45 @@
+import { useEffect, useState } from 'react';
+import type { ShowData } from '../../src/format/human.js';
+import { loadExecutionDetail } from '../../src/noetl/detail.js';
+import type { NoetlStore } from '../../src/noetl/store.js';
+import { errorLine } from '../connection.js';
+import { useLatest } from './useLatest.js';
+
+export const DETAIL_EVENTS = 200;
+
+export interface Detail {
+  id: string | null;
+  /** undefined while loading the first time; null when the execution has no events. */
+  data: ShowData | null | undefined;
+  error: string | null;
+}
+
+/** The detail of one execution, reloaded with the list's rhythm; keeps the last data on error. */
+export function useDetail(store: NoetlStore, id: string | null, o: { refreshMs: number; paused: boolean; frozen: boolean; refreshToken: number }): Detail {
+  const [state, setState] = useState<Detail>({ id: null, data: undefined, error: null });
+  const latest = useLatest(o);
+  useEffect(() => {
+    if (id === null || o.frozen) return;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const load = async () => {
+      try {
+        const data = await loadExecutionDetail(store, id, DETAIL_EVENTS);
+        if (stopped) return;
+        setState({ id, data, error: null });
+      } catch (error) {
+        if (stopped) return;
+        setState((prev) => ({ id, data: prev.id === id ? prev.data : undefined, error: errorLine(error, store.db.label) }));
+      }
+      timer = setTimeout(() => {
+        if (!stopped && !latest.current.paused) void load();
+      }, latest.current.refreshMs);
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [store, id, o.frozen, o.refreshToken]);
+  return state.id === id ? state : { id, data: undefined, error: null };
+}

@@ -1,0 +1,111 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { LiveRunningSet } from '../../src/noetl/live.js';
+import type { NoetlStore } from '../../src/noetl/store.js';
+import { backoffMs, errorLine, type Connection } from '../connection.js';
+import type { Filter } from '../filters.js';
+import { goneReason, mergeRows, type Row } from '../rows.js';
+import { useLatest } from './useLatest.js';
+
+/** Header counts: every running execution, and those the age/idle filter calls stuck. */
+export interface Counts {
+  running: number;
+  stuck: number;
+}
+
+export interface LiveList {
+  rows: readonly Row[];
+  health: Counts | null;
+  /** Time of the last successful refresh (ms), null before the first. */
+  refreshedAt: number | null;
+  connection: Connection;
+}
+
+interface Options {
+  store: NoetlStore;
+  filter: Filter;
+  refreshMs: number;
+  paused: boolean;
+  /** No refresh at all while true (a dialog is open): the list stays as it was. */
+  frozen: boolean;
+  /** Bump to refresh now. */
+  refreshToken: number;
+  /** Bump to reload everything from the database (a full reconcile) on the next refresh. */
+  reconcileToken: number;
+  /** Ids to keep on screen as gone when they drop out (cursor, marks). */
+  keepIds: () => ReadonlySet<string>;
+}
+
+/**
+ * The stuck list, refreshed every `refreshMs` while not paused or frozen.
+ * Refreshes are incremental (src/noetl/live.ts): after the first load they
+ * read only what changed, with a full reconcile every 5 minutes or on demand.
+ * A failed refresh keeps the last rows, reports the connection down and
+ * retries with backoff; nothing here ever throws into render.
+ */
+export function useLiveList(o: Options): LiveList {
+  const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' } });
+  const latest = useLatest(o);
+  const running = useMemo(() => new LiveRunningSet(o.store), [o.store]);
+  const reconciled = useRef(o.reconcileToken);
+  const { olderThanSeconds, idleSeconds, includeChildren } = o.filter;
+
+  // A change of filter is a new list, not the old one refreshed: no ghosts.
+  const appliedKey = useRef<string | null>(null);
+  const key = `${olderThanSeconds}|${idleSeconds}|${includeChildren}`;
+
+  useEffect(() => {
+    if (o.frozen) return;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let failures = 0;
+
+    const tick = async () => {
+      const { store, filter, keepIds, reconcileToken } = latest.current;
+      try {
+        await running.refresh(reconciled.current !== reconcileToken);
+        reconciled.current = reconcileToken;
+        if (stopped) return;
+        const fresh = running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren });
+        const health: Counts = {
+          running: running.runningCount,
+          stuck: filter.includeChildren
+            ? fresh.length
+            : running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }).length,
+        };
+        const keep = appliedKey.current === key ? keepIds() : new Set<string>();
+        const freshIds = new Set(fresh.map((e) => e.execution_id));
+        const missing = [...keep].filter((id) => !freshIds.has(id));
+        const why = new Map<string, string>();
+        if (missing.length > 0) {
+          const described = new Map((await store.describe(missing)).map((e) => [e.execution_id, e.state]));
+          if (stopped) return;
+          for (const id of missing) why.set(id, goneReason(described.get(id)));
+        }
+        failures = 0;
+        setState((prev) => ({ rows: mergeRows(prev.rows, fresh, keep, why), health, refreshedAt: Date.now(), connection: { state: 'up' } }));
+        appliedKey.current = key;
+        schedule(latest.current.refreshMs);
+      } catch (error) {
+        if (stopped) return;
+        failures++;
+        const delay = backoffMs(failures);
+        const message = errorLine(error, latest.current.store.db.label);
+        setState((prev) => ({ ...prev, connection: { state: 'down', error: message, retryAt: Date.now() + delay, failures } }));
+        schedule(delay);
+      }
+    };
+    const schedule = (ms: number) => {
+      timer = setTimeout(() => {
+        // Paused: stop here; resuming bumps refreshToken, which starts again.
+        if (!stopped && !latest.current.paused) void tick();
+      }, ms);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [o.store, running, key, o.frozen, o.refreshToken]);
+
+  return state;
+}

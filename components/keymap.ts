@@ -1,0 +1,181 @@
+import type { Key } from 'ink';
+
+/**
+ * The one table of key bindings: App dispatches keys through it, and the
+ * footer and the `?` help are generated from it.
+ */
+export type Scope = 'global' | 'list' | 'detail' | 'dialog' | 'search' | 'results' | 'help';
+
+export type Command =
+  | 'quit'
+  | 'up'
+  | 'down'
+  | 'pageUp'
+  | 'pageDown'
+  | 'top'
+  | 'bottom'
+  | 'open'
+  | 'back'
+  | 'mark'
+  | 'markAll'
+  | 'clearMarks'
+  | 'cancel'
+  | 'fail'
+  | 'pause'
+  | 'refresh'
+  | 'reconcile'
+  | 'agePreset'
+  | 'ageUp'
+  | 'ageDown'
+  | 'idle'
+  | 'search'
+  | 'clearSearch'
+  | 'children'
+  | 'help'
+  | 'cascade'
+  | 'focusNext'
+  | 'focusPrev'
+  | 'confirm'
+  | 'close';
+
+export interface Binding {
+  command: Command;
+  /** Key names as produced by keyName(). */
+  keys: readonly string[];
+  scopes: readonly Scope[];
+  help: string;
+  /** How the keys read in help, when not just listed. */
+  shown?: string;
+  /** Short label for the footer; only bindings with one appear there. */
+  footer?: string;
+}
+
+export const KEYMAP: readonly Binding[] = [
+  { command: 'quit', keys: ['ctrl+c'], scopes: ['global'], help: 'quit at once, from anywhere' },
+  { command: 'quit', keys: ['q'], scopes: ['list'], help: 'quit', footer: 'quit' },
+  { command: 'up', keys: ['up', 'k'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move up / scroll', shown: '↑ k' },
+  { command: 'down', keys: ['down', 'j'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move down / scroll', shown: '↓ j' },
+  { command: 'pageUp', keys: ['pageup', 'ctrl+b'], scopes: ['list', 'detail', 'results', 'help'], help: 'page up', shown: 'PgUp ^b' },
+  { command: 'pageDown', keys: ['pagedown', 'ctrl+f'], scopes: ['list', 'detail', 'results', 'help'], help: 'page down', shown: 'PgDn ^f' },
+  { command: 'top', keys: ['home', 'g'], scopes: ['list', 'detail'], help: 'first row / top' },
+  { command: 'bottom', keys: ['end', 'G'], scopes: ['list', 'detail'], help: 'last row / bottom' },
+  { command: 'open', keys: ['enter'], scopes: ['list'], help: 'details of the execution under the cursor', footer: 'open' },
+  { command: 'mark', keys: ['space'], scopes: ['list'], help: 'mark / unmark the row', footer: 'mark' },
+  { command: 'markAll', keys: ['a'], scopes: ['list'], help: 'mark every row shown' },
+  { command: 'clearMarks', keys: ['A'], scopes: ['list'], help: 'clear all marks' },
+  { command: 'cancel', keys: ['c'], scopes: ['list', 'detail'], help: 'cancel the marked rows (or the cursor row)', footer: 'cancel' },
+  { command: 'fail', keys: ['f'], scopes: ['list', 'detail'], help: 'mark failed the marked rows (or the cursor row)', footer: 'fail' },
+  { command: 'agePreset', keys: ['1', '2', '3', '4', '5'], scopes: ['list'], help: 'age at least 5m / 15m / 1h / 6h / 24h', shown: '1-5', footer: 'age' },
+  { command: 'ageUp', keys: ['+', '='], scopes: ['list'], help: 'next longer age preset' },
+  { command: 'ageDown', keys: ['-'], scopes: ['list'], help: 'next shorter age preset' },
+  { command: 'idle', keys: ['i'], scopes: ['list'], help: 'cycle idle threshold: any, 5m, 15m, 1h' },
+  { command: 'search', keys: ['/'], scopes: ['list'], help: 'filter by text in path or id', footer: 'filter' },
+  { command: 'clearSearch', keys: ['escape'], scopes: ['list'], help: 'clear the text filter' },
+  { command: 'children', keys: ['h'], scopes: ['list'], help: 'show / hide child executions as rows' },
+  { command: 'pause', keys: ['p'], scopes: ['list', 'detail'], help: 'pause / resume live refresh' },
+  { command: 'refresh', keys: ['r'], scopes: ['list', 'detail'], help: 'refresh now' },
+  { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
+  { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
+  { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the list', footer: 'back' },
+  { command: 'close', keys: ['escape', 'q', '?'], scopes: ['help'], help: 'close help' },
+  { command: 'close', keys: ['escape', 'enter', 'q'], scopes: ['results'], help: 'close the outcome list', footer: 'close' },
+  { command: 'confirm', keys: ['enter'], scopes: ['search'], help: 'keep the filter', footer: 'keep' },
+  { command: 'close', keys: ['escape'], scopes: ['search'], help: 'drop the filter', footer: 'drop' },
+  { command: 'focusNext', keys: ['tab', 'right'], scopes: ['dialog'], help: 'next field or button', shown: 'Tab →', footer: 'next' },
+  { command: 'focusPrev', keys: ['shift+tab', 'left'], scopes: ['dialog'], help: 'previous field or button', shown: 'S-Tab ←' },
+  { command: 'cascade', keys: ['t'], scopes: ['dialog'], help: 'cascade to running descendants on/off (on a button)', footer: 'cascade' },
+  { command: 'confirm', keys: ['enter'], scopes: ['dialog'], help: 'press the focused button', footer: 'press' },
+  { command: 'close', keys: ['escape', 'n'], scopes: ['dialog'], help: 'close without writing (n on a button)', footer: 'close' },
+];
+
+export const SCOPE_TITLES: Record<Scope, string> = {
+  global: 'Anywhere',
+  list: 'List',
+  detail: 'Detail view',
+  dialog: 'Confirmation dialog',
+  search: 'Text filter',
+  results: 'Outcome list',
+  help: 'Help',
+};
+
+/** A stable name for a key press: 'q', 'A', 'enter', 'ctrl+c', 'shift+tab', 'space'. */
+export function keyName(input: string, key: Key): string {
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pageup';
+  if (key.pageDown) return 'pagedown';
+  if (key.home) return 'home';
+  if (key.end) return 'end';
+  if (key.return) return 'enter';
+  if (key.escape) return 'escape';
+  if (key.tab) return key.shift ? 'shift+tab' : 'tab';
+  if (key.backspace || key.delete) return 'backspace';
+  if (key.ctrl && input) return `ctrl+${input}`;
+  if (input === ' ') return 'space';
+  return input;
+}
+
+const CONTROL_NAMES: Record<string, string> = { '\r': 'enter', '\n': 'enter', '\t': 'tab', '\u007f': 'backspace', '\b': 'backspace', ' ': 'space' };
+
+/**
+ * Key names of one input event. Ink hands a run of typed characters that
+ * arrive together (fast typing, a paste, tmux send-keys) over as one string;
+ * each character is a key press of its own here.
+ */
+export function keyNames(input: string, key: Key): string[] {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl || key.meta) return [keyName(input, key)];
+  return chars.map((c) => CONTROL_NAMES[c] ?? c);
+}
+
+/** The command bound to `name` in `scope` (global bindings win), or null. */
+export function lookup(scope: Scope, name: string): Command | null {
+  for (const s of ['global', scope] as const) {
+    const b = KEYMAP.find((x) => x.scopes.includes(s) && x.keys.includes(name));
+    if (b) return b.command;
+  }
+  return null;
+}
+
+const KEY_LABELS: Record<string, string> = {
+  up: '↑',
+  down: '↓',
+  left: '←',
+  right: '→',
+  enter: 'Enter',
+  escape: 'Esc',
+  space: 'Space',
+  tab: 'Tab',
+  'shift+tab': 'S-Tab',
+  pageup: 'PgUp',
+  pagedown: 'PgDn',
+  home: 'Home',
+  end: 'End',
+};
+
+export function keysLabel(b: Binding): string {
+  if (b.shown) return b.shown;
+  return b.keys.map((k) => KEY_LABELS[k] ?? (k.startsWith('ctrl+') ? `^${k.slice(5)}` : k)).join(' ');
+}
+
+export function bindingsFor(scope: Scope): Binding[] {
+  return KEYMAP.filter((b) => b.scopes.includes(scope));
+}
+
+/** `key label` pairs for the footer of a scope, in table order. */
+export function footerItems(scope: Scope): { keys: string; label: string }[] {
+  return bindingsFor(scope)
+    .filter((b) => b.footer)
+    .map((b) => ({ keys: keysLabel(b).split(' ')[0]!, label: b.footer! }));
+}
+
+/** Help text lines, generated from the table. */
+export function helpLines(): { title: string; rows: { keys: string; help: string }[] }[] {
+  const order: Scope[] = ['global', 'list', 'search', 'detail', 'dialog', 'results', 'help'];
+  return order.map((scope) => ({
+    title: SCOPE_TITLES[scope],
+    rows: bindingsFor(scope).map((b) => ({ keys: keysLabel(b), help: b.help })),
+  }));
+}

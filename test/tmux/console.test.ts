@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
+import { POSTGRES_URL, adminClient, createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { openPostgres } from '../../src/db/postgres.js';
+import { seedList } from '../ui/seed.js';
+import { TmuxSession, ensureBuilt } from './tmux.js';
+
+const sessions: TmuxSession[] = [];
+const session = () => {
+  const s = new TmuxSession();
+  sessions.push(s);
+  return s;
+};
+const tail = (id: string) => id.slice(-6);
+const cursorLine = (screen: string) => screen.split('\n').find((l) => l.startsWith('>'));
+
+beforeAll(() => ensureBuilt());
+afterAll(() => {
+  for (const s of sessions) s.kill();
+});
+
+describe('the console in tmux at 80x24 on PostgreSQL', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase('postgres');
+  });
+  afterAll(async () => t?.close());
+
+  it('filters by age, marks two, cancels them with cascade, and writes the events', async () => {
+    const ids = await seedList(t.db, t.schema);
+    const tm = session();
+    tm.start(['--database-url', 'postgres://postgres@127.0.0.1:5432/test', '--schema', t.schema, '--refresh', '1']);
+    let screen = await tm.waitForText(tail(ids.delta));
+    expect(screen).toMatch(new RegExp(`read-write  live 1s \\d\\d:\\d\\d:\\d\\d  127.0.0.1:5432/test  schema nc_`));
+    expect(screen.split('\n').every((l) => [...l].length <= 80)).toBe(true);
+
+    tm.keys('3');
+    screen = await tm.waitFor((s) => s.includes('age≥1h00m') && !s.includes(tail(ids.charlie)), 'age filter 1h');
+    for (const id of [ids.hotel, ids.golf, ids.alpha, ids.bravo, ids.parent]) expect(screen).toContain(tail(id));
+    expect(screen).toContain('shown 5');
+
+    tm.keys('j', 'j', 'Space', 'j', 'Space');
+    screen = await tm.waitForText('selected 2');
+    tm.keys('c');
+    screen = await tm.waitForText('will change:');
+    expect(screen).toContain('Cancel 2 executions');
+    expect(screen).toMatch(/etl\/alpha\s+2h00m\s+will cancel/);
+    expect(screen).toMatch(/etl\/parent\s+1h10m\s+will cancel/);
+    expect(screen).toMatch(/└ …\d+ etl\/child\s+1h05m\s+will cancel/);
+    expect(screen).toContain('> No <');
+    tm.keys('Right', 'Enter');
+    screen = await tm.waitForText('Cancel done');
+    expect(screen).toContain('3 cancelled, 1 already finished');
+
+    for (const id of [ids.alpha, ids.parent, ids.child]) {
+      const cancels = (await eventsOf(t.db, t.schema, id)).filter((e) => e.event_type === 'execution.cancelled');
+      expect(cancels).toHaveLength(1);
+      expect(cancels[0]!.meta).toMatchObject({ cancelled_by: 'noetl-console', cascade: true, reason: expect.stringContaining('stuck') });
+    }
+    for (const id of [ids.childDone, ids.bravo, ids.hotel]) {
+      expect((await eventsOf(t.db, t.schema, id)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);
+    }
+
+    tm.keys('Escape');
+    // alpha leaves the list; parent had the cursor, so it stays in place, shown as finished.
+    screen = await tm.waitFor((s) => s.includes('? help') && !s.includes(tail(ids.alpha)), 'the list without alpha');
+    expect(cursorLine(screen)).toMatch(new RegExp(`${tail(ids.parent)} etl/parent .*gone: cancelled`));
+    expect(screen).toContain('shown 3');
+    tm.keys('q');
+    await tm.waitFor(() => !tm.alive(), 'the console to quit');
+  });
+
+  it('shows the banner when its connection is killed and the server refuses it, then recovers', async () => {
+    const dbName = `nc_e2e_${randomBytes(4).toString('hex')}`;
+    const admin = await adminClient();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const url = POSTGRES_URL.replace(/\/[^/]*$/, `/${dbName}`);
+    const own = openPostgres({ target: { kind: 'postgres', connectionString: url, label: dbName }, schema: 'noetl', readOnly: false, statementTimeoutMs: 15_000, connectTimeoutMs: 10_000 });
+    try {
+      await own.query(noetlSchemaSql('noetl'));
+      const ids = await seedList(own, 'noetl');
+      await own.close();
+      const kill = async () =>
+        (
+          await admin.query<{ pid: number }>(
+            // MATERIALIZED: the filter must run before pg_terminate_backend, never after.
+            `WITH console AS MATERIALIZED (
+               SELECT pid FROM pg_stat_activity WHERE application_name = 'noetl-console' AND datname = $1)
+             SELECT pid FROM console WHERE pg_terminate_backend(pid)`,
+            [dbName],
+          )
+        ).rowCount ?? 0;
+
+      const tm = session();
+      tm.start(['--database-url', url, '--refresh', '0.5']);
+      await tm.waitForText(tail(ids.delta));
+      tm.keys('j', 'j');
+      await tm.waitFor((s) => cursorLine(s)?.includes(tail(ids.alpha)) ?? false, 'cursor on alpha');
+
+      // A plain kill: the pool reconnects on the next refresh.
+      expect(await kill()).toBeGreaterThan(0);
+      await tm.waitFor(() => true, 'a moment');
+      const stamp = (s: string) => /live 0\.5s (\d\d:\d\d:\d\d)/.exec(s)?.[1];
+      const before = stamp(tm.screen());
+      await tm.waitFor((s) => stamp(s) !== undefined && stamp(s) !== before, 'a refresh after the kill', 10_000);
+
+      // Killed and refused: the banner, with the last data kept.
+      await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+      await kill();
+      let screen = await tm.waitForText(/disconnected, retrying in \d+s, data as of \d\d:\d\d:\d\d/);
+      expect(screen).toContain(tail(ids.hotel));
+      expect(cursorLine(screen)).toContain(tail(ids.alpha));
+      tm.keys('c');
+      await tm.waitForText('disconnected: cannot cancel');
+
+      await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+      tm.keys('j');
+      screen = await tm.waitFor((s) => !s.includes('disconnected') && s.includes(tail(ids.hotel)), 'recovery', 30_000);
+      expect(cursorLine(screen)).toContain(tail(ids.bravo));
+      expect(screen).not.toMatch(/Error|at .*\.js:\d+/);
+      expect(tm.alive()).toBe(true);
+      tm.keys('q');
+      await tm.waitFor(() => !tm.alive(), 'the console to quit');
+    } finally {
+      await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`).catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+});
+void pg;

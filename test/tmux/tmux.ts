@@ -1,0 +1,73 @@
+/** Driving the built bin in a real terminal (tmux) for end-to-end tests. */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = `${ROOT}dist/cli.js`;
+
+/** npm test builds first; a lone run of this suite builds only when dist is missing. */
+export function ensureBuilt(): void {
+  if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+export class TmuxSession {
+  readonly name = `nc-e2e-${randomBytes(4).toString('hex')}`;
+
+  /** Start `node dist/cli.js args…` in an 80x24 terminal. */
+  start(args: string[], columns = 80, rows = 24): void {
+    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // Ink draws only a final frame under CI=true; the console is on a terminal here.
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color node ${CLI} ${quoted}`;
+    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), command], { cwd: ROOT });
+  }
+
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  /** Literal text, not key names. */
+  type(text: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
+  }
+
+  screen(): string {
+    try {
+      return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
+  }
+
+  alive(): boolean {
+    try {
+      execFileSync('tmux', ['has-session', '-t', this.name], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.screen();
+      if (check(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
+    return this.waitFor((s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), String(text), timeoutMs);
+  }
+
+  kill(): void {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Helpers for the Ink component tests: a PGlite-backed schema per test, the
+ * App rendered with ink-testing-library (or a terminal of a given size),
+ * keys, and "wait until the frame shows X" instead of fixed sleeps.
+ */
+import { EventEmitter } from 'node:events';
+import { render as inkRender } from 'ink';
+import { render } from 'ink-testing-library';
+import type { Actor } from '../../src/audit.js';
+import type { Database } from '../../src/db/database.js';
+import { NoetlStore } from '../../src/noetl/store.js';
+import { App, type AppProps } from '../../components/App.js';
+import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
+import { uniqueSchema } from '../helpers/db.js';
+
+export const KEYS = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  right: '\u001B[C',
+  left: '\u001B[D',
+  pageUp: '\u001B[5~',
+  pageDown: '\u001B[6~',
+  home: '\u001B[H',
+  end: '\u001B[F',
+  enter: '\r',
+  escape: '\u001B',
+  space: ' ',
+  tab: '\t',
+  shiftTab: '\u001B[Z',
+  backspace: '\u007F',
+  ctrlC: '\u0003',
+} as const;
+
+export const TEST_ACTOR: Actor = { os_user: 'oncall', host: 'test-host', console_version: '0.0.0-test' };
+
+/** A fresh NoETL schema on the file's database. */
+export async function freshSchema(db: Database): Promise<string> {
+  const schema = uniqueSchema('ui');
+  await db.query(noetlSchemaSql(schema));
+  return schema;
+}
+
+export interface Screen {
+  lastFrame(): string;
+  /** Every frame written so far, oldest first. */
+  frames(): readonly string[];
+  write(data: string): void;
+  unmount(): void;
+  /** Only for the fake terminal: change its size and tell Ink. */
+  resize?(columns: number, rows: number): void;
+}
+
+type Props = Partial<Omit<AppProps, 'store'>> & { db: Database; schema: string };
+
+function appElement(p: Props) {
+  return (
+    <App
+      store={new NoetlStore(p.db, p.schema)}
+      readOnly={p.readOnly ?? false}
+      filter={p.filter ?? { olderThanSeconds: 300, idleSeconds: null, text: '', includeChildren: false }}
+      refreshSeconds={p.refreshSeconds ?? 600}
+      color={p.color ?? false}
+      actor={p.actor ?? TEST_ACTOR}
+    />
+  );
+}
+
+/** The app in ink-testing-library (100 columns; the app assumes 24 rows). */
+export function renderApp(p: Props): Screen {
+  const r = render(appElement(p));
+  return { lastFrame: () => r.lastFrame() ?? '', frames: () => r.frames, write: (d) => r.stdin.write(d), unmount: () => r.unmount() };
+}
+
+class FakeStdout extends EventEmitter {
+  isTTY = true;
+  frames: string[] = [];
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
+    super();
+  }
+  write = (frame: string) => {
+    this.frames.push(frame);
+    return true;
+  };
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  write = (data: string) => {
+    this.data = data;
+    this.emit('readable');
+  };
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+}
+
+/** The app on a terminal of a given size (ink-testing-library's has no rows). */
+export function renderSized(p: Props, columns: number, rows: number): Screen {
+  const stdout = new FakeStdout(columns, rows);
+  const stdin = new FakeStdin();
+  const stderr = new FakeStdout(columns, rows);
+  const instance = inkRender(appElement(p), {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  return {
+    lastFrame: () => stdout.frames.at(-1) ?? '',
+    frames: () => stdout.frames,
+    write: (d) => stdin.write(d),
+    unmount: () => instance.unmount(),
+    resize(c, r) {
+      stdout.columns = c;
+      stdout.rows = r;
+      stdout.emit('resize');
+    },
+  };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Poll until `check` passes (returns truthy); fails with the last frame when it never does. */
+export async function waitUntil<T>(screen: Screen, check: (frame: string) => T, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = check(screen.lastFrame());
+    if (result) {
+      await tick(); // let useInput subscribe before the next key (see notes-stack)
+      return result;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last frame:\n${screen.lastFrame()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const shows = (f: string, text: string | RegExp) => (typeof text === 'string' ? f.includes(text) : text.test(f));
+
+export async function waitForText(screen: Screen, text: string | RegExp, timeoutMs?: number): Promise<string> {
+  await waitUntil(screen, (f) => shows(f, text), `frame to show ${String(text)}`, timeoutMs);
+  return screen.lastFrame();
+}
+
+export async function waitForNoText(screen: Screen, text: string | RegExp, timeoutMs?: number): Promise<string> {
+  await waitUntil(screen, (f) => f !== '' && !shows(f, text), `frame to stop showing ${String(text)}`, timeoutMs);
+  return screen.lastFrame();
+}
+
+/** Type keys one at a time, yielding between them. */
+export async function press(screen: Screen, ...keys: string[]): Promise<void> {
+  for (const k of keys) {
+    screen.write(k);
+    await tick();
+  }
+}
+
+/** The table line that shows execution `id` (by its tail), or undefined. */
+export function rowOf(frame: string, id: string): string | undefined {
+  return frame.split('\n').find((l) => l.includes(id.slice(-6)) && /^[> ][* ] /.test(l));
+}
+
+/** The line with the cursor marker. */
+export function cursorLine(frame: string): string | undefined {
+  return frame.split('\n').find((l) => l.startsWith('>'));
+}
+
+/** Counts a wrapped database's queries, for "nothing was read" checks. */
+export function countingDatabase(db: Database): Database & { queries: string[] } {
+  const queries: string[] = [];
+  return {
+    kind: db.kind,
+    label: db.label,
+    queries,
+    query: (text, params) => {
+      queries.push(text);
+      return db.query(text, params);
+    },
+    transaction: (fn) => db.transaction(fn),
+    close: () => db.close(),
+  };
+}
