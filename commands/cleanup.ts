@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { markLines } from '../src/format/human.js';
-import { markExecutions, type MarkResult } from '../src/noetl/mark.js';
+import type { MarkResult } from '../src/noetl/mark.js';
+import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { markAndReport, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
@@ -11,6 +12,7 @@ const CleanupOptions = z
   .object({
     olderThan: z.string().optional(),
     olderThanMinutes: z.string().optional(),
+    maxHours: z.string().optional(),
     idle: minutesFlag('--idle').optional(),
     path: z.string().min(1).max(500).optional(),
     includeChildren: z.boolean().default(false),
@@ -22,9 +24,18 @@ const CleanupOptions = z
     json: z.boolean().default(false),
   })
   .transform((o, ctx) => {
-    if (o.olderThan !== undefined && o.olderThanMinutes !== undefined) {
-      ctx.addIssue({ code: 'custom', message: '--older-than and --older-than-minutes are the same flag: give one' });
+    const given = [o.olderThan, o.olderThanMinutes, o.maxHours].filter((v) => v !== undefined).length;
+    if (given > 1) {
+      ctx.addIssue({ code: 'custom', message: '--older-than, --older-than-minutes and --max-hours are the same flag: give one' });
       return z.NEVER;
+    }
+    if (o.maxHours !== undefined) {
+      // The fix-runs scripts' spelling: hours, fractions allowed, at least a minute.
+      if (!/^\d{1,6}(\.\d{1,4})?$/.test(o.maxHours.trim()) || Number(o.maxHours) * 60 < 1) {
+        ctx.addIssue({ code: 'custom', message: `--max-hours: expected a number of hours (at least 1 minute's worth); got ${quoted(o.maxHours)}` });
+        return z.NEVER;
+      }
+      return { ...o, olderThanSeconds: Math.round(Number(o.maxHours) * 60) * 60 };
     }
     const raw = o.olderThan ?? o.olderThanMinutes;
     if (raw === undefined) {
@@ -47,6 +58,7 @@ export function register(program: Command): void {
       .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
       .option('--older-than <minutes>', 'required: started at least this long ago (minutes, at least 1; or 2h, 1d)')
       .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
+      .option('--max-hours <hours>', '--older-than in hours (the fix-runs scripts\' spelling)')
       .option('--idle <minutes>', 'and no event at all for this long')
       .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
       .option('--include-children', 'also select children of running parents on their own')
@@ -62,7 +74,7 @@ export function register(program: Command): void {
       () => validate(CleanupOptions, cmd.opts()),
       async (ctx, o) => {
         const minutes = o.olderThanSeconds / 60;
-        const stuck = await ctx.store.listStuck({
+        const stuck = await ctx.source.listStuck({
           olderThanSeconds: o.olderThanSeconds,
           idleSeconds: o.idle ?? null,
           path: o.path ?? null,
@@ -107,7 +119,7 @@ export function register(program: Command): void {
         };
         await markAndReport(
           () =>
-            markExecutions(ctx.store, {
+            ctx.source.mark({
               action: o.mark === 'failed' ? 'fail' : 'cancel',
               ids: stuck.map((e) => e.execution_id),
               reason: o.reason!,

@@ -1,19 +1,22 @@
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import { resolveConnection, type ConnectionOptions, type RawConnectionFlags } from '../src/config.js';
+import type { ConnectionOptions } from '../src/config.js';
+import type { ExecutionSource } from '../src/source.js';
+import { resolveSource, type ResolvedSource, type SourceFlags } from '../src/source-select.js';
 import { openDatabase } from '../src/db/open.js';
 import type { Database } from '../src/db/database.js';
 import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
-import { NoetlStore } from '../src/noetl/store.js';
 import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 
 export interface CommandContext {
   options: ConnectionOptions;
   db: Database;
-  store: NoetlStore;
+  /** What the command reads and writes: NoETL's event log or a status table. */
+  source: ExecutionSource;
+  resolved: ResolvedSource;
   color: ChalkInstance;
   width: number;
   print(line?: string): void;
@@ -27,7 +30,9 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--schema <name>', 'NoETL schema (else NOETL_SCHEMA, default noetl)')
     .option('--read-only', 'open a read-only database session (also NOETL_CONSOLE_READ_ONLY=1)')
     .option('--statement-timeout <seconds>', 'statement timeout, seconds or 500ms-style units (default 15)')
-    .option('--no-color', 'no colour (also NO_COLOR)');
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .option('--config <file>', 'config file of sources (else noetl-console.config.json/.yaml here, else NOETL_CONSOLE_CONFIG)')
+    .option('--source <name>', 'which source of the config file (else its default_source)');
 }
 
 /**
@@ -37,7 +42,7 @@ export function addConnectionOptions(cmd: Command): Command {
  * optsWithGlobals() lets the program's defaults (color: true from
  * `--no-color`) override the subcommand's `--no-color`.
  */
-export function connectionFlags(cmd: Command): RawConnectionFlags & { color?: boolean } {
+export function connectionFlags(cmd: Command): SourceFlags & { color?: boolean } {
   const chain: Command[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
   const merged: Record<string, unknown> = {};
@@ -51,7 +56,7 @@ export function connectionFlags(cmd: Command): RawConnectionFlags & { color?: bo
       if (!fromDefault) explicit.add(key);
     }
   }
-  return merged as RawConnectionFlags & { color?: boolean };
+  return merged as SourceFlags & { color?: boolean };
 }
 
 /** One line for an operator, and the exit code, for any error a command meets. */
@@ -86,7 +91,7 @@ export function fail(error: unknown, target: string): number {
  */
 export async function runCommand<T>(
   cmd: Command,
-  parse: () => T | Promise<T>,
+  parse: (source: ResolvedSource) => T | Promise<T>,
   body: (ctx: CommandContext, input: T) => Promise<number | void>,
   /** Checks that need the resolved connection but not the database (read-only refusals). */
   guard?: (options: ConnectionOptions, input: T) => void,
@@ -95,17 +100,19 @@ export async function runCommand<T>(
   let db: Database | null = null;
   try {
     const flags = connectionFlags(cmd);
-    const input = await parse();
-    const options = resolveConnection(flags);
+    const resolved = resolveSource(flags);
+    const input = await parse(resolved);
+    const options = resolved.connection;
     target = options.target.label;
     guard?.(options, input);
     db = await openDatabase(options);
-    const store = new NoetlStore(db, options.schema);
+    const source = resolved.open(db);
     const color = makeChalk(colorEnabled(process.stdout, flags.color));
     const ctx: CommandContext = {
       options,
       db,
-      store,
+      source,
+      resolved,
       color,
       width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
       print: (line = '') => process.stdout.write(`${line}\n`),

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { UsageError } from '../src/errors.js';
 import { checkIndexes } from '../src/noetl/doctor.js';
+import { NoetlSource } from '../src/noetl/source.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { validate } from './options.js';
 
@@ -17,7 +19,10 @@ export function register(program: Command): void {
       cmd,
       () => validate(DoctorOptions, cmd.opts()),
       async (ctx, o) => {
-        const checks = await checkIndexes(ctx.store);
+        if (!(ctx.source instanceof NoetlSource)) {
+          throw new UsageError(`doctor checks NoETL's event table; source ${ctx.source.name} is a status table (index its status column)`);
+        }
+        const checks = await checkIndexes(ctx.source.store);
         const missing = checks.filter((c) => !c.present);
         if (o.json) {
           ctx.printJson({ schema: ctx.options.schema, indexes: checks, missing: missing.map((c) => c.statement) });

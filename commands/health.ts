@@ -37,7 +37,7 @@ export function register(program: Command): void {
       cmd,
       () => validate(HealthOptions, cmd.opts()),
       async (ctx, o) => {
-        const h = await ctx.store.health(o.olderThan, o.longRunning);
+        const h = await ctx.source.health(o.olderThan, o.longRunning);
         const status = healthStatus(h.long_running, o.warningLongRunning, o.criticalLongRunning);
         const metrics = {
           running_executions: h.running,

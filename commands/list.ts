@@ -30,7 +30,7 @@ export function register(program: Command): void {
       cmd,
       () => validate(ListOptions, cmd.opts()),
       async (ctx, o) => {
-        const rows = await ctx.store.listStuck({
+        const rows = await ctx.source.listStuck({
           olderThanSeconds: o.olderThan,
           idleSeconds: o.idle ?? null,
           path: o.path ?? null,

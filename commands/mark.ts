@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
-import { PartialMarkError, isChange, markExecutions, type MarkResult } from '../src/noetl/mark.js';
+import { PartialMarkError, isChange, type MarkResult } from '../src/noetl/mark.js';
 import type { Action } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
 import { addConnectionOptions, runCommand } from './context.js';
@@ -66,7 +66,7 @@ function register1(program: Command, action: Action): void {
   ).action(async (ids: string[], _opts, cmd: Command) =>
     runCommand(
       cmd,
-      async () => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids) }),
+      async (src) => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids, src.parseId) }),
       async (ctx, o) => {
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
@@ -100,7 +100,7 @@ function register1(program: Command, action: Action): void {
           }
         };
         const results = await markAndReport(
-          () => markExecutions(ctx.store, { action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
+          () => ctx.source.mark({ action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
           report,
         );
         const named = new Set(o.ids);

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
-import { LiveRunningSet } from '../src/noetl/live.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';
 
@@ -47,7 +46,7 @@ export function register(program: Command): void {
       async (ctx, o) => {
         const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top };
         // The incremental running set: a server that is scraped every 15 s reads only what changed.
-        const live = new LiveRunningSet(ctx.store);
+        const live = ctx.source.live();
         if (!o.listen) {
           const started = performance.now();
           try {

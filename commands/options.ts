@@ -42,16 +42,16 @@ export const reasonFlag = z
 export { parseExecutionId };
 
 /** Ids from arguments, or one a line from standard input when the only argument is `-`. */
-export async function readIds(args: readonly string[], stdin: NodeJS.ReadStream = process.stdin): Promise<string[]> {
+export async function readIds(args: readonly string[], parseId: (raw: string) => string = parseExecutionId, stdin: NodeJS.ReadStream = process.stdin): Promise<string[]> {
   if (args.length === 1 && args[0] === '-') {
     if (stdin.isTTY) throw new UsageError('`-` reads ids from standard input, one a line: pipe them in');
     let text = '';
     for await (const chunk of stdin) text += chunk;
     const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     if (lines.length === 0) throw new UsageError('no execution ids on standard input');
-    return lines.map(parseExecutionId);
+    return lines.map(parseId);
   }
   if (args.length === 0) throw new UsageError('name at least one execution id (or `-` to read them from standard input)');
   if (args.includes('-')) throw new UsageError('`-` must be the only id argument');
-  return args.map(parseExecutionId);
+  return args.map(parseId);
 }

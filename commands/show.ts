@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EXIT } from '../src/errors.js';
 import { showLines } from '../src/format/human.js';
-import { loadExecutionDetail } from '../src/noetl/detail.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { countFlag, parseExecutionId, validate } from './options.js';
+import { countFlag, validate } from './options.js';
 
 const ShowOptions = z.object({
   events: countFlag('--events', 100_000).default(50),
@@ -22,9 +21,9 @@ export function register(program: Command): void {
   ).action(async (id: string, _opts, cmd: Command) =>
     runCommand(
       cmd,
-      () => ({ id: parseExecutionId(id), ...validate(ShowOptions, cmd.opts()) }),
+      (src) => ({ id: src.parseId(id), ...validate(ShowOptions, cmd.opts()) }),
       async (ctx, o) => {
-        const detail = await loadExecutionDetail(ctx.store, o.id, o.events);
+        const detail = await ctx.source.detail(o.id, o.events);
         if (!detail) {
           if (o.json) ctx.printJson({ execution_id: o.id, state: 'not_found' });
           process.stderr.write(`noetl-console: execution ${o.id} not found\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { resolveConnection } from '../src/config.js';
+import { resolveSource } from '../src/source-select.js';
 import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
@@ -32,7 +32,8 @@ export async function runUi(cmd: Command): Promise<void> {
   try {
     const flags = connectionFlags(cmd);
     const o = validate(UiOptions, cmd.opts());
-    const options = resolveConnection(flags);
+    const resolved = resolveSource(flags);
+    const options = resolved.connection;
     target = options.target.label;
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new UsageError('the interactive console needs a terminal; for scripts use the subcommands (list, show, cancel, fail, cleanup, health) with --json');
@@ -40,6 +41,7 @@ export async function runUi(cmd: Command): Promise<void> {
     const { runInteractive } = await import('../components/run.js');
     process.exitCode = await runInteractive({
       connection: options,
+      openSource: resolved.open,
       olderThanSeconds: o.olderThan,
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,

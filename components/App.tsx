@@ -2,9 +2,9 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
 import { currentActor, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
-import { markExecutions } from '../src/noetl/mark.js';
+import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
-import type { NoetlStore } from '../src/noetl/store.js';
+import type { ExecutionSource } from '../src/source.js';
 import type { Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { errorLine } from './connection.js';
@@ -30,7 +30,7 @@ import { Table, windowTop } from './Table.js';
 import { themeFor } from './theme.js';
 
 export interface AppProps {
-  store: NoetlStore;
+  source: ExecutionSource;
   readOnly: boolean;
   filter: Filter;
   refreshSeconds: number;
@@ -41,7 +41,7 @@ export interface AppProps {
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
 const CHROME_LINES = 5;
 
-export function App({ store, readOnly, filter, refreshSeconds, color, actor: givenActor }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -53,7 +53,7 @@ export function App({ store, readOnly, filter, refreshSeconds, color, actor: giv
 
   const keep = useRef<ReadonlySet<string>>(new Set());
   const live = useLiveList({
-    store,
+    source,
     filter: s.filter,
     refreshMs,
     paused: s.paused,
@@ -82,8 +82,8 @@ export function App({ store, readOnly, filter, refreshSeconds, color, actor: giv
     dispatch({ type: 'refreshed' });
   }, [live.rows, live.refreshedAt]);
 
-  const detail = useDetail(store, s.detail?.id ?? null, { refreshMs, paused: s.paused, frozen: dialog !== null, refreshToken: s.refreshToken });
-  const preview = useMarkPreview(store, dialog, actor);
+  const detail = useDetail(source, s.detail?.id ?? null, { refreshMs, paused: s.paused, frozen: dialog !== null, refreshToken: s.refreshToken });
+  const preview = useMarkPreview(source, dialog, actor);
 
   // Layout: the body is what is left between header/status and footer.
   const width = Math.max(20, size.columns);
@@ -147,11 +147,11 @@ export function App({ store, readOnly, filter, refreshSeconds, color, actor: giv
   useEffect(() => {
     if (!writing || !dialog) return;
     const { action, ids: targets, reason, cascade } = dialog;
-    const done = (results: Awaited<ReturnType<typeof markExecutions>> | null, error: string | null) =>
+    const done = (results: MarkResult[] | null, error: string | null) =>
       dispatch({ type: 'writeDone', action, results, error, executions: executionsRef.current });
-    markExecutions(store, { action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor }).then(
+    source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor }).then(
       (results) => done(results, null),
-      (error: unknown) => done(null, errorLine(error, store.db.label)),
+      (error: unknown) => done(null, errorLine(error, source.db.label)),
     );
     // Only a new confirmation starts a write.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -186,8 +186,8 @@ export function App({ store, readOnly, filter, refreshSeconds, color, actor: giv
   return (
     <Box flexDirection="column" width={width}>
       <Header
-        label={store.db.label}
-        schema={store.schema}
+        label={source.db.label}
+        target={source.describeTarget}
         readOnly={readOnly}
         paused={s.paused}
         refreshSeconds={refreshSeconds}
@@ -198,7 +198,7 @@ export function App({ store, readOnly, filter, refreshSeconds, color, actor: giv
         refreshedAt={live.refreshedAt}
         theme={theme}
       />
-      <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={store.db.label} theme={theme} />
+      <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
       {body}
       {s.overlay?.kind === 'search' ? (
         <Text wrap="truncate-start">

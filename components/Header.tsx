@@ -7,7 +7,8 @@ import type { Theme } from './theme.js';
 
 interface Props {
   label: string;
-  schema: string;
+  /** What is read: `schema noetl`, `table public.runs`. */
+  target: string;
   readOnly: boolean;
   paused: boolean;
   refreshSeconds: number;
@@ -47,7 +48,7 @@ export function Header(p: Props) {
         )}
         {` ${p.refreshedAt === null ? '--:--:--' : clockTime(p.refreshedAt)}`}
         {/* Where comes last: it is the longest part and the same all session. */}
-        {`  ${safeText(p.label, 60)}  schema ${p.schema}`}
+        {`  ${safeText(p.label, 60)}  ${safeText(p.target, 60)}`}
       </Text>
       <Text wrap="truncate-end">
         {describeFilter({ ...p.filter, text: safeText(p.filter.text, 40) })}

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { openDatabase } from '../src/db/open.js';
-import { NoetlStore } from '../src/noetl/store.js';
+import type { ExecutionSource } from '../src/source.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -9,6 +9,8 @@ export interface InteractiveOptions {
   idleSeconds: number | null;
   refreshSeconds: number;
   color: boolean;
+  /** The source on the open database (NoETL or a status table). */
+  openSource: (db: Database) => ExecutionSource;
   /** An already open database (the demo's); it is left open when the app ends. */
   database?: Database;
 }
@@ -31,7 +33,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   // No JSX in this file: it would load React's runtime before NODE_ENV is set.
   const [{ render }, { App }, { createElement }] = await Promise.all([import('ink'), import('./App.js'), import('react')]);
   const db = o.database ?? (await openDatabase(o.connection));
-  const store = new NoetlStore(db, o.connection.schema);
+  const source = o.openSource(db);
 
   let restored = false;
   const restore = () => {
@@ -44,7 +46,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
 
   const app = render(
     createElement(App, {
-      store,
+      source,
       readOnly: o.connection.readOnly,
       filter: { olderThanSeconds: o.olderThanSeconds, idleSeconds: o.idleSeconds, text: '', includeChildren: false },
       refreshSeconds: o.refreshSeconds,

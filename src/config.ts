@@ -22,6 +22,8 @@ export interface ConnectionOptions {
 /** Raw flags shared by every command, as commander hands them over. */
 export interface RawConnectionFlags {
   databaseUrl?: string;
+  /** Where databaseUrl came from, for messages (default --database-url). */
+  databaseUrlFrom?: string;
   schema?: string;
   readOnly?: boolean;
   statementTimeout?: string;
@@ -104,8 +106,9 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
 
   let target: ConnectionTarget;
   if (flags.databaseUrl !== undefined) {
-    if (flags.databaseUrl.trim() === '') throw new UsageError('--database-url: empty');
-    target = parseDatabaseUrl(flags.databaseUrl, '--database-url');
+    const from = flags.databaseUrlFrom ?? '--database-url';
+    if (flags.databaseUrl.trim() === '') throw new UsageError(`${from}: empty`);
+    target = parseDatabaseUrl(flags.databaseUrl, from);
   } else if (nonEmpty(parsedEnv.NOETL_DATABASE_URL)) {
     target = parseDatabaseUrl(parsedEnv.NOETL_DATABASE_URL!, 'NOETL_DATABASE_URL');
   } else if (nonEmpty(parsedEnv.DATABASE_URL)) {

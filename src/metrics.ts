@@ -4,7 +4,7 @@
  * bounded query rate (`metrics --listen`), refreshed incrementally.
  */
 import { createServer, type Server } from 'node:http';
-import { LiveRunningSet } from './noetl/live.js';
+import type { LiveSet } from './source.js';
 import type { Execution } from './noetl/model.js';
 
 export interface MetricsOptions {
@@ -22,7 +22,7 @@ export interface MetricsSnapshot {
   byPath: { path: string; running: number; stuck: number }[];
 }
 
-export function snapshotOf(live: LiveRunningSet, o: MetricsOptions): MetricsSnapshot {
+export function snapshotOf(live: LiveSet, o: MetricsOptions): MetricsSnapshot {
   const all = live.view({ olderThanSeconds: 0, includeChildren: true });
   const stuck = new Set(live.view({ olderThanSeconds: o.stuckSeconds, includeChildren: true }).map((e) => e.execution_id));
   const paths = new Map<string, { running: number; stuck: number }>();
@@ -92,7 +92,7 @@ export class MetricsCache {
   private inflight: Promise<string> | null = null;
 
   constructor(
-    private readonly live: LiveRunningSet,
+    private readonly live: LiveSet,
     private readonly o: MetricsOptions,
     private readonly cacheMs: number,
     private readonly onError: (error: unknown) => void = () => {},

@@ -8,6 +8,7 @@ import type { ShowData } from './format/human.js';
 import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { Execution } from './noetl/model.js';
 import type { HealthCounts, StuckFilter } from './noetl/store.js';
+import type { Action } from './noetl/vocabulary.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
@@ -24,6 +25,8 @@ export interface ExecutionSource {
   readonly db: Database;
   /** A one-line description for headers: table or schema. */
   readonly describeTarget: string;
+  /** What mark() accepts (a status table may have no cancelled value). */
+  readonly actions: readonly Action[];
   /** Whether child executions exist in this source (cascade, children columns). */
   readonly hasChildren: boolean;
   /** Validate an id typed by an operator; throws UsageError. Returns the canonical form. */

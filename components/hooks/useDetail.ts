@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { ShowData } from '../../src/format/human.js';
-import { loadExecutionDetail } from '../../src/noetl/detail.js';
-import type { NoetlStore } from '../../src/noetl/store.js';
+import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
 import { useLatest } from './useLatest.js';
 
@@ -15,7 +14,7 @@ export interface Detail {
 }
 
 /** The detail of one execution, reloaded with the list's rhythm; keeps the last data on error. */
-export function useDetail(store: NoetlStore, id: string | null, o: { refreshMs: number; paused: boolean; frozen: boolean; refreshToken: number }): Detail {
+export function useDetail(source: ExecutionSource, id: string | null, o: { refreshMs: number; paused: boolean; frozen: boolean; refreshToken: number }): Detail {
   const [state, setState] = useState<Detail>({ id: null, data: undefined, error: null });
   const latest = useLatest(o);
   useEffect(() => {
@@ -24,12 +23,12 @@ export function useDetail(store: NoetlStore, id: string | null, o: { refreshMs: 
     let timer: NodeJS.Timeout | undefined;
     const load = async () => {
       try {
-        const data = await loadExecutionDetail(store, id, DETAIL_EVENTS);
+        const data = await source.detail(id, DETAIL_EVENTS);
         if (stopped) return;
         setState({ id, data, error: null });
       } catch (error) {
         if (stopped) return;
-        setState((prev) => ({ id, data: prev.id === id ? prev.data : undefined, error: errorLine(error, store.db.label) }));
+        setState((prev) => ({ id, data: prev.id === id ? prev.data : undefined, error: errorLine(error, source.db.label) }));
       }
       timer = setTimeout(() => {
         if (!stopped && !latest.current.paused) void load();
@@ -40,6 +39,6 @@ export function useDetail(store: NoetlStore, id: string | null, o: { refreshMs: 
       stopped = true;
       clearTimeout(timer);
     };
-  }, [store, id, o.frozen, o.refreshToken]);
+  }, [source, id, o.frozen, o.refreshToken]);
   return state.id === id ? state : { id, data: undefined, error: null };
 }

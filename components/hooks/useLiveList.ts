@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { LiveRunningSet } from '../../src/noetl/live.js';
-import type { NoetlStore } from '../../src/noetl/store.js';
+import type { ExecutionSource } from '../../src/source.js';
 import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
@@ -21,7 +20,7 @@ export interface LiveList {
 }
 
 interface Options {
-  store: NoetlStore;
+  source: ExecutionSource;
   filter: Filter;
   refreshMs: number;
   paused: boolean;
@@ -45,7 +44,7 @@ interface Options {
 export function useLiveList(o: Options): LiveList {
   const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' } });
   const latest = useLatest(o);
-  const running = useMemo(() => new LiveRunningSet(o.store), [o.store]);
+  const running = useMemo(() => o.source.live(), [o.source]);
   const reconciled = useRef(o.reconcileToken);
   const { olderThanSeconds, idleSeconds, includeChildren } = o.filter;
 
@@ -60,7 +59,7 @@ export function useLiveList(o: Options): LiveList {
     let failures = 0;
 
     const tick = async () => {
-      const { store, filter, keepIds, reconcileToken } = latest.current;
+      const { source, filter, keepIds, reconcileToken } = latest.current;
       try {
         await running.refresh(reconciled.current !== reconcileToken);
         reconciled.current = reconcileToken;
@@ -77,7 +76,7 @@ export function useLiveList(o: Options): LiveList {
         const missing = [...keep].filter((id) => !freshIds.has(id));
         const why = new Map<string, string>();
         if (missing.length > 0) {
-          const described = new Map((await store.describe(missing)).map((e) => [e.execution_id, e.state]));
+          const described = new Map((await source.describe(missing)).map((e) => [e.execution_id, e.state]));
           if (stopped) return;
           for (const id of missing) why.set(id, goneReason(described.get(id)));
         }
@@ -89,7 +88,7 @@ export function useLiveList(o: Options): LiveList {
         if (stopped) return;
         failures++;
         const delay = backoffMs(failures);
-        const message = errorLine(error, latest.current.store.db.label);
+        const message = errorLine(error, latest.current.source.db.label);
         setState((prev) => ({ ...prev, connection: { state: 'down', error: message, retryAt: Date.now() + delay, failures } }));
         schedule(delay);
       }
@@ -105,7 +104,7 @@ export function useLiveList(o: Options): LiveList {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [o.store, running, key, o.frozen, o.refreshToken]);
+  }, [o.source, running, key, o.frozen, o.refreshToken]);
 
   return state;
 }

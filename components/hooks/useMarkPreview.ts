@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { Actor } from '../../src/audit.js';
-import { markExecutions, type MarkResult } from '../../src/noetl/mark.js';
+import type { MarkResult } from '../../src/noetl/mark.js';
 import type { Execution } from '../../src/noetl/model.js';
-import type { NoetlStore } from '../../src/noetl/store.js';
+import type { ExecutionSource } from '../../src/source.js';
 import type { Action } from '../../src/noetl/vocabulary.js';
 import { errorLine } from '../connection.js';
 
@@ -23,7 +23,7 @@ const LOADING: Preview = { status: 'loading' };
  * What a cancel or fail would change, read from the database with a dry run:
  * each execution named, and with cascade its descendants, with path and age.
  */
-export function useMarkPreview(store: NoetlStore, request: Request | null, actor: Actor): Preview {
+export function useMarkPreview(source: ExecutionSource, request: Request | null, actor: Actor): Preview {
   // Tagged with what it answers, so a toggled cascade never shows the old answer.
   const [state, setState] = useState<{ for: Request | null; preview: Preview }>({ for: null, preview: LOADING });
   const action = request?.action;
@@ -36,16 +36,16 @@ export function useMarkPreview(store: NoetlStore, request: Request | null, actor
       if (!stopped) setState({ for: { action, ids, cascade: Boolean(cascade) }, preview });
     };
     (async () => {
-      const results = await markExecutions(store, { action, ids, cascade: Boolean(cascade), dryRun: true, reason: 'preview', actor });
-      const described = new Map((await store.describe(results.map((r) => r.execution_id))).map((e) => [e.execution_id, e]));
+      const results = await source.mark({ action, ids, cascade: Boolean(cascade), dryRun: true, reason: 'preview', actor });
+      const described = new Map((await source.describe(results.map((r) => r.execution_id))).map((e) => [e.execution_id, e]));
       const items = results.map((result) => ({ result, execution: described.get(result.execution_id) ?? null }));
       const changeCount = results.filter((r) => r.outcome === 'would_cancel' || r.outcome === 'would_fail').length;
       answer({ status: 'ready', items, changeCount });
-    })().catch((error: unknown) => answer({ status: 'error', message: errorLine(error, store.db.label) }));
+    })().catch((error: unknown) => answer({ status: 'error', message: errorLine(error, source.db.label) }));
     return () => {
       stopped = true;
     };
-  }, [store, action, ids, cascade, actor]);
+  }, [source, action, ids, cascade, actor]);
   const f = state.for;
   const current = request && f && f.action === request.action && f.ids === request.ids && f.cascade === request.cascade;
   return current ? state.preview : LOADING;

@@ -58,12 +58,19 @@ export function showLines(d: ShowData, c: ChalkInstance): string[] {
   const field = (name: string, value: string) => `${c.dim(name.padEnd(15))} ${value}`;
   const out = [
     `${c.bold('Execution')} ${e.execution_id}  ${stateText(e.state, c)}`,
-    field('Playbook', safeText(e.path ?? '?')),
+    field(e.status !== undefined ? 'Path' : 'Playbook', safeText(e.path ?? '?')),
+    e.status !== undefined ? field('Status', safeText(e.status ?? '-')) : null,
+    ...Object.entries(e.display ?? {}).map(([k, v]) => field(safeText(k, 40), safeText(v ?? '-'))),
     field('Started', `${e.started_at} (${formatSeconds(e.age_seconds)} ago)`),
     e.finished_at ? field('Finished', e.finished_at) : null,
     field('Last event', `${safeText(e.last_event_type ?? '-')} at ${e.last_event_at ?? '-'} (idle ${formatSeconds(e.idle_seconds)})`),
     field('Last completed', safeText(e.last_step ?? '-')),
-    field('Stuck step', safeText(e.stuck_step ?? '-')),
+    field(
+      'Stuck step',
+      `${safeText(e.stuck_step ?? '-')}${e.stuck_step_attempts != null ? ` (attempt ${e.stuck_step_attempts})` : ''}${
+        e.stuck_step_error ? `: ${safeText(e.stuck_step_error, 200)}` : ''
+      }`,
+    ),
     field(
       'Worker',
       e.worker_id

@@ -23,6 +23,11 @@ export interface Execution {
   total_children: number;
   finished_at: string | null;
   diagnosis: string;
+  /** Status-table sources: the status as stored, the configured display columns, the stuck step's attempts and error. */
+  status?: string | null;
+  display?: Record<string, string | null>;
+  stuck_step_attempts?: number | null;
+  stuck_step_error?: string | null;
 }
 
 /** A row of describeBody (sql.ts). */
@@ -133,5 +138,7 @@ export function listJsonRow(e: Execution) {
     parent_execution_id: e.parent_execution_id,
     running_children: e.running_children,
     diagnosis: e.diagnosis,
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.display !== undefined ? { display: e.display } : {}),
   };
 }

@@ -9,6 +9,7 @@ import { parseExecutionId } from './ids.js';
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {
   readonly kind = 'noetl' as const;
+  readonly actions = ['cancel', 'fail'] as const;
   readonly hasChildren = true;
   readonly store: NoetlStore;
 

@@ -1,3 +1,4 @@
+import { NoetlSource } from '../../src/noetl/source.js';
 /**
  * `npm run demo`: the interactive console on an embedded PostgreSQL (PGlite)
  * seeded with NoETL-shaped data, while a simulator keeps writing events.
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
         refreshSeconds: 2,
         color: colorEnabled(process.stdout, process.argv.includes('--no-color') ? false : undefined),
         database: db,
+        openSource: (open) => new NoetlSource(open, options.schema, 'demo'),
       });
     } finally {
       simulator.stop();

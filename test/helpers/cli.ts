@@ -62,7 +62,7 @@ function removeStaleSnapshots(parent: string): void {
  * running meanwhile (tsup cleans dist/ first) cannot pull files from under a
  * spawn. It lives under node_modules/ so the bundle still resolves its packages.
  */
-function cliPath(): string {
+export function cliPath(): string {
   if (snapshot) return join(snapshot, 'cli.js');
   if (snapshotError) throw snapshotError;
   const parent = join(ROOT, 'node_modules', '.cache', 'noetl-console-cli-test');

@@ -8,7 +8,7 @@ import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
 import type { Actor } from '../../src/audit.js';
 import type { Database } from '../../src/db/database.js';
-import { NoetlStore } from '../../src/noetl/store.js';
+import { NoetlSource } from '../../src/noetl/source.js';
 import { App, type AppProps } from '../../components/App.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { uniqueSchema } from '../helpers/db.js';
@@ -50,12 +50,12 @@ export interface Screen {
   resize?(columns: number, rows: number): void;
 }
 
-type Props = Partial<Omit<AppProps, 'store'>> & { db: Database; schema: string };
+type Props = Partial<Omit<AppProps, 'source'>> & { db: Database; schema: string };
 
 function appElement(p: Props) {
   return (
     <App
-      store={new NoetlStore(p.db, p.schema)}
+      source={new NoetlSource(p.db, p.schema)}
       readOnly={p.readOnly ?? false}
       filter={p.filter ?? { olderThanSeconds: 300, idleSeconds: null, text: '', includeChildren: false }}
       refreshSeconds={p.refreshSeconds ?? 600}
