@@ -14,6 +14,8 @@ import type { Action } from './noetl/vocabulary.js';
 export interface LiveSet {
   refresh(force?: boolean): Promise<{ kind: 'full' | 'incremental'; described: number; running: number; ms: number }>;
   view(filter: StuckFilter): Execution[];
+  /** How many view(filter) would return. */
+  count(filter: StuckFilter): number;
   readonly runningCount: number;
   readonly clockMs: number;
 }

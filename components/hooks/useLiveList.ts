@@ -69,7 +69,7 @@ export function useLiveList(o: Options): LiveList {
           running: running.runningCount,
           stuck: filter.includeChildren
             ? fresh.length
-            : running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }).length,
+            : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),
         };
         const keep = appliedKey.current === key ? keepIds() : new Set<string>();
         const freshIds = new Set(fresh.map((e) => e.execution_id));

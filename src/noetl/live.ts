@@ -30,6 +30,8 @@ export interface RefreshStats {
 
 export class LiveRunningSet {
   private rows = new Map<string, DescribedRow>();
+  /** The rows oldest first; a row's start never changes, so only joins and leaves reorder it. */
+  private sorted: DescribedRow[] | null = null;
   private nowMs = 0;
   private lastFullAt = 0;
   private watermarkMs = 0;
@@ -58,6 +60,7 @@ export class LiveRunningSet {
       // With no running execution the listing carries no clock: read it alone (an empty index range).
       const nowMs = rows[0]?.now_ms ?? (await this.store.recentActivity(Number.MAX_SAFE_INTEGER)).nowMs;
       this.rows = new Map(rows.map((r) => [r.execution_id, r]));
+      this.sorted = null;
       this.nowMs = nowMs;
       this.watermarkMs = nowMs - this.marginMs;
       this.windowCounts = new Map();
@@ -82,6 +85,7 @@ export class LiveRunningSet {
       const row = byId.get(id);
       if (row && row.terminal_type === null) this.rows.set(id, row);
       else this.rows.delete(id);
+      this.sorted = null;
     }
     const heartbeats = await this.store.heartbeats();
     for (const row of this.rows.values()) {
@@ -107,17 +111,27 @@ export class LiveRunningSet {
 
   /** The stuck executions under `filter`, as `list` would return them. */
   view(filter: StuckFilter): Execution[] {
+    const out = this.matching(filter);
+    return (filter.limit ? out.slice(0, filter.limit) : out).map(toExecution);
+  }
+
+  /** How many `view(filter)` would return, without deriving them. */
+  count(filter: StuckFilter): number {
+    return this.matching(filter).length;
+  }
+
+  private matching(filter: StuckFilter): DescribedRow[] {
     const match = filter.path ? globToRegExp(filter.path) : null;
+    this.sorted ??= [...this.rows.values()].sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
     const out: DescribedRow[] = [];
-    for (const row of this.rows.values()) {
+    for (const row of this.sorted) {
       if (row.started_ms > row.now_ms - filter.olderThanSeconds * 1000) continue;
       if (filter.idleSeconds != null && (row.last_event_ms === null || row.last_event_ms > row.now_ms - filter.idleSeconds * 1000)) continue;
       if (match && !(row.path !== null && match.test(row.path))) continue;
       if (!filter.includeChildren && row.parent_running) continue;
       out.push(row);
     }
-    out.sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-    return (filter.limit ? out.slice(0, filter.limit) : out).map(toExecution);
+    return out;
   }
 }
 

@@ -61,11 +61,39 @@ const STEP_DONE = new Set(['step.exit', 'step.completed', 'command.completed', '
 /** A worker holds the step: it claimed it and has not reported it done. */
 const STEP_HELD = new Set(['command.claimed', 'command.started', 'command.heartbeat', 'call.started', 'loop.item']);
 
+/** What does not change with the clock, derived once per row (the live set re-derives 10,000 rows a refresh). */
+interface Fixed {
+  state: ExecutionState;
+  startedAt: string;
+  lastEventAt: string | null;
+  finishedAt: string | null;
+  stuckStep: string | null;
+  held: boolean;
+}
+const fixedOf = new WeakMap<DescribedRow, Fixed>();
+
+function fixed(row: DescribedRow): Fixed {
+  let f = fixedOf.get(row);
+  if (!f) {
+    const state: ExecutionState = terminalStateOf(row.terminal_type) ?? 'running';
+    const stepType = normalizeEventType(row.step_event_type);
+    const stuckStep = state === 'running' && row.step_name !== null && !STEP_DONE.has(stepType) ? row.step_name : null;
+    f = {
+      state,
+      startedAt: iso(row.started_ms)!,
+      lastEventAt: iso(row.last_event_ms),
+      finishedAt: state === 'running' ? null : iso(row.terminal_ms),
+      stuckStep,
+      held: stuckStep !== null && STEP_HELD.has(stepType),
+    };
+    fixedOf.set(row, f);
+  }
+  return f;
+}
+
 export function toExecution(row: DescribedRow): Execution {
-  const state: ExecutionState = terminalStateOf(row.terminal_type) ?? 'running';
+  const { state, startedAt, lastEventAt, finishedAt, stuckStep, held } = fixed(row);
   const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
-  const stepDone = STEP_DONE.has(normalizeEventType(row.step_event_type));
-  const stuckStep = state === 'running' && row.step_name !== null && !stepDone ? row.step_name : null;
   const heartbeatAge = row.heartbeat_ms === null ? null : Math.max(0, (row.now_ms - row.heartbeat_ms) / 1000);
   let workerAlive: boolean | null = null;
   if (row.worker_id) workerAlive = heartbeatAge !== null && heartbeatAge <= WORKER_STALE_SECONDS;
@@ -73,9 +101,9 @@ export function toExecution(row: DescribedRow): Execution {
     execution_id: row.execution_id,
     path: row.path,
     state,
-    started_at: iso(row.started_ms)!,
+    started_at: startedAt,
     age_seconds: seconds(row.now_ms - row.started_ms),
-    last_event_at: iso(row.last_event_ms),
+    last_event_at: lastEventAt,
     last_event_type: row.last_event_type,
     idle_seconds: idle,
     last_step: row.last_step,
@@ -87,10 +115,9 @@ export function toExecution(row: DescribedRow): Execution {
     parent_running: row.parent_running,
     running_children: row.running_children,
     total_children: row.total_children,
-    finished_at: state === 'running' ? null : iso(row.terminal_ms),
+    finished_at: finishedAt,
     diagnosis: '',
   };
-  const held = stuckStep !== null && STEP_HELD.has(normalizeEventType(row.step_event_type));
   execution.diagnosis = diagnose(execution, row.runtime_rows, held);
   return execution;
 }

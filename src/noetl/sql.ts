@@ -346,8 +346,8 @@ export function recommendedIndexes(schema: string): { name: string; covers: RegE
     {
       name: 'event_start_exec',
       covers: /\(execution_id\) INCLUDE \(created_at, catalog_id, parent_execution_id\)[^]*WHERE[^]*playbook_started/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_start_exec ON ${s}.event (execution_id) INCLUDE (created_at, catalog_id, parent_execution_id) WHERE event_type IN (${STARTS});`,
-      why: 'starts of both dialects (NoETL indexes only playbook.initialized)',
+      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_start_exec ON ${s}.event (execution_id) INCLUDE (created_at, catalog_id, parent_execution_id) WHERE event_type IN (${OTHER_STARTS});`,
+      why: 'Rust-dialect starts, index-only (NoETL indexes only playbook.initialized)',
     },
   ];
 }

@@ -36,6 +36,10 @@ export class StatusTableLiveSet implements LiveSet {
   }
 
   /** The same selection as listStuck(filter), on the rows of the last refresh (already oldest first). */
+  count(filter: StuckFilter): number {
+    return this.view(filter).length;
+  }
+
   view(filter: StuckFilter): StatusTableExecution[] {
     const match = filter.path ? globToRegExp(filter.path) : null;
     const now = this.nowMs;
