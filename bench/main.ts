@@ -339,7 +339,7 @@ async function main(): Promise<void> {
 
   const machine = `${cpus().length} cores ${cpus()[0]?.model ?? ''}, ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${server}, Node ${process.version}`;
   const date = new Date().toISOString();
-  writeFileSync(o.out, `${JSON.stringify({ scale: o.scale, reps: o.reps, machine, date, figures }, null, 2)}\n`);
+  writeFileSync(o.out, `${JSON.stringify({ scale: o.scale, reps: o.reps, machine, date, figures: figures.map((f) => ({ ...f, machine, date })) }, null, 2)}\n`);
   const fmt = (v: number | undefined, unit = '') => (v === undefined ? '' : `${v >= 100 ? Math.round(v) : v.toFixed(unit === 'ms' ? 1 : 2)}${unit ? ` ${unit}` : ''}`);
   const lines = [
     `| figure | value | baseline | ratio | target |`,
