@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import { WRITE_SHAPES } from '../src/noetl/vocabulary.js';
 import type { Preview } from './hooks/useMarkPreview.js';
 import { Lines } from './Lines.js';
 import { outcomeLines } from './outcomes.js';
@@ -11,8 +10,10 @@ import type { Theme } from './theme.js';
  * with the reason, the cascade switch, the typed count for big batches,
  * and No / Yes with the focus starting on No.
  */
-export function ConfirmDialog({ dialog: d, preview, idTail, height, width, theme: t }: {
+export function ConfirmDialog({ dialog: d, preview, writes, idTail, height, width, theme: t }: {
   dialog: DialogState;
+  /** What the action writes, from the source. */
+  writes: string;
   preview: Preview;
   idTail: number;
   height: number;
@@ -54,7 +55,7 @@ export function ConfirmDialog({ dialog: d, preview, idTail, height, width, theme
     <Box flexDirection="column" borderStyle="round" borderColor={t.danger} height={height} width={width} paddingX={1}>
       <Text bold wrap="truncate-end">
         {`${verb} ${d.ids.length} execution${d.ids.length === 1 ? '' : 's'}`}
-        <Text dimColor>{`  writes ${WRITE_SHAPES[d.action].eventType}${d.writing ? '  — writing…' : ''}`}</Text>
+        <Text dimColor>{`  ${writes}${d.writing ? '  — writing…' : ''}`}</Text>
       </Text>
       <Lines lines={ready ? outcomeLines(ready.items, t, idTail, width - 4) : []} scroll={d.scroll} height={listHeight} width={width - 4} />
       <Text wrap="truncate-end" color={preview.status === 'error' ? t.danger : undefined}>

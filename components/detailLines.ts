@@ -13,6 +13,7 @@ export function utcTime(iso: string | null): string {
 /** Local MM-DD HH:MM:SS, the timeline's time column. */
 function eventTime(iso: string): string {
   const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return '-'.padEnd(14);
   return `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${clockTime(d.getTime())}`;
 }
 

@@ -63,6 +63,8 @@ export interface View {
   /** Lines of the scrollable body of the detail, help or outcome view. */
   bodyLines: number;
   readOnly: boolean;
+  /** What the source can write (a status table may have no cancelled value). */
+  actions: readonly Action[];
   connected: boolean;
   /** Executions the open dialog will change, once the dry run is in; null before. */
   changeCount: number | null;
@@ -267,6 +269,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
 function openDialog(s: UiState, action: Action, v: View): UiState {
   const verb = action === 'cancel' ? 'cancel' : 'mark failed';
   if (v.readOnly) return { ...s, message: { text: `read-only mode: cannot ${verb} (started with --read-only)`, tone: 'warn' } };
+  if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${action === 'cancel' ? 'cancelled' : 'failed'} status value`, tone: 'warn' } };
   if (!v.connected) return { ...s, message: { text: `disconnected: cannot ${verb} until the database is back`, tone: 'error' } };
   let ids: string[];
   if (s.detail) ids = [s.detail.id];

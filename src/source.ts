@@ -29,6 +29,8 @@ export interface ExecutionSource {
   readonly describeTarget: string;
   /** What mark() accepts (a status table may have no cancelled value). */
   readonly actions: readonly Action[];
+  /** What an action writes, for the confirmation: `writes execution.cancelled`, `sets status = 'failed'`. */
+  describeWrite(action: Action): string;
   /** Whether child executions exist in this source (cascade, children columns). */
   readonly hasChildren: boolean;
   /** Validate an id typed by an operator; throws UsageError. Returns the canonical form. */

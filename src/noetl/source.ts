@@ -5,6 +5,7 @@ import { LiveRunningSet } from './live.js';
 import { markExecutions, type MarkRequest } from './mark.js';
 import { NoetlStore, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
+import { WRITE_SHAPES, type Action } from './vocabulary.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {
@@ -19,6 +20,10 @@ export class NoetlSource implements ExecutionSource {
     readonly name = 'noetl',
   ) {
     this.store = new NoetlStore(db, schema);
+  }
+
+  describeWrite(action: Action): string {
+    return `writes ${WRITE_SHAPES[action].eventType}`;
   }
 
   get describeTarget(): string {

@@ -36,6 +36,11 @@ export class StatusTableSource implements ExecutionSource {
     this.actions = [...(config.status.failed !== undefined ? (['fail'] as const) : []), ...(config.status.cancelled !== undefined ? (['cancel'] as const) : [])];
   }
 
+  describeWrite(action: Action): string {
+    const value = action === 'cancel' ? this.config.status.cancelled : this.config.status.failed;
+    return value === undefined ? `cannot ${action} (no value for it in the config)` : `sets ${this.config.status.column} = '${value}'`;
+  }
+
   get describeTarget(): string {
     return `table ${this.config.table}`;
   }
