@@ -34,8 +34,9 @@ describe.each(backends())('config against the catalog on %s', (backend) => {
   it('a missing table, or schema', async () => {
     expect(await firstUseError(jobs('{schema}.job_executions', '{schema}.job_execution'), 'jobs')).toBe(`${F}table: table "${t.schema}.job_execution" not found`);
     expect(await firstUseError(jobs('{schema}.job_executions', 'nowhere.job_executions'), 'jobs')).toBe(`${F}table: table "nowhere.job_executions" not found`);
+    // Other schemas of the shared database may hold a job_executions too: ours must be among the suggestions.
     expect(await firstUseError(jobs('{schema}.job_executions', 'job_executions'), 'jobs')).toMatch(
-      new RegExp(`^${F.replace(/\./g, '\\.')}table: table "job_executions" not found on the search_path \\(did you mean "${t.schema}\\.job_executions"\\?`),
+      new RegExp(`^${F.replace(/\./g, '\\.')}table: table "job_executions" not found on the search_path \\(did you mean [^)]*"${t.schema}\\.job_executions"`),
     );
   });
 
