@@ -5,7 +5,7 @@ import { markLines } from '../src/format/human.js';
 import type { MarkResult } from '../src/noetl/mark.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { markAndReport, markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -104,13 +104,7 @@ export function register(program: Command): void {
               mark: o.mark,
               cascade: o.cascade,
               counts,
-              results: results.map((r) => ({
-                execution_id: r.execution_id,
-                outcome: r.outcome,
-                parent_execution_id: r.parent_execution_id,
-                root_execution_id: r.root_execution_id,
-                cascaded: r.cascaded,
-              })),
+              results: results.map(markResultJson),
             });
           } else {
             for (const line of markLines(results, ctx.color)) ctx.print(line);

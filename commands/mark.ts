@@ -41,6 +41,19 @@ export async function markAndReport(
   }
 }
 
+/** One execution's outcome in the JSON of cancel, fail and cleanup. */
+export function markResultJson(r: MarkResult) {
+  return {
+    execution_id: r.execution_id,
+    outcome: r.outcome,
+    parent_execution_id: r.parent_execution_id,
+    root_execution_id: r.root_execution_id,
+    cascaded: r.cascaded,
+    state: r.state,
+    event_id: r.event_id,
+  };
+}
+
 export function markSummary(results: readonly MarkResult[]) {
   const changed = results.filter((r) => isChange(r.outcome)).map((r) => r.execution_id);
   const counts: Record<string, number> = {};
@@ -84,15 +97,7 @@ function register1(program: Command, action: Action): void {
               execution_ids: changed,
               counts,
               message,
-              results: results.map((r) => ({
-                execution_id: r.execution_id,
-                outcome: r.outcome,
-                parent_execution_id: r.parent_execution_id,
-                root_execution_id: r.root_execution_id,
-                cascaded: r.cascaded,
-                state: r.state,
-                event_id: r.event_id,
-              })),
+              results: results.map(markResultJson),
             });
           } else {
             for (const line of markLines(results, ctx.color)) ctx.print(line);

@@ -173,7 +173,8 @@ function toResult(row: StateRow, req: MarkRequest): MarkResult {
   };
 }
 
-async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+/** Run a transaction again after a deadlock or serialization failure (at most 3 tries). */
+export async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

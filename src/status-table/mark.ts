@@ -7,13 +7,12 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { UsageError } from '../errors.js';
-import { PartialMarkError, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
+import { PartialMarkError, withRetry, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
 import { WRITE_SHAPES } from '../noetl/vocabulary.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
 import * as sql from './sql.js';
 
-const RETRYABLE = new Set(['40P01', '40001']);
 export const DEFAULT_MARK_BATCH = 200;
 
 export interface MarkTarget {
@@ -97,13 +96,3 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
   return results;
 }
 
-async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= 3 || !code || !RETRYABLE.has(code)) throw error;
-    }
-  }
-}
