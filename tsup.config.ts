@@ -21,7 +21,7 @@ export default defineConfig({
   // The small CommonJS/ESM dependencies of the non-interactive path are bundled:
   // resolving and loading them file by file was most of the start-up time.
   // Ink, React and PGlite stay external (they load assets relative to themselves).
-  noExternal: ['zod', 'commander', 'chalk', 'pg', 'pg-connection-string', 'pgpass', 'yaml', /^pg-/, 'postgres-array', 'postgres-bytea', 'postgres-date', 'postgres-interval', 'split2', 'xtend'],
+  noExternal: ['zod', 'commander', 'chalk', 'pg', 'pg-connection-string', 'pgpass', /^pg-/, 'postgres-array', 'postgres-bytea', 'postgres-date', 'postgres-interval', 'split2', 'xtend'],
   external: ['pg-native', 'ink', 'react', 'react/jsx-runtime', '@electric-sql/pglite', /^@electric-sql\/pglite\//],
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",

@@ -3,9 +3,9 @@ import type { NoetlStore } from './store.js';
 
 /** Everything `show` and the detail view need about one execution; null when it has no events. */
 export async function loadExecutionDetail(store: NoetlStore, id: string, events: number): Promise<ShowData | null> {
-  const [execution] = await store.describe([id]);
+  // Independent reads in parallel (the pool has a few sessions): start-up dominates `show`.
+  const [[execution], timeline, tree] = await Promise.all([store.describe([id]), store.timeline(id, events), store.descendants([id])]);
   if (!execution) return null;
-  const [timeline, tree] = await Promise.all([store.timeline(id, events), store.descendants([id])]);
   const described = new Map((await store.describe(tree.map((n) => n.execution_id))).map((e) => [e.execution_id, e]));
   return {
     execution,

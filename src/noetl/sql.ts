@@ -171,8 +171,7 @@ export function describeIdsSql(schema: string, caps: Capabilities): string {
 export function timelineSql(schema: string): string {
   const s = quoteIdent(schema);
   return `SELECT e.event_id::text AS event_id, e.event_type, e.node_name, e.status, e.worker_id,
-      ${ms('e.created_at')} AS created_ms, left(e.error, 2000) AS error, e.meta,
-      count(*) OVER () AS total_events
+      ${ms('e.created_at')} AS created_ms, left(e.error, 2000) AS error, e.meta
     FROM ${s}.event e WHERE e.execution_id = $1::bigint
     ORDER BY e.event_id DESC LIMIT $2::bigint`;
 }

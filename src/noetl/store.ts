@@ -141,11 +141,12 @@ export class NoetlStore {
   }
 
   async timeline(id: string, limit: number): Promise<{ events: TimelineEvent[]; total: number }> {
-    const { rows } = await this.db.query<TimelineEvent & { created_ms: number; total_events: string }>(
-      sql.timelineSql(this.schema),
-      [id, limit],
-    );
-    const total = rows[0] ? Number(rows[0].total_events) : Number((await this.db.query<{ n: string }>(sql.eventCountSql(this.schema), [id])).rows[0]?.n ?? 0);
+    // The count apart: a window count over the timeline would read every event before the LIMIT.
+    const [{ rows }, count] = await Promise.all([
+      this.db.query<TimelineEvent & { created_ms: number }>(sql.timelineSql(this.schema), [id, limit]),
+      this.db.query<{ n: string }>(sql.eventCountSql(this.schema), [id]),
+    ]);
+    const total = Number(count.rows[0]?.n ?? 0);
     return {
       total,
       events: rows.map((r) => ({
