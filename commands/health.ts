@@ -37,6 +37,14 @@ export function register(program: Command): void {
       cmd,
       () => validate(HealthOptions, cmd.opts()),
       async (ctx, o) => {
+        // A flag given on the command line wins; else the config file's health section; else the flag's default.
+        const cfg = ctx.resolved.health;
+        const pick = <T>(key: string, flag: T, fromConfig: T | undefined): T =>
+          cmd.getOptionValueSource(key) !== 'default' || fromConfig === undefined ? flag : fromConfig;
+        o.olderThan = pick('olderThan', o.olderThan, cfg?.stuck_seconds);
+        o.longRunning = pick('longRunning', o.longRunning, cfg?.long_running_seconds);
+        o.warningLongRunning = pick('warningLongRunning', o.warningLongRunning, cfg?.warning_long_running);
+        o.criticalLongRunning = pick('criticalLongRunning', o.criticalLongRunning, cfg?.critical_long_running);
         const h = await ctx.source.health(o.olderThan, o.longRunning);
         const status = healthStatus(h.long_running, o.warningLongRunning, o.criticalLongRunning);
         const metrics = {

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 
 function configFor(schema: string): string {
   const body = (text: string) => text.replace(/^\s*sources:\n/m, '').replaceAll('{schema}', schema);
-  return `default_source: jobs\nsources:\n${[JOBS_CONFIG, RUNS_CONFIG, DAG_CONFIG].map(body).join('')}`
+  return `default_source: jobs\nhealth: { long_running_minutes: 60, warning_long_running: 1, critical_long_running: 3 }\nsources:\n${[JOBS_CONFIG, RUNS_CONFIG, DAG_CONFIG].map(body).join('')}`
     .replace(/^( {2}\w+):\n( {4}type: status-table)/gm, `$1:\n$2\n    database_url: ${POSTGRES_URL}`);
 }
 
@@ -97,6 +97,13 @@ describe.runIf(postgresEnabled())('status-table sources through the bin', () => 
     const health = await cli(['health', '--source', 'dag', '--json', '--long-running', '60', '--warning-long-running', '1']);
     expect(health.code).toBe(4);
     expect(jsonOf(health)).toMatchObject({ status: 'warning', metrics: { running_executions: 4, long_running_executions: 2 } });
+    // Thresholds from the config file's health section when no flag is given; a flag still wins.
+    const fromConfig = await cli(['health', '--source', 'dag', '--json']);
+    expect(fromConfig.code).toBe(4);
+    expect(jsonOf(fromConfig).thresholds).toEqual({ stuck_minutes: 5, long_running_minutes: 60, warning_long_running: 1, critical_long_running: 3 });
+    const critical = await cli(['health', '--source', 'dag', '--json', '--critical-long-running', '1']);
+    expect(critical.code).toBe(5);
+    expect(jsonOf(critical).status).toBe('critical');
   });
 
   it('a config error names the file and the key, exit 2', async () => {
