@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { openPostgres } from '../src/db/postgres.js';
+import { RENDER_FPS } from '../components/run.js';
 import { NoetlSource } from '../src/noetl/source.js';
 import { mergeRows } from '../components/rows.js';
 import { noetlSchemaSql } from '../test/fixtures/noetl-schema.js';
@@ -146,13 +147,13 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
         refreshSeconds: 3600,
         color: true,
       }),
-      { stdout: stdout as never, stdin: stdin as never, stderr: new Terminal() as never, exitOnCtrlC: false, patchConsole: false, maxFps: 60 },
+      { stdout: stdout as never, stdin: stdin as never, stderr: new Terminal() as never, exitOnCtrlC: false, patchConsole: false, maxFps: RENDER_FPS },
     );
     while (!stdout.last.includes(`shown ${ROWS}`)) await stdout.nextWrite();
     const firstFrameMs = performance.now() - start;
 
     const keyToFrame = async (key: string): Promise<number> => {
-      await pause(20); // past Ink's 60 fps throttle, so each key gets its own frame
+      await pause(20); // past Ink's frame throttle, so each key gets its own frame
       const frame = stdout.nextWrite();
       const t = performance.now();
       stdin.write(key);

@@ -10,8 +10,10 @@ import type { Theme } from './theme.js';
  * with the reason, the cascade switch, the typed count for big batches,
  * and No / Yes with the focus starting on No.
  */
-export function ConfirmDialog({ dialog: d, preview, writes, idTail, height, width, theme: t }: {
+export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, idTail, height, width, theme: t }: {
   dialog: DialogState;
+  /** Whether the source has child executions to cascade to (a status table has none). */
+  hasChildren?: boolean;
   /** What the action writes, from the source. */
   writes: string;
   preview: Preview;
@@ -61,10 +63,12 @@ export function ConfirmDialog({ dialog: d, preview, writes, idTail, height, widt
       <Text wrap="truncate-end" color={preview.status === 'error' ? t.danger : undefined}>
         {summary}
       </Text>
-      <Text wrap="truncate-end">
-        {`  [${d.cascade ? 'x' : ' '}] cascade to running descendants `}
-        <Text dimColor>(t)</Text>
-      </Text>
+      {hasChildren ? (
+        <Text wrap="truncate-end">
+          {`  [${d.cascade ? 'x' : ' '}] cascade to running descendants `}
+          <Text dimColor>(t)</Text>
+        </Text>
+      ) : null}
       {field('reason', 'Reason', d.reason)}
       {needCount ? field('count', `Type ${changeCount ?? '…'} to confirm`, d.typed) : null}
       <Text>

@@ -23,7 +23,10 @@ export function detailLines(d: ShowData, theme: Theme): Line[] {
   const field = (name: string, ...value: Line): Line => [seg(name.padEnd(13), { dim: true }), ...value];
   const lines: Line[] = [
     field('State', seg(e.state.toUpperCase(), { bold: true, color: stateColor(theme, e.state) }), seg(e.state === 'running' ? `  ${safeText(e.diagnosis)}` : '')),
-    field('Playbook', seg(safeText(e.path ?? '?'))),
+    // A status table's row has a status and display columns instead of a playbook.
+    field(e.status !== undefined ? 'Path' : 'Playbook', seg(safeText(e.path ?? '?'))),
+    ...(e.status !== undefined ? [field('Status', seg(safeText(e.status ?? '-')))] : []),
+    ...Object.entries(e.display ?? {}).map(([k, v]) => field(safeText(k, 12), seg(safeText(v ?? '-')))),
     field('Started', seg(`${utcTime(e.started_at)}, age ${formatSeconds(e.age_seconds)}`)),
     ...(e.finished_at ? [field('Finished', seg(utcTime(e.finished_at)))] : []),
     field('Idle', seg(`${formatSeconds(e.idle_seconds)} since ${safeText(e.last_event_type ?? '-', 40)}`)),
