@@ -14,6 +14,7 @@ import type { ConnectionOptions } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { RENDER_FPS } from '../components/run.js';
+import { FakeStdin } from '../test/ui/fake-stdin.js';
 import { NoetlSource } from '../src/noetl/source.js';
 import { mergeRows } from '../components/rows.js';
 import { noetlSchemaSql } from '../test/fixtures/noetl-schema.js';
@@ -61,26 +62,6 @@ class Terminal extends EventEmitter {
   nextWrite(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
-}
-
-class Keyboard extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(data: string) {
-    this.data = data;
-    this.emit('readable');
-  }
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
 }
 
 async function openBenchDatabase(schema: string): Promise<{ db: Database; backend: string }> {
@@ -137,7 +118,7 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
 
     const [{ render }, { App }, React] = await Promise.all([import('ink'), import('../components/App.js'), import('react')]);
     const stdout = new Terminal();
-    const stdin = new Keyboard();
+    const stdin = new FakeStdin();
     const start = performance.now();
     const app = render(
       React.createElement(App, {

@@ -12,6 +12,7 @@ import { NoetlSource } from '../../src/noetl/source.js';
 import { App, type AppProps } from '../../components/App.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { uniqueSchema } from '../helpers/db.js';
+import { FakeStdin } from './fake-stdin.js';
 
 export const KEYS = {
   up: '\u001B[A',
@@ -84,26 +85,6 @@ class FakeStdout extends EventEmitter {
     this.frames.push(frame);
     return true;
   };
-}
-
-class FakeStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write = (data: string) => {
-    this.data = data;
-    this.emit('readable');
-  };
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
 }
 
 /** The app on a terminal of a given size (ink-testing-library's has no rows). */
