@@ -87,7 +87,9 @@ async function expectNothingWritten(): Promise<void> {
 
 /** Start the commands, wait until all of them wait behind the holder, terminate their sessions. */
 async function terminateWhileBlocked(commands: string[][], expectQuery?: RegExp) {
-  const runs = commands.map((args) => startCli(args, { env, killAfterMs: 60_000 }));
+  // A long statement timeout: on a loaded machine the last console may start seconds after the
+  // first, and the first must still be waiting (not timed out) when the sessions are terminated.
+  const runs = commands.map((args) => startCli([...args, '--statement-timeout', '120'], { env, killAfterMs: 150_000 }));
   const blocked = await waitForBlocked(admin, holderPid, commands.length, commands.map((c) => c[0]).join(', '));
   if (expectQuery) {
     const { rows } = await admin.query<{ query: string }>('SELECT query FROM pg_stat_activity WHERE pid = ANY($1::int[])', [blocked]);
