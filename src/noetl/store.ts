@@ -142,10 +142,8 @@ export class NoetlStore {
 
   async timeline(id: string, limit: number): Promise<{ events: TimelineEvent[]; total: number }> {
     // The count apart: a window count over the timeline would read every event before the LIMIT.
-    const [{ rows }, count] = await Promise.all([
-      this.db.query<TimelineEvent & { created_ms: number }>(sql.timelineSql(this.schema), [id, limit]),
-      this.db.query<{ n: string }>(sql.eventCountSql(this.schema), [id]),
-    ]);
+    const { rows } = await this.db.query<TimelineEvent & { created_ms: number }>(sql.timelineSql(this.schema), [id, limit]);
+    const count = await this.db.query<{ n: string }>(sql.eventCountSql(this.schema), [id]);
     const total = Number(count.rows[0]?.n ?? 0);
     return {
       total,
