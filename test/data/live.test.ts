@@ -12,18 +12,7 @@ import { toExecution, type Execution } from '../../src/noetl/model.js';
 import { NoetlStore, type StuckFilter } from '../../src/noetl/store.js';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed with its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/reliability.js';
 
 const FILTERS: StuckFilter[] = [
   { olderThanSeconds: 0, includeChildren: true },
