@@ -5,7 +5,7 @@ import { markLines } from '../src/format/human.js';
 import type { MarkResult } from '../src/noetl/mark.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { descendantsLeft, markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       .option('--max-hours <hours>', '--older-than in hours (the fix-runs scripts\' spelling)')
       .option('--idle <minutes>', 'and no event at all for this long')
       .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
-      .option('--include-children', 'also select children of running parents on their own')
+      .option('--include-children', 'kept for scripts: children of running parents are always selected now')
       .option('--mark <state>', 'cancelled or failed', 'cancelled')
       .option('--reason <text>', 'why (stored in each event)', 'stuck execution cleanup by noetl-console')
       .option('--cascade', 'also change every running descendant')
@@ -78,10 +78,12 @@ export function register(program: Command): void {
           olderThanSeconds: o.olderThanSeconds,
           idleSeconds: o.idle ?? null,
           path: o.path ?? null,
-          includeChildren: o.includeChildren,
+          // Children too (whatever --include-children says): a pass that
+          // closed only parents would leave their running children for the next.
+          includeChildren: true,
           limit: o.limit ?? null,
         });
-        const action = o.mark === 'failed' ? 'fail' : 'cancel';
+        let left: string[] = [];
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
@@ -104,6 +106,8 @@ export function register(program: Command): void {
               mark: o.mark,
               cascade: o.cascade,
               counts,
+              running_descendants_left: left.length,
+              running_descendant_ids: left,
               results: results.map(markResultJson),
             });
           } else {
@@ -121,6 +125,9 @@ export function register(program: Command): void {
               dryRun: o.dryRun,
               actor: currentActor(),
             }),
+          async (results) => {
+            left = await descendantsLeft(ctx, results, o.cascade);
+          },
           report,
         );
       },

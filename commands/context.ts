@@ -21,6 +21,8 @@ export interface CommandContext {
   width: number;
   print(line?: string): void;
   printJson(value: unknown): void;
+  /** A line for the operator on stderr (notes that are not the command's output). */
+  note(line: string): void;
 }
 
 /** Flags every command takes, on the program and on each subcommand. */
@@ -117,6 +119,7 @@ export async function runCommand<T>(
       width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
       print: (line = '') => process.stdout.write(`${line}\n`),
       printJson: (value) => process.stdout.write(`${toJson(value)}\n`),
+      note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
     };
     process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
   } catch (error) {

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
-import { PartialMarkError, isChange, type MarkResult } from '../src/noetl/mark.js';
-import type { Action } from '../src/noetl/vocabulary.js';
+import { PartialMarkError, isChange, isWould, type MarkResult } from '../src/noetl/mark.js';
+import { ACTIONS, CLOSE_ROWS, type Action } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
-import { addConnectionOptions, runCommand } from './context.js';
+import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { readIds, reasonFlag, validate } from './options.js';
 
 const MarkOptions = z.object({
@@ -29,10 +29,13 @@ export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: bool
  */
 export async function markAndReport(
   run: () => Promise<MarkResult[]>,
+  /** Reads after a complete write, before the report (what it left behind). */
+  after: (results: MarkResult[]) => Promise<void>,
   report: (results: MarkResult[], partial: boolean) => void,
 ): Promise<MarkResult[]> {
   try {
     const results = await run();
+    await after(results);
     report(results, false);
     return results;
   } catch (error) {
@@ -61,18 +64,34 @@ export function markSummary(results: readonly MarkResult[]) {
   return { changed, counts };
 }
 
+/**
+ * After a close without cascade: the running descendants it left, said on
+ * stderr (the JSON carries them too), so one pass never hides them.
+ */
+export async function descendantsLeft(ctx: CommandContext, results: readonly MarkResult[], cascade: boolean): Promise<string[]> {
+  if (cascade || !ctx.source.hasChildren) return [];
+  const closed = results.filter((r) => isChange(r.outcome) || isWould(r.outcome)).map((r) => r.execution_id);
+  const left = await ctx.source.runningDescendants(closed);
+  if (left.length > 0) {
+    ctx.note(`left ${left.length} running descendant(s) of the executions named (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', ...' : ''}); add --cascade to close them too`);
+  }
+  return left;
+}
+
+const DESCRIPTIONS: Record<Action, string> = {
+  cancel: 'cancel executions, only those still running',
+  fail: 'mark executions failed, only those still running',
+  complete: 'mark executions completed, only those still running: for work that finished but was never closed',
+};
+
 function register1(program: Command, action: Action): void {
-  const verb = action === 'cancel' ? 'cancel' : 'mark failed';
+  const { verb, done } = ACTIONS[action];
   addConnectionOptions(
     program
       .command(action)
-      .description(
-        action === 'cancel'
-          ? 'cancel executions (writes execution.cancelled), only those still running'
-          : 'mark executions failed (writes playbook.failed), only those still running',
-      )
+      .description(`${DESCRIPTIONS[action]} (NoETL: ${CLOSE_ROWS[action].map((r) => r.eventType).join(' + ')})`)
       .argument('<ids...>', 'execution ids, or - to read them from standard input, one a line')
-      .option('--reason <text>', 'why (stored in the event)', action === 'cancel' ? 'cancelled with noetl-console' : 'marked failed with noetl-console')
+      .option('--reason <text>', 'why (stored in the event)', `${ACTIONS[action].done.toLowerCase()} with noetl-console`)
       .option('--cascade', 'also change every running descendant (children, their children, ...)')
       .option('--dry-run', 'show what would change, write nothing')
       .option('--json', 'JSON for scripts'),
@@ -81,11 +100,12 @@ function register1(program: Command, action: Action): void {
       cmd,
       async (src) => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids, src.parseId) }),
       async (ctx, o) => {
+        let left: string[] = [];
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
           const message = o.dryRun
-            ? `[DRY RUN] Would ${verb} ${results.filter((r) => r.outcome.startsWith('would_')).length} execution(s)`
-            : `${action === 'cancel' ? 'Cancelled' : 'Marked failed'} ${changed.length} execution(s)${partial ? ' before an error' : ''}`;
+            ? `[DRY RUN] Would ${verb} ${results.filter((r) => isWould(r.outcome)).length} execution(s)`
+            : `${done} ${changed.length} execution(s)${partial ? ' before an error' : ''}`;
           if (o.json) {
             ctx.printJson({
               action,
@@ -96,6 +116,8 @@ function register1(program: Command, action: Action): void {
               changed_count: changed.length,
               execution_ids: changed,
               counts,
+              running_descendants_left: left.length,
+              running_descendant_ids: left,
               message,
               results: results.map(markResultJson),
             });
@@ -106,6 +128,9 @@ function register1(program: Command, action: Action): void {
         };
         const results = await markAndReport(
           () => ctx.source.mark({ action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
+          async (results) => {
+            left = await descendantsLeft(ctx, results, o.cascade);
+          },
           report,
         );
         const named = new Set(o.ids);
@@ -122,4 +147,5 @@ function register1(program: Command, action: Action): void {
 export function register(program: Command): void {
   register1(program, 'cancel');
   register1(program, 'fail');
+  register1(program, 'complete');
 }

@@ -5,7 +5,7 @@ import { safeText } from '../src/format/sanitize.js';
 import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import type { ExecutionSource } from '../src/source.js';
-import type { Action } from '../src/noetl/vocabulary.js';
+import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { errorLine } from './connection.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -130,7 +130,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     actions: source.actions,
     connected: live.connection.state === 'up',
     changeCount: preview.status === 'ready' ? preview.changeCount : null,
-    defaultReason: (action: Action) => `stuck: ${action === 'cancel' ? 'cancelled' : 'marked failed'} by ${actor.os_user} with noetl-console`,
+    defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
   };
   const viewRef = useLatest(view);
   useInput(

@@ -4,6 +4,7 @@ import { Lines } from './Lines.js';
 import { outcomeLines } from './outcomes.js';
 import { CONFIRM_COUNT_OVER, type DialogState } from './state.js';
 import type { Theme } from './theme.js';
+import { ACTIONS, capitalize } from '../src/noetl/vocabulary.js';
 
 /**
  * What a cancel or fail will change, read from the database (a dry run),
@@ -22,7 +23,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
   width: number;
   theme: Theme;
 }) {
-  const verb = d.action === 'cancel' ? 'Cancel' : 'Mark failed';
+  const verb = capitalize(ACTIONS[d.action].verb);
   const ready = preview.status === 'ready' ? preview : null;
   const changeCount = ready?.changeCount ?? null;
   const needCount = (changeCount ?? d.ids.length) > CONFIRM_COUNT_OVER;

@@ -4,6 +4,7 @@ import { Lines } from './Lines.js';
 import { outcomeLines, outcomeSummary } from './outcomes.js';
 import type { ResultsState } from './state.js';
 import type { Theme } from './theme.js';
+import { ACTIONS, capitalize } from '../src/noetl/vocabulary.js';
 
 /** What the write did, per execution. */
 export function ResultsView({ results: r, executions, idTail, height, width, theme }: {
@@ -14,7 +15,7 @@ export function ResultsView({ results: r, executions, idTail, height, width, the
   width: number;
   theme: Theme;
 }) {
-  const verb = r.action === 'cancel' ? 'Cancel' : 'Mark failed';
+  const verb = capitalize(ACTIONS[r.action].verb);
   if (r.error || !r.results) {
     return (
       <Box flexDirection="column" height={height}>

@@ -1,6 +1,6 @@
 import { formatSeconds } from '../src/duration.js';
 import { safeText } from '../src/format/sanitize.js';
-import type { MarkResult, Outcome } from '../src/noetl/mark.js';
+import { isChange, isWould, type MarkResult, type Outcome } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import { fit, shortId } from './columns.js';
 import { seg, type Line } from './Lines.js';
@@ -10,17 +10,19 @@ export function outcomeText(r: MarkResult): string {
   const texts: Record<Outcome, string> = {
     cancelled: 'cancelled',
     failed: 'marked failed',
+    completed: 'marked completed',
     already_terminal: `already finished${r.state ? ` (${r.state})` : ''}`,
     not_found: 'not found',
     would_cancel: 'will cancel',
     would_fail: 'will mark failed',
+    would_complete: 'will mark completed',
   };
   return texts[r.outcome];
 }
 
 function outcomeColor(theme: Theme, outcome: Outcome): string | undefined {
-  if (outcome === 'cancelled' || outcome === 'failed') return theme.ok;
-  if (outcome === 'would_cancel' || outcome === 'would_fail') return theme.warn;
+  if (isChange(outcome)) return theme.ok;
+  if (isWould(outcome)) return theme.warn;
   if (outcome === 'not_found') return theme.danger;
   return undefined;
 }

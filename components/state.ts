@@ -1,4 +1,4 @@
-import type { Action } from '../src/noetl/vocabulary.js';
+import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import { AGE_PRESETS, nextIdle, stepAge, type Filter } from './filters.js';
@@ -225,6 +225,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       return { ...s, marks: new Set() };
     case 'cancel':
     case 'fail':
+    case 'complete':
       return openDialog(s, command, v);
     case 'pause':
       return { ...s, paused: !s.paused, refreshToken: s.paused ? s.refreshToken + 1 : s.refreshToken };
@@ -267,9 +268,9 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
 }
 
 function openDialog(s: UiState, action: Action, v: View): UiState {
-  const verb = action === 'cancel' ? 'cancel' : 'mark failed';
+  const verb = ACTIONS[action].verb;
   if (v.readOnly) return { ...s, message: { text: `read-only mode: cannot ${verb} (started with --read-only)`, tone: 'warn' } };
-  if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${action === 'cancel' ? 'cancelled' : 'failed'} status value`, tone: 'warn' } };
+  if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${ACTIONS[action].state} status value`, tone: 'warn' } };
   if (!v.connected) return { ...s, message: { text: `disconnected: cannot ${verb} until the database is back`, tone: 'error' } };
   let ids: string[];
   if (s.detail) ids = [s.detail.id];

@@ -40,6 +40,8 @@ export interface ExecutionSource {
   describe(ids: readonly string[]): Promise<Execution[]>;
   detail(id: string, events: number): Promise<ShowData | null>;
   mark(req: MarkRequest): Promise<MarkResult[]>;
+  /** Descendants of `ids` still running, however deep (what a close without cascade leaves behind). */
+  runningDescendants(ids: readonly string[]): Promise<string[]>;
   health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;
   live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet;
 }

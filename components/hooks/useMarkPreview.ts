@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Actor } from '../../src/audit.js';
-import type { MarkResult } from '../../src/noetl/mark.js';
+import { isWould, type MarkResult } from '../../src/noetl/mark.js';
 import type { Execution } from '../../src/noetl/model.js';
 import type { ExecutionSource } from '../../src/source.js';
 import type { Action } from '../../src/noetl/vocabulary.js';
@@ -39,7 +39,7 @@ export function useMarkPreview(source: ExecutionSource, request: Request | null,
       const results = await source.mark({ action, ids, cascade: Boolean(cascade), dryRun: true, reason: 'preview', actor });
       const described = new Map((await source.describe(results.map((r) => r.execution_id))).map((e) => [e.execution_id, e]));
       const items = results.map((result) => ({ result, execution: described.get(result.execution_id) ?? null }));
-      const changeCount = results.filter((r) => r.outcome === 'would_cancel' || r.outcome === 'would_fail').length;
+      const changeCount = results.filter((r) => isWould(r.outcome)).length;
       answer({ status: 'ready', items, changeCount });
     })().catch((error: unknown) => answer({ status: 'error', message: errorLine(error, source.db.label) }));
     return () => {

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { formatSeconds } from '../duration.js';
-import type { MarkResult } from '../noetl/mark.js';
+import { isChange, type MarkResult } from '../noetl/mark.js';
 import type { Execution, } from '../noetl/model.js';
 import type { TimelineEvent, TreeNode } from '../noetl/store.js';
 import { safeText } from './sanitize.js';
@@ -112,17 +112,19 @@ export function showLines(d: ShowData, c: ChalkInstance): string[] {
 const OUTCOME_TEXT: Record<string, string> = {
   cancelled: 'cancelled',
   failed: 'marked failed',
+  completed: 'marked completed',
   already_terminal: 'already finished',
   not_found: 'not found',
   would_cancel: 'would cancel',
   would_fail: 'would mark failed',
+  would_complete: 'would mark completed',
 };
 
 export function markLines(results: readonly MarkResult[], c: ChalkInstance): string[] {
   return results.map((r) => {
     const text = OUTCOME_TEXT[r.outcome] ?? r.outcome;
     const colored =
-      r.outcome === 'cancelled' || r.outcome === 'failed'
+      isChange(r.outcome)
         ? c.green(text)
         : r.outcome === 'not_found'
           ? c.red(text)

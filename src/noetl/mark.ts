@@ -4,9 +4,9 @@ import type { NoetlStore } from './store.js';
 import { compareIds } from './store.js';
 import * as sql from './sql.js';
 import { nextSnowflake } from './snowflake.js';
-import { WRITE_SHAPES, terminalStateOf, type Action, type TerminalState } from './vocabulary.js';
+import { ACTIONS, CLOSE_ROWS, PROJECTION_STATUS, terminalStateOf, type Action, type TerminalState } from './vocabulary.js';
 
-export type Outcome = 'cancelled' | 'failed' | 'already_terminal' | 'not_found' | 'would_cancel' | 'would_fail';
+export type Outcome = 'cancelled' | 'failed' | 'completed' | 'already_terminal' | 'not_found' | 'would_cancel' | 'would_fail' | 'would_complete';
 
 export interface MarkResult {
   execution_id: string;
@@ -17,6 +17,7 @@ export interface MarkResult {
   cascaded: boolean;
   /** For already_terminal: the state it already had. */
   state: TerminalState | null;
+  /** The newest row the close wrote (its state row). */
   event_id: string | null;
 }
 
@@ -40,6 +41,7 @@ interface StateRow {
   found: boolean;
   terminal_type: string | null;
   event_id: string | null;
+  projected: boolean;
 }
 
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -58,14 +60,14 @@ export class PartialMarkError extends Error {
 }
 
 /**
- * Mark executions cancelled or failed. Each batch of roots, with their
- * descendants when cascading, runs in one transaction: lock the executions in
- * id order, re-read their state, insert a terminal event only for those still
- * running. Every execution is reported once, in the order first met.
+ * Close executions: cancelled, failed or completed. Each batch of roots, with
+ * their descendants when cascading, runs in one transaction: lock the
+ * executions in id order, re-read their state, write the close (sql.markSql)
+ * only for those still running. Every execution is reported once, in the
+ * order first met.
  */
 export async function markExecutions(store: NoetlStore, req: MarkRequest): Promise<MarkResult[]> {
   const caps = { ...(await store.capabilities()) };
-  const shape = WRITE_SHAPES[req.action];
   const handled = new Set<string>();
   const results: MarkResult[] = [];
   const unique = [...new Set(req.ids)];
@@ -74,14 +76,28 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
   for (let i = 0; i < unique.length; i += batchSize) {
     const roots = unique.slice(i, i + batchSize).filter((id) => !handled.has(id));
     if (roots.length === 0) continue;
+    const depth = new Map<string, number>(); // execution -> levels below its root
     const run = async (q: Queryable): Promise<StateRow[]> => {
       const targets = new Map<string, string>(); // execution -> root
       for (const id of roots) targets.set(id, id);
       if (req.cascade) {
-        // Breadth first over all roots at once: a node's root is its parent's.
-        for (const node of await store.descendants(roots, q)) {
-          const root = targets.get(node.parent_execution_id);
-          if (root && !targets.has(node.execution_id) && !handled.has(node.execution_id)) targets.set(node.execution_id, root);
+        // A node's root is the topmost named execution above it, so that an
+        // id named with its parent (cleanup selects both) reads as cascaded.
+        const parentOf = new Map<string, string>();
+        for (const edge of await store.descendantEdges(roots, q)) {
+          if (handled.has(edge.execution_id) || parentOf.has(edge.execution_id)) continue;
+          parentOf.set(edge.execution_id, edge.parent_execution_id);
+          if (!targets.has(edge.execution_id)) targets.set(edge.execution_id, edge.execution_id);
+        }
+        for (const id of targets.keys()) {
+          const seen = new Set([id]);
+          let top = id;
+          for (let up = parentOf.get(top); up !== undefined && targets.has(up) && !seen.has(up); up = parentOf.get(top)) {
+            seen.add(up);
+            top = up;
+          }
+          targets.set(id, top);
+          depth.set(id, seen.size - 1);
         }
       }
       const ids = [...targets.keys()];
@@ -90,6 +106,10 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
         return (await q.query<StateRow>(sql.markSql(store.schema, caps, false), [ids, rootIds])).rows;
       }
       await q.query(sql.lockExecutionsSql(), [[...ids].sort(compareIds)]);
+      const [first, second] = CLOSE_ROWS[req.action];
+      const failed = req.action === 'fail';
+      const context = { reason: req.reason, closed_by: 'noetl-console' };
+      const rowResult = (status: string, extra: object = {}) => JSON.stringify({ status, context: { ...context, ...extra } });
       const meta = {
         reason: req.reason,
         cancelled_by: 'noetl-console',
@@ -99,23 +119,25 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
         cascade: req.cascade,
         ...req.actor,
       };
-      const result =
-        req.action === 'fail'
-          ? JSON.stringify({ status: 'FAILED', context: { reason: req.reason, marked_by: 'noetl-console' } })
-          : null;
-      const error = req.action === 'fail' ? req.reason : null;
-      const fallbackIds = ids.map(() => nextSnowflake());
       return (
         await q.query<StateRow>(sql.markSql(store.schema, caps, true), [
           ids,
           rootIds,
-          shape.eventType,
-          shape.node,
-          shape.status,
-          result,
-          error,
+          first.eventType,
+          first.node,
+          first.status,
+          rowResult(first.status, req.action === 'cancel' ? {} : { stop_marker_for: req.action }),
+          second.eventType,
+          second.node,
+          second.status,
+          rowResult(second.status, failed ? { error: req.reason } : {}),
+          failed ? req.reason : null,
           JSON.stringify(meta),
-          fallbackIds,
+          ids.map(() => nextSnowflake()),
+          ids.map(() => nextSnowflake()),
+          PROJECTION_STATUS[req.action],
+          failed,
+          failed ? req.reason : null,
         ])
       ).rows;
     };
@@ -134,14 +156,14 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
       throw error;
     }
     const byId = new Map(rows.map((r) => [r.execution_id, r]));
-    // Report roots in the order given, each followed by its descendants.
+    // Report roots in the order given, each followed by its descendants, level by level.
     const ordered = [...rows].sort((a, b) => {
       const ra = roots.indexOf(a.root_id);
       const rb = roots.indexOf(b.root_id);
       if (ra !== rb) return ra - rb;
-      if (a.execution_id === a.root_id) return -1;
-      if (b.execution_id === b.root_id) return 1;
-      return 0;
+      const da = depth.get(a.execution_id) ?? 0;
+      const db = depth.get(b.execution_id) ?? 0;
+      return da !== db ? da - db : compareIds(a.execution_id, b.execution_id);
     });
     const batch: MarkResult[] = [];
     for (const row of ordered) {
@@ -156,7 +178,7 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
 }
 
 function toResult(row: StateRow, req: MarkRequest): MarkResult {
-  const shape = WRITE_SHAPES[req.action];
+  const shape = ACTIONS[req.action];
   let outcome: Outcome;
   if (!row.found) outcome = 'not_found';
   else if (row.terminal_type) outcome = 'already_terminal';
@@ -186,5 +208,33 @@ export async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function isChange(outcome: Outcome): boolean {
-  return outcome === 'cancelled' || outcome === 'failed';
+  return outcome === 'cancelled' || outcome === 'failed' || outcome === 'completed';
+}
+
+export function isWould(outcome: Outcome): boolean {
+  return outcome === 'would_cancel' || outcome === 'would_fail' || outcome === 'would_complete';
+}
+
+/**
+ * Close the Python engine's projection rows of executions whose close is
+ * already in the event log (written through the engine's API), under the
+ * same lock as a direct close. Returns the ids whose row changed.
+ */
+export async function closeProjection(store: NoetlStore, ids: readonly string[], action: Action, reason: string): Promise<string[]> {
+  const caps = await store.capabilities();
+  const statement = sql.closeProjectionSql(store.schema, caps);
+  if (!statement || ids.length === 0) return [];
+  return store.db.transaction(async (q) => {
+    await q.query(sql.lockExecutionsSql(), [[...ids].sort(compareIds)]);
+    const failed = action === 'fail';
+    const { rows } = await q.query<{ execution_id: string }>(statement, [ids, PROJECTION_STATUS[action], failed, failed ? reason : null]);
+    return rows.map((r) => String(r.execution_id));
+  });
+}
+
+/** How many descendants of `ids` are still running (what a close without cascade leaves behind). */
+export async function runningDescendants(store: NoetlStore, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await store.db.query<{ execution_id: string }>(sql.runningDescendantsSql(store.schema), [ids]);
+  return rows.map((r) => r.execution_id);
 }

@@ -39,7 +39,13 @@ export interface DescribedRow {
   now_ms: number;
   last_event_type: string | null;
   last_event_step: string | null;
+  last_event_status: string | null;
   last_event_ms: number | null;
+  /** The newest event is a command completed with pending_callback: parked on an external system. */
+  pending_callback: boolean;
+  parent_last_event_ms: number | null;
+  /** First and newest events ingested at one instant, long after they happened: history imported in bulk. */
+  bulk_imported: boolean;
   terminal_type: string | null;
   terminal_ms: number | null;
   last_step: string | null;
@@ -118,23 +124,61 @@ export function toExecution(row: DescribedRow): Execution {
     finished_at: finishedAt,
     diagnosis: '',
   };
-  execution.diagnosis = diagnose(execution, row.runtime_rows, held);
+  execution.diagnosis = diagnose(execution, row.runtime_rows, held, signalsOf(row));
   return execution;
 }
 
+/** NoETL's known stuck shapes (the Rust non-convergence sweep's), read from the describe query. */
+export interface StuckSignals {
+  /** The end step completed and the newest event says so: finished, but never closed. */
+  finishedNeverClosed: boolean;
+  pendingCallback: boolean;
+  /** The parent wrote an event within PARENT_ACTIVE_SECONDS. */
+  parentProgressing: boolean;
+  bulkImported: boolean;
+}
+
+/** A parent with an event this recent may still drive its child (the sweep's grace is longer; an operator's view is shorter). */
+export const PARENT_ACTIVE_SECONDS = 15 * 60;
+
+const NO_SIGNALS: StuckSignals = { finishedNeverClosed: false, pendingCallback: false, parentProgressing: false, bulkImported: false };
+
+function signalsOf(row: DescribedRow): StuckSignals {
+  const last = normalizeEventType(row.last_event_type);
+  return {
+    finishedNeverClosed:
+      row.last_event_step === 'end' && STEP_DONE.has(last) && /^(completed|success)$/i.test(row.last_event_status ?? ''),
+    pendingCallback: row.pending_callback,
+    parentProgressing: row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
+    bulkImported: row.bulk_imported,
+  };
+}
+
 /**
- * A few words that say why an execution is stuck, most specific first. The
- * worker is judged only while it holds the stuck step: a worker that ran a
- * finished step and went away says nothing about the execution now.
+ * A few words that say why an execution is stuck, the cause before the
+ * symptom: a dead worker, a command never claimed or a failed step wins over
+ * "waiting on children". The worker is judged only while it holds the stuck
+ * step: a worker that ran a finished step and went away says nothing about
+ * the execution now.
  */
-export function diagnose(e: Omit<Execution, 'diagnosis'>, runtimeRows: number | null = null, workerHoldsStep = true): string {
+export function diagnose(
+  e: Omit<Execution, 'diagnosis'>,
+  runtimeRows: number | null = null,
+  workerHoldsStep = true,
+  signals: StuckSignals = NO_SIGNALS,
+): string {
   if (e.state !== 'running') return e.state;
   const last = normalizeEventType(e.last_event_type);
   const idle = e.idle_seconds ?? e.age_seconds;
+  if (signals.bulkImported) return 'bulk-imported history';
   if (last === 'command.issued') return `never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`;
-  if (e.running_children > 0) return `waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`;
   if (workerHoldsStep && e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';
   if (last === 'command.failed' || last === 'call.error') return `failed step, no recovery`;
+  if (signals.finishedNeverClosed && e.running_children === 0) return 'finished, never closed';
+  if (signals.pendingCallback) return 'parked on a callback';
+  if (workerHoldsStep && e.worker_id && e.worker_alive === true) return `claim held by live ${e.worker_id}`;
+  if (e.running_children > 0) return `waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`;
+  if (signals.parentProgressing) return 'parent still progressing';
   if (idle >= 600) return `idle ${formatCoarse(idle)}`;
   if (!e.stuck_step && e.last_step) return 'stalled between steps';
   if (!e.stuck_step && !e.last_step) return 'no progress';

@@ -2,15 +2,15 @@ import type { Database } from '../db/database.js';
 import type { ExecutionSource, LiveSet } from '../source.js';
 import { loadExecutionDetail } from './detail.js';
 import { LiveRunningSet } from './live.js';
-import { markExecutions, type MarkRequest } from './mark.js';
+import { markExecutions, runningDescendants, type MarkRequest } from './mark.js';
 import { NoetlStore, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
-import { WRITE_SHAPES, type Action } from './vocabulary.js';
+import { CLOSE_ROWS, type Action } from './vocabulary.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {
   readonly kind = 'noetl' as const;
-  readonly actions = ['cancel', 'fail'] as const;
+  readonly actions = ['cancel', 'fail', 'complete'] as const;
   readonly hasChildren = true;
   readonly store: NoetlStore;
 
@@ -23,7 +23,7 @@ export class NoetlSource implements ExecutionSource {
   }
 
   describeWrite(action: Action): string {
-    return `writes ${WRITE_SHAPES[action].eventType}`;
+    return `writes ${CLOSE_ROWS[action].map((r) => r.eventType).join(' + ')}`;
   }
 
   get describeTarget(): string {
@@ -48,6 +48,10 @@ export class NoetlSource implements ExecutionSource {
 
   mark(req: MarkRequest) {
     return markExecutions(this.store, req);
+  }
+
+  runningDescendants(ids: readonly string[]) {
+    return runningDescendants(this.store, ids);
   }
 
   health(stuckSeconds: number, longRunningSeconds: number) {

@@ -9,6 +9,14 @@ export interface Capabilities {
   hasCommand: boolean;
   hasRuntime: boolean;
   hasSnowflake: boolean;
+  /** event.tenant_id and organization_id (NoETL's later columns): a close copies them from the execution. */
+  hasTenant: boolean;
+  /** event.prev_event_id (the Rust server's chain). */
+  hasPrevEventId: boolean;
+  /** event.ingest_time: a history bulk-imported from another cluster shows in it. */
+  hasIngestTime: boolean;
+  /** Columns of the Python engine's noetl.execution projection; empty when the table is absent. */
+  projectionColumns: ReadonlySet<string>;
 }
 
 export function quoteIdent(name: string): string {
@@ -28,12 +36,16 @@ const ms = (expr: string) => `(extract(epoch FROM ${expr})::float8 * 1000)`;
 
 export function capabilitiesSql(): string {
   // $1 = schema name (unquoted); to_regclass/to_regprocedure return NULL when absent.
+  const columns = (table: string) => `coalesce((SELECT array_agg(a.attname::text) FROM pg_attribute a
+      WHERE a.attrelid = to_regclass(quote_ident($1) || '.${table}') AND a.attnum > 0 AND NOT a.attisdropped), '{}')`;
   return `SELECT
     to_regclass(quote_ident($1) || '.event') IS NOT NULL AS has_event,
     to_regclass(quote_ident($1) || '.catalog') IS NOT NULL AS has_catalog,
     to_regclass(quote_ident($1) || '.command') IS NOT NULL AS has_command,
     to_regclass(quote_ident($1) || '.runtime') IS NOT NULL AS has_runtime,
-    to_regprocedure(quote_ident($1) || '.snowflake_id()') IS NOT NULL AS has_snowflake`;
+    to_regprocedure(quote_ident($1) || '.snowflake_id()') IS NOT NULL AS has_snowflake,
+    ${columns('event')} AS event_columns,
+    ${columns('execution')} AS execution_columns`;
 }
 
 /**
@@ -50,7 +62,12 @@ function describeBody(s: string, caps: Capabilities): string {
     ${ms('ck.now_utc')} AS now_ms,
     le.event_type AS last_event_type,
     le.node_name AS last_event_step,
+    le.status AS last_event_status,
     ${ms('le.created_at')} AS last_event_ms,
+    coalesce(le.pending_callback, false) AS pending_callback,
+    ${ms('pl.created_at')} AS parent_last_event_ms,
+    ${caps.hasIngestTime ? `coalesce(fi.ingest_time = le.ingest_time AND fi.event_id <> le.event_id
+      AND le.ingest_time > (le.created_at AT TIME ZONE 'UTC') + interval '1 hour', false)` : 'false'} AS bulk_imported,
     lt.event_type AS terminal_type,
     ${ms('lt.created_at')} AS terminal_ms,
     lc.node_name AS last_step,
@@ -69,8 +86,23 @@ function describeBody(s: string, caps: Capabilities): string {
   CROSS JOIN clock ck
   LEFT JOIN ${s}.catalog c ON c.catalog_id = t.catalog_id
   LEFT JOIN LATERAL (
-    SELECT e.event_type, e.node_name, e.created_at FROM ${s}.event e
+    -- The Rust non-convergence sweep's callback shape: a completed command
+    -- parked on an external system (nothing after it, so no call.done).
+    SELECT e.event_id, e.event_type, e.node_name, e.status, e.created_at${caps.hasIngestTime ? ', e.ingest_time' : ''},
+      (replace(e.event_type, '_', '.') = 'command.completed'
+        AND 'true' IN (e.result->'context'->>'pending_callback', e.context->>'pending_callback', e.meta->>'pending_callback')) AS pending_callback
+    FROM ${s}.event e
     WHERE e.execution_id = t.execution_id ORDER BY e.event_id DESC LIMIT 1) le ON true
+  LEFT JOIN LATERAL (
+    SELECT p.created_at FROM ${s}.event p
+    WHERE p.execution_id = t.parent_execution_id ORDER BY p.event_id DESC LIMIT 1) pl ON t.parent_execution_id IS NOT NULL${
+      caps.hasIngestTime
+        ? `
+  LEFT JOIN LATERAL (
+    SELECT e.event_id, e.ingest_time FROM ${s}.event e
+    WHERE e.execution_id = t.execution_id ORDER BY e.event_id LIMIT 1) fi ON true`
+        : ''
+    }
   LEFT JOIN LATERAL (
     SELECT e.event_type, e.created_at FROM ${s}.event e
     WHERE e.execution_id = t.execution_id AND e.event_type IN (${TERMINAL})
@@ -180,10 +212,32 @@ export function eventCountSql(schema: string): string {
   return `SELECT count(*)::bigint::text AS n FROM ${quoteIdent(schema)}.event WHERE execution_id = $1::bigint`;
 }
 
-/** Direct children of the executions in $1 (one level of the tree). */
-export function childrenSql(schema: string): string {
-  return `SELECT DISTINCT e.execution_id::text AS execution_id, e.parent_execution_id::text AS parent_execution_id
-    FROM ${quoteIdent(schema)}.event e WHERE e.parent_execution_id = ANY($1::bigint[])`;
+/**
+ * Every (child, parent) edge below the executions in $1, however deep, in one
+ * query. UNION (not UNION ALL) drops edges already found, so a parent cycle
+ * ends the recursion instead of looping.
+ */
+export function descendantsSql(schema: string): string {
+  return `WITH RECURSIVE ${treeCte(quoteIdent(schema))}
+    SELECT execution_id::text AS execution_id, parent_execution_id::text AS parent_execution_id FROM tree`;
+}
+
+function treeCte(s: string): string {
+  return `tree(execution_id, parent_execution_id) AS (
+      SELECT e.execution_id, e.parent_execution_id FROM ${s}.event e WHERE e.parent_execution_id = ANY($1::bigint[])
+      UNION
+      SELECT e.execution_id, e.parent_execution_id FROM tree t JOIN ${s}.event e ON e.parent_execution_id = t.execution_id
+    )`;
+}
+
+/** Descendants of $1 that are still running (no terminal event), however deep. */
+export function runningDescendantsSql(schema: string): string {
+  const s = quoteIdent(schema);
+  return `WITH RECURSIVE ${treeCte(s)}
+    SELECT DISTINCT t.execution_id::text AS execution_id FROM tree t
+    WHERE t.execution_id <> ALL($1::bigint[])
+      AND NOT EXISTS (SELECT 1 FROM ${s}.event x WHERE x.execution_id = t.execution_id AND x.event_type IN (${TERMINAL}))
+    ORDER BY 1`;
 }
 
 /** Transaction-scoped locks on executions, taken in id order so that consoles never deadlock. */
@@ -192,56 +246,136 @@ export function lockExecutionsSql(): string {
       SELECT pg_advisory_xact_lock(l.id) FROM (SELECT DISTINCT unnest($1::bigint[]) AS id ORDER BY 1) l) z`;
 }
 
-/**
- * State of each target ($1 ids, $2 root ids) re-read under the lock; with
- * `write` it also inserts the terminal event for those still running and
- * reports which got one. Write params: $3 event_type, $4 node, $5 status,
- * $6 result jsonb, $7 error, $8 meta jsonb, $9 fallback event ids.
- */
-export function markSql(schema: string, caps: Capabilities, write: boolean): string {
-  const s = quoteIdent(schema);
-  const state = `target AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[]${write ? ', $9::bigint[]' : ''})
-      AS x(execution_id, root_id${write ? ', fallback_event_id' : ''})
-  ),
-  state AS (
-    SELECT tg.*, fe.catalog_id, fe.parent_execution_id, (fe.catalog_id IS NOT NULL) AS found,
-           lt.event_type AS terminal_type
+/** The state of each target in a `target` CTE (execution_id, root_id, ...), read under the lock. */
+function targetStateSql(s: string, caps: Capabilities): string {
+  const tenant = caps.hasTenant ? ', e.tenant_id, e.organization_id' : '';
+  return `state AS (
+    SELECT tg.*, fe.catalog_id, fe.parent_execution_id${caps.hasTenant ? ', fe.tenant_id, fe.organization_id' : ''},
+           (fe.catalog_id IS NOT NULL) AS found, lt.event_type AS terminal_type, le.event_id AS last_event_id
     FROM target tg
     LEFT JOIN LATERAL (
-      SELECT e.catalog_id, e.parent_execution_id FROM ${s}.event e
+      SELECT e.catalog_id, e.parent_execution_id${tenant} FROM ${s}.event e
       WHERE e.execution_id = tg.execution_id ORDER BY e.event_id LIMIT 1) fe ON true
     LEFT JOIN LATERAL (
       SELECT e.event_type FROM ${s}.event e
       WHERE e.execution_id = tg.execution_id AND e.event_type IN (${TERMINAL})
       ORDER BY e.event_id DESC LIMIT 1) lt ON true
+    LEFT JOIN LATERAL (
+      SELECT e.event_id FROM ${s}.event e
+      WHERE e.execution_id = tg.execution_id ORDER BY e.event_id DESC LIMIT 1) le ON true
   )`;
+}
+
+/**
+ * The SET list that closes the Python engine's projection row, from a
+ * relation `closed` (execution_id, event_id, event_type, node_name) of the
+ * close's newest row. The engine keeps orchestrating while state.completed is
+ * false, so the flag is what stops it; only the columns the table has are set.
+ * Params: status, failed (boolean), error.
+ */
+function projectionUpdateSql(s: string, caps: Capabilities, p: { status: string; failed: string; error: string }): string | null {
+  const has = (c: string) => caps.projectionColumns.has(c);
+  if (!has('execution_id') || !has('status')) return null;
+  const set = [`status = ${p.status}::text`];
+  if (has('end_time')) set.push('end_time = coalesce(x.end_time, now())');
+  if (has('updated_at')) set.push('updated_at = now()');
+  if (has('last_event_type')) set.push('last_event_type = c.event_type');
+  if (has('last_node_name')) set.push('last_node_name = c.node_name');
+  if (has('last_event_id')) set.push('last_event_id = greatest(coalesce(x.last_event_id, 0), c.event_id)');
+  if (has('error')) set.push(`error = CASE WHEN ${p.failed}::boolean THEN ${p.error}::text ELSE x.error END`);
+  if (has('state')) {
+    set.push(`state = CASE WHEN jsonb_typeof(x.state) = 'object'
+      THEN x.state || jsonb_build_object('completed', true, 'failed', ${p.failed}::boolean) ELSE x.state END`);
+  }
+  return `UPDATE ${s}.execution x SET ${set.join(', ')}
+    FROM closed c
+    WHERE x.execution_id = c.execution_id AND upper(coalesce(x.status, '')) NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')
+    RETURNING x.execution_id`;
+}
+
+/**
+ * State of each target ($1 ids, $2 root ids) re-read under the lock. With
+ * `write` it also closes those still running: two event rows each
+ * (vocabulary.ts CLOSE_ROWS), the second newer in both event_id and
+ * created_at, chained to the execution's newest event and filed under its
+ * tenant, and the projection row when there is one. Write params: $3..$6 the
+ * first row (event_type, node, status, result), $7..$10 the second, $11 its
+ * error, $12 meta, $13/$14 fallback event ids, $15 projection status, $16
+ * failed, $17 projection error.
+ */
+export function markSql(schema: string, caps: Capabilities, write: boolean): string {
+  const s = quoteIdent(schema);
   if (!write) {
-    return `WITH ${state}
+    return `WITH target AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS x(execution_id, root_id)),
+    ${targetStateSql(s, caps)}
     SELECT st.execution_id::text AS execution_id, st.root_id::text AS root_id,
            st.parent_execution_id::text AS parent_execution_id, st.found, st.terminal_type,
-           NULL::text AS event_id
+           NULL::text AS event_id, false AS projected
     FROM state st`;
   }
-  const eventId = caps.hasSnowflake ? `${s}.snowflake_id()` : 'st.fallback_event_id';
-  return `WITH ${state},
-  inserted AS (
-    INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at,
-                            event_type, node_id, node_name, node_type, status, result, error, meta)
-    SELECT st.execution_id, ${eventId}, st.catalog_id, st.parent_execution_id, (now() AT TIME ZONE 'UTC'),
-           $3::text, $4::text, $4::text, 'playbook', $5::text, $6::jsonb, $7::text,
-           $8::jsonb || jsonb_build_object(
-             'cascaded', st.execution_id <> st.root_id,
-             'root_execution_id', st.root_id::text,
-             'parent_cancel_id', CASE WHEN st.execution_id <> st.root_id THEN st.root_id::text END)
-    FROM state st
-    WHERE st.found AND st.terminal_type IS NULL
-    RETURNING execution_id, event_id
-  )
+  const id = (fallback: string) => (caps.hasSnowflake ? `${s}.snowflake_id()` : fallback);
+  const columns = [
+    'execution_id', 'event_id', 'catalog_id', 'parent_execution_id', 'parent_event_id',
+    ...(caps.hasPrevEventId ? ['prev_event_id'] : []),
+    ...(caps.hasTenant ? ['tenant_id', 'organization_id'] : []),
+    'created_at', 'event_type', 'node_id', 'node_name', 'status', 'result', 'error', 'meta',
+  ].join(', ');
+  const meta = `$12::jsonb || jsonb_build_object(
+             'cascaded', o.execution_id <> o.root_id,
+             'root_execution_id', o.root_id::text,
+             'parent_cancel_id', CASE WHEN o.execution_id <> o.root_id THEN o.root_id::text END)`;
+  const row = (eventId: string, previous: string, createdAt: string, p: number, error: string) =>
+    `o.execution_id, ${eventId}, o.catalog_id, o.parent_execution_id, ${previous},
+           ${caps.hasPrevEventId ? `${previous},` : ''} ${caps.hasTenant ? 'o.tenant_id, o.organization_id,' : ''}
+           ${createdAt}, $${p}::text, $${p + 1}::text, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, ${error}, ${meta}`;
+  const projection = projectionUpdateSql(s, caps, { status: '$15', failed: '$16', error: '$17' });
+  return `WITH ${CLOCK},
+  target AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $13::bigint[], $14::bigint[])
+      AS x(execution_id, root_id, fallback1, fallback2)
+  ),
+  ${targetStateSql(s, caps)},
+  open AS (SELECT st.* FROM state st WHERE st.found AND st.terminal_type IS NULL),
+  first_row AS (
+    INSERT INTO ${s}.event (${columns})
+    SELECT ${row(`greatest(${id('o.fallback1')}, coalesce(o.last_event_id, 0) + 1)`, 'o.last_event_id', 'ck.now_utc', 3, 'NULL::text')}
+    FROM open o CROSS JOIN clock ck
+    RETURNING execution_id, event_id, created_at
+  ),
+  second_row AS (
+    INSERT INTO ${s}.event (${columns})
+    SELECT ${row(`greatest(${id('o.fallback2')}, f.event_id + 1)`, 'f.event_id', "f.created_at + interval '1 microsecond'", 7, '$11::text')}
+    FROM first_row f JOIN open o ON o.execution_id = f.execution_id
+    RETURNING execution_id, event_id, event_type, node_name
+  ),
+  closed AS (SELECT * FROM second_row),
+  projected AS (${projection ?? 'SELECT NULL::bigint AS execution_id WHERE false'})
   SELECT st.execution_id::text AS execution_id, st.root_id::text AS root_id,
          st.parent_execution_id::text AS parent_execution_id, st.found, st.terminal_type,
-         ins.event_id::text AS event_id
-  FROM state st LEFT JOIN inserted ins ON ins.execution_id = st.execution_id`;
+         c.event_id::text AS event_id, (p.execution_id IS NOT NULL) AS projected
+  FROM state st
+  LEFT JOIN closed c ON c.execution_id = st.execution_id
+  LEFT JOIN projected p ON p.execution_id = st.execution_id`;
+}
+
+/**
+ * Close the projection rows of executions already closed in the event log
+ * (through the engine's API): $1 ids; the rest as projectionUpdateSql. Null
+ * when the database has no projection.
+ */
+export function closeProjectionSql(schema: string, caps: Capabilities): string | null {
+  const s = quoteIdent(schema);
+  const update = projectionUpdateSql(s, caps, { status: '$2', failed: '$3', error: '$4' });
+  if (!update) return null;
+  return `WITH closed AS (
+    SELECT x.id AS execution_id, lt.event_id, lt.event_type, lt.node_name
+    FROM unnest($1::bigint[]) AS x(id)
+    JOIN LATERAL (
+      SELECT e.event_id, e.event_type, e.node_name FROM ${s}.event e
+      WHERE e.execution_id = x.id AND e.event_type IN (${TERMINAL})
+      ORDER BY e.event_id DESC LIMIT 1) lt ON true
+  )
+  ${update}`;
 }
 
 /** Counts for `health` and the interactive header. $1 stuck age s, $2 long-running age s. */

@@ -77,6 +77,8 @@ export class NoetlStore {
         has_command: boolean;
         has_runtime: boolean;
         has_snowflake: boolean;
+        event_columns: string[];
+        execution_columns: string[];
       }>(sql.capabilitiesSql(), [this.schema])
       .then(({ rows: [row] }) => {
         if (!row?.has_event || !row.has_catalog) {
@@ -84,7 +86,16 @@ export class NoetlStore {
             `schema ${JSON.stringify(this.schema)} on ${this.db.label} has no NoETL event/catalog tables (is --schema right?)`,
           );
         }
-        return { hasCommand: row.has_command, hasRuntime: row.has_runtime, hasSnowflake: row.has_snowflake };
+        const event = new Set(row.event_columns);
+        return {
+          hasCommand: row.has_command,
+          hasRuntime: row.has_runtime,
+          hasSnowflake: row.has_snowflake,
+          hasTenant: event.has('tenant_id') && event.has('organization_id'),
+          hasPrevEventId: event.has('prev_event_id'),
+          hasIngestTime: event.has('ingest_time'),
+          projectionColumns: new Set(row.execution_columns),
+        };
       })
       .catch((error: unknown) => {
         this.caps = null;
@@ -160,20 +171,39 @@ export class NoetlStore {
     };
   }
 
-  /** Every descendant of `roots` through parent_execution_id, breadth first, one query a level. */
+  /** Every (child, parent) edge below `roots`, however deep, in child id order. */
+  async descendantEdges(roots: readonly string[], q: Queryable = this.db): Promise<{ execution_id: string; parent_execution_id: string }[]> {
+    if (roots.length === 0) return [];
+    const { rows } = await q.query<{ execution_id: string; parent_execution_id: string }>(sql.descendantsSql(this.schema), [roots]);
+    return rows.sort((a, b) => compareIds(a.execution_id, b.execution_id));
+  }
+
+  /**
+   * Every descendant of `roots` through parent_execution_id, however deep,
+   * breadth first (a node at the depth of its shortest path), each once.
+   */
   async descendants(roots: readonly string[], q: Queryable = this.db): Promise<TreeNode[]> {
+    const rows = await this.descendantEdges(roots, q);
+    const children = new Map<string, string[]>();
+    for (const row of rows) {
+      const list = children.get(row.parent_execution_id);
+      if (list) list.push(row.execution_id);
+      else children.set(row.parent_execution_id, [row.execution_id]);
+    }
     const seen = new Set(roots);
     const out: TreeNode[] = [];
     let frontier = [...roots];
-    for (let depth = 1; frontier.length > 0 && depth <= 100; depth++) {
-      const { rows } = await q.query<{ execution_id: string; parent_execution_id: string }>(sql.childrenSql(this.schema), [frontier]);
-      frontier = [];
-      for (const row of rows.sort((a, b) => compareIds(a.execution_id, b.execution_id))) {
-        if (seen.has(row.execution_id)) continue;
-        seen.add(row.execution_id);
-        out.push({ ...row, depth });
-        frontier.push(row.execution_id);
+    for (let depth = 1; frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const parent of frontier) {
+        for (const child of children.get(parent) ?? []) {
+          if (seen.has(child)) continue;
+          seen.add(child);
+          out.push({ execution_id: child, parent_execution_id: parent, depth });
+          next.push(child);
+        }
       }
+      frontier = next;
     }
     return out;
   }

@@ -39,10 +39,52 @@ export function sqlList(values: readonly string[]): string {
   return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 }
 
-/** What the console writes for each action. */
-export const WRITE_SHAPES = {
-  cancel: { eventType: 'execution.cancelled', node: 'cancel', status: 'CANCELLED', outcome: 'cancelled', dryOutcome: 'would_cancel' },
-  fail: { eventType: 'playbook.failed', node: 'playbook', status: 'FAILED', outcome: 'failed', dryOutcome: 'would_fail' },
+/** What an operator can do to a stuck execution, and how its outcome is reported. */
+export const ACTIONS = {
+  cancel: { state: 'cancelled', outcome: 'cancelled', dryOutcome: 'would_cancel', verb: 'cancel', done: 'Cancelled' },
+  fail: { state: 'failed', outcome: 'failed', dryOutcome: 'would_fail', verb: 'mark failed', done: 'Marked failed' },
+  complete: { state: 'completed', outcome: 'completed', dryOutcome: 'would_complete', verb: 'mark completed', done: 'Marked completed' },
 } as const;
 
-export type Action = keyof typeof WRITE_SHAPES;
+export type Action = keyof typeof ACTIONS;
+
+export function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** One event row of a close. */
+export interface CloseRow {
+  eventType: string;
+  node: string;
+  status: string;
+}
+
+/**
+ * The rows one close writes, in event_id order (the last is the newest).
+ * Chosen so that every reader of both NoETL engines sees the execution
+ * finished in the intended state (README "How the console closes an
+ * execution", test/conformance):
+ * - the dotted `playbook.*` row is the only spelling that every Rust reader
+ *   knows (orchestrator state, replay, list, detail, status, both sweeps);
+ * - `execution.cancelled` is the only row the Rust claim gate refuses claims
+ *   on, so every close carries it: for fail and complete as a stop marker
+ *   written first, so the newest terminal (what the Python readers and the
+ *   Rust detail view take) is the intended state.
+ */
+export const CLOSE_ROWS: Record<Action, readonly [CloseRow, CloseRow]> = {
+  cancel: [
+    { eventType: 'playbook.cancelled', node: 'playbook', status: 'CANCELLED' },
+    { eventType: 'execution.cancelled', node: 'cancel', status: 'CANCELLED' },
+  ],
+  fail: [
+    { eventType: 'execution.cancelled', node: 'cancel', status: 'CANCELLED' },
+    { eventType: 'playbook.failed', node: 'playbook', status: 'FAILED' },
+  ],
+  complete: [
+    { eventType: 'execution.cancelled', node: 'cancel', status: 'CANCELLED' },
+    { eventType: 'playbook.completed', node: 'playbook', status: 'COMPLETED' },
+  ],
+};
+
+/** What noetl.execution (the Python engine's projection) says once closed. */
+export const PROJECTION_STATUS: Record<Action, string> = { cancel: 'CANCELLED', fail: 'FAILED', complete: 'COMPLETED' };

@@ -8,7 +8,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import { UsageError } from '../errors.js';
 import { PartialMarkError, withRetry, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
-import { WRITE_SHAPES } from '../noetl/vocabulary.js';
+import { ACTIONS, type Action } from '../noetl/vocabulary.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
 import * as sql from './sql.js';
@@ -23,13 +23,18 @@ export interface MarkTarget {
   origin: string;
 }
 
+/** The status an action writes: the configured failed or cancelled value, or the first completed one. */
+export function statusWritten(v: StatusVocabulary, action: Action): string | undefined {
+  return action === 'fail' ? v.failed : action === 'cancel' ? v.cancelled : v.completed?.[0];
+}
+
 export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkResult[]> {
-  const write = req.action === 'fail' ? t.vocabulary.failed : t.vocabulary.cancelled;
+  const write = statusWritten(t.vocabulary, req.action);
   if (write === undefined) {
-    const key = req.action === 'fail' ? 'failed' : 'cancelled';
+    const key = ACTIONS[req.action].state;
     throw new UsageError(`${t.origin}: no ${key} status value is configured (status.${key}), so ${req.action} is not available for this source`);
   }
-  const shape = WRITE_SHAPES[req.action];
+  const shape = ACTIONS[req.action];
   const results: MarkResult[] = [];
   // One result per row: "007" and "7" name the same integer id.
   const unique = [...new Set(req.ids.map((id) => canonicalRowId(t.shape.idType, id) ?? id))];

@@ -8,7 +8,7 @@ import type { ExecutionSource, LiveSet } from '../source.js';
 import { resolveTable, type SourceOrigin } from './catalog.js';
 import { canonicalRowId, parseRowId } from './ids.js';
 import { StatusTableLiveSet, type RunningSnapshot } from './live.js';
-import { markRows } from './mark.js';
+import { markRows, statusWritten } from './mark.js';
 import { toExecution, type ModelContext, type StatusTableExecution } from './model.js';
 import * as sql from './sql.js';
 
@@ -22,7 +22,7 @@ const DESCRIBE_BATCH = 1000;
 export class StatusTableSource implements ExecutionSource {
   readonly kind = 'status-table' as const;
   readonly hasChildren = false;
-  /** What mark() accepts: fail and/or cancel, as the config has a value to write for each. */
+  /** What mark() accepts: the actions the config has a status value to write for. */
   readonly actions: readonly Action[];
   private resolved: Promise<ModelContext> | null = null;
 
@@ -33,11 +33,11 @@ export class StatusTableSource implements ExecutionSource {
     /** The config file, for messages. */
     readonly file: string | null = null,
   ) {
-    this.actions = [...(config.status.failed !== undefined ? (['fail'] as const) : []), ...(config.status.cancelled !== undefined ? (['cancel'] as const) : [])];
+    this.actions = (['fail', 'cancel', 'complete'] as const).filter((a) => statusWritten(config.status, a) !== undefined);
   }
 
   describeWrite(action: Action): string {
-    const value = action === 'cancel' ? this.config.status.cancelled : this.config.status.failed;
+    const value = statusWritten(this.config.status, action);
     return value === undefined ? `cannot ${action} (no value for it in the config)` : `sets ${this.config.status.column} = '${value}'`;
   }
 
@@ -117,6 +117,11 @@ export class StatusTableSource implements ExecutionSource {
       total = (await this.db.query<{ n: number }>(count.text, count.values)).rows[0]?.n ?? 0;
     }
     return { execution, events: timeline, totalEvents: total, children: [] };
+  }
+
+  /** A status table has no child executions. */
+  async runningDescendants(): Promise<string[]> {
+    return [];
   }
 
   async mark(req: MarkRequest): Promise<MarkResult[]> {

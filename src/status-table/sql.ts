@@ -10,6 +10,7 @@
  * column with now() in the column's own type (now() AT TIME ZONE 'UTC' for a
  * timestamp without time zone), which keeps them index-friendly.
  */
+import type { Action } from '../noetl/vocabulary.js';
 
 export type IdType = 'integer' | 'uuid' | 'text';
 
@@ -333,7 +334,7 @@ export interface MarkWrite {
   /** The status value to write. */
   status: string;
   reason: string;
-  action: 'cancel' | 'fail';
+  action: Action;
   user: string;
   host: string;
   version: string;

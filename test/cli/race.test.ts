@@ -8,7 +8,7 @@ import { Scenario } from '../fixtures/scenario.js';
 import { resolveConnection } from '../../src/config.js';
 import { openDatabase } from '../../src/db/open.js';
 import { POSTGRES_URL, adminClient, postgresEnabled } from '../helpers/db.js';
-import { TERMINAL_EVENT_TYPES, createCliDatabase, jsonOf, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
+import { closesOf, createCliDatabase, jsonOf, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
 
 type IdName = 'one' | 'mixed' | 'root' | 'child' | 'childDone' | 'grandchild' | 'waiter' | 'timeout' | 'killed';
 
@@ -27,7 +27,7 @@ describe.runIf(postgresEnabled())('races and locks through the bin on PostgreSQL
   let d: CliDatabase;
   const ids = {} as Record<IdName, string>;
   const cli = (args: string[]) => runCli([...args, ...d.args]);
-  const terminalCount = async (id: string) => (await d.events(id)).filter((e) => TERMINAL_EVENT_TYPES.includes(e.event_type)).length;
+  const terminalCount = async (id: string) => closesOf(await d.events(id)).length;
 
   /** The backend pid of a noetl-console session waiting for the advisory lock of execution `id`. */
   const waitingConsole = (admin: pg.Client, id: string) =>
@@ -86,7 +86,7 @@ describe.runIf(postgresEnabled())('races and locks through the bin on PostgreSQL
     const winners = results.map((r, i) => [r, actions[i]] as const).filter(([r]) => r.code === 0);
     expect(winners, results.map(show).join('\n---\n')).toHaveLength(1);
     expect(results.filter((r) => r.code === 3)).toHaveLength(19);
-    const events = (await d.events(ids.mixed)).filter((e) => TERMINAL_EVENT_TYPES.includes(e.event_type));
+    const events = closesOf(await d.events(ids.mixed));
     expect(events).toHaveLength(1);
     expect(events[0]!.event_type).toBe(winners[0]![1] === 'cancel' ? 'execution.cancelled' : 'playbook.failed');
   });

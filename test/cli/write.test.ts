@@ -22,6 +22,7 @@ import {
   withSessionTimeZone,
   type CliDatabase,
   type CliResult,
+  type EventRow,
 } from '../helpers/cli.js';
 
 const BIG_ID = '9007199254740993123'; // above 2^53
@@ -128,7 +129,7 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(await d.eventCount()).toBe(before);
   });
 
-  it('cancel writes one execution.cancelled row (in UTC from a non-UTC session); a second cancel writes nothing and exits 3', async () => {
+  it('cancel writes playbook.cancelled + execution.cancelled (in UTC from a non-UTC session); a second cancel writes nothing and exits 3', async () => {
     const before = (await d.snapshot()).of(ids.a);
     const tz = await withSessionTimeZone(d, 'America/New_York');
     let r: CliResult;
@@ -146,9 +147,12 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
 
     const snap = await d.snapshot();
     const after = snap.of(ids.a);
-    expect(after).toHaveLength(before.length + 1);
-    const row = after.find((e) => !before.some((b) => b.event_id === e.event_id))!;
+    expect(after).toHaveLength(before.length + 2);
+    const [first, row] = after.filter((e) => !before.some((b) => b.event_id === e.event_id)) as [EventRow, EventRow];
     expect(row.event_id).toBe(out.results[0].event_id);
+    expect(first).toMatchObject({ event_type: 'playbook.cancelled', status: 'CANCELLED', node_name: 'playbook', catalog_id: before[0]!.catalog_id });
+    expect(row.parent_event_id).toBe(first.event_id);
+    expect(first.parent_event_id).toBe(before.at(-1)!.event_id);
     expect(row).toMatchObject({
       execution_id: ids.a,
       event_type: 'execution.cancelled',
@@ -157,7 +161,7 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
       node_name: 'cancel',
       catalog_id: before[0]!.catalog_id,
       parent_execution_id: null,
-      result: null,
+      result: { status: 'CANCELLED', context: { reason: 'worker pod rolled', closed_by: 'noetl-console' } },
       error: null,
     });
     expect(row.meta).toMatchObject({
@@ -183,7 +187,7 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(jsonOf(againJson)).toMatchObject({ changed_count: 0, execution_ids: [], results: [{ execution_id: ids.a, outcome: 'already_terminal', state: 'cancelled', event_id: null }] });
     const end = await d.snapshot();
     expect(end.count).toBe(count);
-    expect(end.terminal(ids.a)).toHaveLength(1);
+    expect(end.closes(ids.a)).toHaveLength(1);
   });
 
   it('fail writes playbook.failed with a result that satisfies the CHECK and the reason as error; then cancel and fail exit 3', async () => {
@@ -215,9 +219,9 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(r.stdout).toContain(`"${BIG_ID}"`);
     expect(jsonOf(r).results[0]).toMatchObject({ execution_id: BIG_ID, outcome: 'cancelled' });
     const snap = await d.snapshot();
-    expect(snap.count).toBe(before + 1);
+    expect(snap.count).toBe(before + 2);
     expect(snap.of(BIG_ID).at(-1)).toMatchObject({ execution_id: BIG_ID, event_type: 'execution.cancelled' });
-    expect(snap.terminal(BIG_ID)).toHaveLength(1);
+    expect(snap.closes(BIG_ID)).toHaveLength(1);
     const shown = jsonOf(await cli(['show', BIG_ID, '--json']));
     expect(shown).toMatchObject({ execution_id: BIG_ID, state: 'cancelled', last_event_type: 'execution.cancelled' });
   });
@@ -242,12 +246,12 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
       [ids.c1, ids.p],
       [ids.g, ids.c1],
     ] as const) {
-      const cancels = snap.terminal(id);
+      const cancels = snap.closes(id);
       expect(cancels).toHaveLength(1);
       expect(cancels[0]).toMatchObject({ event_type: 'execution.cancelled', parent_execution_id: parent });
       expect(cancels[0]!.meta).toMatchObject({ reason: 'tree stuck', cascade: true, root_execution_id: ids.p, cancelled_by: 'noetl-console' });
     }
-    const root = snap.terminal(ids.p);
+    const root = snap.closes(ids.p);
     expect(root).toHaveLength(1);
     expect(root[0]!.meta).toMatchObject({ cascade: true, root_execution_id: ids.p });
 
@@ -267,8 +271,8 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
       [ids.s2, 'failed'],
     ]);
     const snap = await d.snapshot();
-    expect(snap.terminal(ids.s1).map((e) => e.event_type)).toEqual(['playbook.failed']);
-    expect(snap.terminal(ids.s2).map((e) => e.event_type)).toEqual(['playbook.failed']);
+    expect(snap.terminal(ids.s1).map((e) => e.event_type)).toEqual(['execution.cancelled', 'playbook.failed']);
+    expect(snap.closes(ids.s2).map((e) => e.event_type)).toEqual(['playbook.failed']);
 
     const count = snap.count;
     const mixed = await cli(['cancel', '-', '--json'], { input: `${ids.s1}\r\n123456789\r\n` });
@@ -319,7 +323,7 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     ]);
     const afterFail = await d.snapshot();
     for (const id of [ids.cOld1, ids.cOld2]) {
-      const t = afterFail.terminal(id);
+      const t = afterFail.closes(id);
       expect(t).toHaveLength(1);
       expect(t[0]).toMatchObject({ event_type: 'playbook.failed', error: 'nightly sweep' });
     }
@@ -332,7 +336,7 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(c).toMatchObject({ cancelled_count: 1, execution_ids: [ids.cActive], dry_run: false, older_than_minutes: 10, mark: 'cancelled' });
     expect(c.message).toMatch(/^(Successfully cancelled|Cancelled) 1 stuck executions older than 10 minutes$/);
     const afterCancel = await d.snapshot();
-    expect(afterCancel.terminal(ids.cActive).map((e) => e.event_type)).toEqual(['execution.cancelled']);
+    expect(afterCancel.terminal(ids.cActive).map((e) => e.event_type)).toEqual(['playbook.cancelled', 'execution.cancelled']);
     expect(afterCancel.terminal(ids.cYoung)).toHaveLength(0);
 
     const count = afterCancel.count;
@@ -366,8 +370,8 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     );
     const afterSweep = await d.snapshot();
     expect(afterSweep.terminal(ids.cpDone).map((e) => e.event_type)).toEqual(['playbook.failed']);
-    expect(afterSweep.terminal(ids.cpChild).map((e) => e.event_type)).toEqual(['execution.cancelled']);
-    expect(afterSweep.count).toBe(count + 2);
+    expect(afterSweep.closes(ids.cpChild).map((e) => e.event_type)).toEqual(['execution.cancelled']);
+    expect(afterSweep.count).toBe(count + 4);
   });
 
   it('read-only (--read-only, NOETL_CONSOLE_READ_ONLY): write commands refused with a clear message, nothing written; reads and dry runs work', async () => {
@@ -445,8 +449,8 @@ describe.each(backends())('cancel on %s without noetl.snowflake_id()', (backend)
     for (const x of results) {
       const rows = end.of(x.execution_id);
       const added = rows.filter((e) => !before[x.execution_id]!.some((b) => b.event_id === e.event_id));
-      expect(added).toHaveLength(1);
-      expect(added[0]).toMatchObject({ event_id: x.event_id, event_type: 'execution.cancelled' });
+      expect(added).toHaveLength(2);
+      expect(added[1]).toMatchObject({ event_id: x.event_id, event_type: 'execution.cancelled' });
       const max = before[x.execution_id]!.map((e) => BigInt(e.event_id)).reduce((a, b) => (a > b ? a : b));
       expect(BigInt(x.event_id)).not.toBe(max + 1n);
       expect(BigInt(x.event_id) > 2n ** 53n).toBe(true);

@@ -90,7 +90,7 @@ describe.each(backends())('data layer on %s', (backend) => {
     expect(res.map((r) => r.outcome)).toEqual(['failed', 'not_found']);
     const ev = (await eventsOf(t.db, t.schema, ids.deadWorker)).at(-1)!;
     expect(ev.event_type).toBe('playbook.failed');
-    expect(ev.result).toEqual({ status: 'FAILED', context: { reason: 'worker gone', marked_by: 'noetl-console' } });
+    expect(ev.result).toEqual({ status: 'FAILED', context: { reason: 'worker gone', error: 'worker gone', closed_by: 'noetl-console' } });
     expect(ev.error).toBe('worker gone');
   });
 

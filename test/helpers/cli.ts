@@ -14,6 +14,7 @@ import type { Database } from '../../src/db/database.js';
 import { openPglite } from '../../src/db/pglite.js';
 import type { SchemaOptions } from '../fixtures/noetl-schema.js';
 import { createTestDatabase, type Backend, type TestDatabase } from './db.js';
+import { TERMINAL_EVENT_TYPES, closesOf } from './closes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -181,6 +182,7 @@ export interface EventRow {
   event_id: string;
   catalog_id: string;
   parent_execution_id: string | null;
+  parent_event_id: string | null;
   event_type: string;
   node_id: string | null;
   node_name: string | null;
@@ -215,6 +217,8 @@ export interface Snapshot {
   of(executionId: string): EventRow[];
   /** Its terminal events (any spelling). */
   terminal(executionId: string): EventRow[];
+  /** Its closes: a console close (two rows) counts once, as its newest row; an engine's terminal event as itself. */
+  closes(executionId: string): EventRow[];
 }
 
 export async function createCliDatabase(
@@ -251,7 +255,7 @@ export async function createCliDatabase(
     use = (fn) => fn(t.db);
   }
   const s = `"${t.schema}"`;
-  const select = `SELECT execution_id::text, event_id::text, catalog_id::text, parent_execution_id::text, event_type,
+  const select = `SELECT execution_id::text, event_id::text, catalog_id::text, parent_execution_id::text, parent_event_id::text, event_type,
       node_id, node_name, status, result, error, meta,
       extract(epoch FROM ((now() AT TIME ZONE 'UTC') - created_at))::float8 AS age_s
     FROM ${s}.event`;
@@ -270,24 +274,18 @@ export async function createCliDatabase(
         const by = new Map<string, EventRow[]>();
         for (const row of rows) by.set(row.execution_id, [...(by.get(row.execution_id) ?? []), row]);
         const of = (id: string) => by.get(id) ?? [];
-        return { count: rows.length, of, terminal: (id: string) => of(id).filter((e) => TERMINAL_EVENT_TYPES.includes(e.event_type)) };
+        return {
+          count: rows.length,
+          of,
+          terminal: (id: string) => of(id).filter((e) => TERMINAL_EVENT_TYPES.includes(e.event_type)),
+          closes: (id: string) => closesOf(of(id)),
+        };
       }),
     close: () => t.close(),
   };
 }
 
-/** Event types that end an execution, both dialects (../shared/noetl-schema.md). */
-export const TERMINAL_EVENT_TYPES = [
-  'playbook.completed',
-  'playbook_completed',
-  'workflow.completed',
-  'playbook.failed',
-  'playbook_failed',
-  'workflow.failed',
-  'execution.cancelled',
-  'playbook.cancelled',
-  'playbook_cancelled',
-];
+export { TERMINAL_EVENT_TYPES, closesOf } from './closes.js';
 
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 

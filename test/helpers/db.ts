@@ -94,8 +94,17 @@ export async function adminClient(): Promise<pg.Client> {
 
 /** Rows of one execution's events, oldest first, for assertions. */
 export async function eventsOf(db: Database, schema: string, id: string) {
-  const { rows } = await db.query<{ event_id: string; event_type: string; status: string | null; meta: Record<string, unknown> | null; result: unknown; error: string | null; created_at: string }>(
-    `SELECT event_id::text, event_type, status, meta, result, error, created_at::text FROM "${schema}".event WHERE execution_id = $1 ORDER BY event_id`,
+  const { rows } = await db.query<{
+    event_id: string;
+    parent_event_id: string | null;
+    event_type: string;
+    status: string | null;
+    meta: Record<string, any> | null;
+    result: unknown;
+    error: string | null;
+    created_at: string;
+  }>(
+    `SELECT event_id::text, parent_event_id::text, event_type, status, meta, result, error, created_at::text FROM "${schema}".event WHERE execution_id = $1 ORDER BY event_id`,
     [id],
   );
   return rows;

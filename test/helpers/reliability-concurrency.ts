@@ -286,7 +286,9 @@ export async function runConcurrencyRound(opts: RoundOptions = {}): Promise<Roun
       `SELECT e.execution_id::text, e.event_type, e.meta->>'reason' AS reason, l.stmt_us::text, l.clock_us::text
        FROM "${t.schema}".event e
        LEFT JOIN "${t.schema}".console_write_log l ON l.execution_id = e.execution_id AND l.event_id = e.event_id
-       WHERE e.meta->>'emitted_by' = 'noetl-console'`,
+       WHERE e.meta->>'emitted_by' = 'noetl-console'
+         AND NOT EXISTS (SELECT 1 FROM "${t.schema}".event n WHERE n.execution_id = e.execution_id
+                           AND n.parent_event_id = e.event_id AND n.meta->>'emitted_by' = 'noetl-console')`,
     );
     const { rows: engineRows } = await reader.query<{ execution_id: string; engine_clock_us: string }>(
       `SELECT execution_id::text, meta->>'engine_clock_us' AS engine_clock_us

@@ -277,10 +277,14 @@ export interface ConsoleEvent {
 }
 
 /** Events written by the console (meta.emitted_by = 'noetl-console'). */
+/** The console's closes, one row each: the newest of the two rows a close writes (src/noetl/vocabulary.ts CLOSE_ROWS). */
 export async function consoleEvents(q: { query: pg.Client['query'] } | pg.Client, schema: string): Promise<ConsoleEvent[]> {
   const { rows } = await (q as pg.Client).query<ConsoleEvent>(
-    `SELECT execution_id::text, event_id::text, event_type, status, meta, result, error
-     FROM "${schema}".event WHERE meta->>'emitted_by' = 'noetl-console' ORDER BY execution_id, event_id`,
+    `SELECT e.execution_id::text, e.event_id::text, e.event_type, e.status, e.meta, e.result, e.error
+     FROM "${schema}".event e WHERE e.meta->>'emitted_by' = 'noetl-console'
+       AND NOT EXISTS (SELECT 1 FROM "${schema}".event n WHERE n.execution_id = e.execution_id
+                         AND n.parent_event_id = e.event_id AND n.meta->>'emitted_by' = 'noetl-console')
+     ORDER BY e.execution_id, e.event_id`,
   );
   return rows;
 }

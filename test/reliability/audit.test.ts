@@ -35,7 +35,7 @@ const paths: WritePath[] = [
   { name: 'fail (no cascade)', root: 'p4', action: 'fail', args: (r) => ['fail', ids.p4!, '--reason', r], changes: () => [ids.p4!] },
   { name: 'cleanup --cascade (cancelled)', root: 'p5', action: 'cancel', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p5', '--cascade', '--reason', r], changes: () => [ids.p5!, ids.p5c!, ids.p5g!] },
   { name: 'cleanup --mark failed --cascade', root: 'p6', action: 'fail', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p6', '--mark', 'failed', '--cascade', '--reason', r], changes: () => [ids.p6!, ids.p6c!, ids.p6g!] },
-  { name: 'cleanup (default reason)', root: 'p7', action: 'cancel', args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7', '--json'], changes: () => [ids.p7!] },
+  { name: 'cleanup (default reason)', root: 'p7', action: 'cancel', args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7*', '--json'], changes: () => [ids.p7!, ids.p7c!, ids.p7g!] },
   { name: 'cancel - --cascade (stdin)', root: 'p8', action: 'cancel', args: (r) => ['cancel', '-', '--cascade', '--reason', r], stdin: () => `${ids.p8}\n`, changes: () => [ids.p8!, ids.p8c!, ids.p8g!] },
   { name: 'fail - --json (stdin)', root: 'p9', action: 'fail', args: (r) => ['fail', '-', '--json', '--reason', r], stdin: () => `${ids.p9}\n`, changes: () => [ids.p9!] },
 ];
@@ -74,7 +74,11 @@ function expectAudit(e: ConsoleEvent, path: WritePath, reason: string, root: str
     cascaded: e.execution_id !== root,
   });
   if (path.action === 'cancel') {
-    expect({ type: e.event_type, status: e.status, result: e.result }, where).toEqual({ type: 'execution.cancelled', status: 'CANCELLED', result: null });
+    expect({ type: e.event_type, status: e.status, result: e.result }, where).toEqual({
+      type: 'execution.cancelled',
+      status: 'CANCELLED',
+      result: { status: 'CANCELLED', context: { reason, closed_by: 'noetl-console' } },
+    });
   } else {
     expect({ type: e.event_type, status: e.status, error: e.error }, where).toEqual({ type: 'playbook.failed', status: 'FAILED', error: reason });
     expect(e.result, where).toMatchObject({ status: 'FAILED', context: expect.any(Object) });

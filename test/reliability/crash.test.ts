@@ -152,8 +152,7 @@ describe('crash safety: SIGKILL in the middle of a 1,000-execution cleanup --cas
     void run2.done.then(() => (ended = true));
     await waitFor(async () => {
       if (ended) return true;
-      const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${t!.schema}".event WHERE meta->>'emitted_by' = 'noetl-console'`);
-      return rows[0]!.n > after1.events;
+      return (await consoleEvents(admin, t!.schema)).length > after1.events;
     }, 'a commit of the rerun', 60_000, 2);
     run2.child.kill('SIGKILL');
     const r2 = await run2.done;

@@ -48,6 +48,7 @@ beforeAll(async () => {
     await admin.query(`GRANT USAGE ON SCHEMA ${q} TO "${role}"`);
     await admin.query(`GRANT SELECT ON ${q}.event, ${q}.catalog, ${q}.runtime, ${q}.command TO "${role}"`);
     await admin.query(`GRANT INSERT ON ${q}.event TO "${role}"`);
+    await admin.query(`GRANT SELECT, UPDATE ON ${q}.execution TO "${role}"`);
     await admin.query(`GRANT EXECUTE ON FUNCTION ${q}.snowflake_id() TO "${role}"`);
   }
   // The same plus the sequence that snowflake_id() draws from (as in NoETL's own DDL).
@@ -66,7 +67,7 @@ const envFor = (role: string) => ({ NOETL_DATABASE_URL: urlFor(role), NOETL_SCHE
 
 async function changedBy(role: string): Promise<string[]> {
   const { rows } = await admin.query<{ execution_id: string }>(
-    `SELECT e.execution_id::text FROM "${t.schema}".event e WHERE e.meta->>'emitted_by' = 'noetl-console' AND e.meta->>'reason' = $1 ORDER BY 1`,
+    `SELECT DISTINCT e.execution_id::text FROM "${t.schema}".event e WHERE e.meta->>'emitted_by' = 'noetl-console' AND e.meta->>'reason' = $1 ORDER BY 1`,
     [role],
   );
   return rows.map((r) => r.execution_id);

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { closesOf } from '../helpers/closes.js';
 import { KEYS, countingDatabase, cursorLine, freshSchema, press, renderApp, rowOf, TEST_ACTOR, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { finishOutside, listOrder, seedList, type ListIds } from './seed.js';
 
@@ -20,8 +21,8 @@ afterEach(() => {
 });
 
 const tail = (id: string) => id.slice(-6);
-const terminal = <E extends { event_type: string }>(rows: E[]) =>
-  rows.filter((e) => ['execution.cancelled', 'playbook.failed'].includes(e.event_type));
+/** The closes the console wrote (one per close, its newest row). */
+const terminal = <E extends Parameters<typeof closesOf>[0][number]>(rows: E[]) => closesOf(rows).filter((e) => e.meta?.emitted_by === 'noetl-console');
 
 /** A schema of its own with the standard scenario, and the app open on it. */
 async function setup(props: { readOnly?: boolean; refreshSeconds?: number; counting?: boolean } = {}) {
