@@ -126,7 +126,7 @@ export function register(program: Command): void {
               actor: currentActor(),
             }),
           async (results) => {
-            left = await descendantsLeft(ctx, results, o.cascade);
+            left = await descendantsLeft(ctx, results, o);
           },
           report,
         );

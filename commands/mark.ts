@@ -68,12 +68,13 @@ export function markSummary(results: readonly MarkResult[]) {
  * After a close without cascade: the running descendants it left, said on
  * stderr (the JSON carries them too), so one pass never hides them.
  */
-export async function descendantsLeft(ctx: CommandContext, results: readonly MarkResult[], cascade: boolean): Promise<string[]> {
-  if (cascade || !ctx.source.hasChildren) return [];
+export async function descendantsLeft(ctx: CommandContext, results: readonly MarkResult[], opts: { cascade: boolean; dryRun: boolean }): Promise<string[]> {
+  if (opts.cascade || !ctx.source.hasChildren) return [];
   const closed = results.filter((r) => isChange(r.outcome) || isWould(r.outcome)).map((r) => r.execution_id);
   const left = await ctx.source.runningDescendants(closed);
   if (left.length > 0) {
-    ctx.note(`left ${left.length} running descendant(s) of the executions named (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', ...' : ''}); add --cascade to close them too`);
+    const listed = `${left.slice(0, 3).join(', ')}${left.length > 3 ? ', ...' : ''}`;
+    ctx.note(`${opts.dryRun ? 'would leave' : 'left'} ${left.length} running descendant(s) of the executions closed (${listed}); add --cascade to close them too`);
   }
   return left;
 }
@@ -129,7 +130,7 @@ function register1(program: Command, action: Action): void {
         const results = await markAndReport(
           () => ctx.source.mark({ action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
           async (results) => {
-            left = await descendantsLeft(ctx, results, o.cascade);
+            left = await descendantsLeft(ctx, results, o);
           },
           report,
         );

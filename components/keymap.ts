@@ -66,7 +66,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'clearMarks', keys: ['A'], scopes: ['list'], help: 'clear all marks' },
   { command: 'cancel', keys: ['c'], scopes: ['list', 'detail'], help: 'cancel the marked rows (or the cursor row)', footer: 'cancel' },
   { command: 'fail', keys: ['f'], scopes: ['list', 'detail'], help: 'mark failed the marked rows (or the cursor row)', footer: 'fail' },
-  { command: 'complete', keys: ['d'], scopes: ['list', 'detail'], help: 'mark completed (done) the marked rows (or the cursor row): for work that finished but was never closed' },
+  { command: 'complete', keys: ['d'], scopes: ['list', 'detail'], help: 'mark completed (done) the marked rows (or the cursor row)' },
   { command: 'agePreset', keys: ['1', '2', '3', '4', '5'], scopes: ['list'], help: 'age at least 5m / 15m / 1h / 6h / 24h', shown: '1-5', footer: 'age' },
   { command: 'ageUp', keys: ['+', '='], scopes: ['list'], help: 'next longer age preset' },
   { command: 'ageDown', keys: ['-'], scopes: ['list'], help: 'next shorter age preset' },

@@ -91,8 +91,10 @@ export class LiveRunningSet {
     for (const row of this.rows.values()) {
       row.now_ms = nowMs;
       if (row.worker_id && heartbeats.has(row.worker_id)) row.heartbeat_ms = heartbeats.get(row.worker_id) ?? null;
-      // Parent liveness follows the set itself.
-      row.parent_running = row.parent_execution_id !== null && this.rows.has(row.parent_execution_id);
+      // Parent liveness and progress follow the set itself.
+      const parent = row.parent_execution_id === null ? undefined : this.rows.get(row.parent_execution_id);
+      row.parent_running = parent !== undefined;
+      if (parent) row.parent_last_event_ms = parent.last_event_ms;
     }
     this.nowMs = nowMs;
     this.watermarkMs = nowMs - this.marginMs;

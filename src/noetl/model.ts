@@ -133,7 +133,7 @@ export interface StuckSignals {
   /** The end step completed and the newest event says so: finished, but never closed. */
   finishedNeverClosed: boolean;
   pendingCallback: boolean;
-  /** The parent wrote an event within PARENT_ACTIVE_SECONDS. */
+  /** The parent is running and wrote an event within PARENT_ACTIVE_SECONDS. */
   parentProgressing: boolean;
   bulkImported: boolean;
 }
@@ -149,7 +149,8 @@ function signalsOf(row: DescribedRow): StuckSignals {
     finishedNeverClosed:
       row.last_event_step === 'end' && STEP_DONE.has(last) && /^(completed|success)$/i.test(row.last_event_status ?? ''),
     pendingCallback: row.pending_callback,
-    parentProgressing: row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
+    parentProgressing:
+      row.parent_running && row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
     bulkImported: row.bulk_imported,
   };
 }

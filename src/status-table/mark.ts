@@ -23,9 +23,9 @@ export interface MarkTarget {
   origin: string;
 }
 
-/** The status an action writes: the configured failed or cancelled value, or the first completed one. */
+/** The status an action writes: the configured failed or cancelled value (complete is NoETL's alone). */
 export function statusWritten(v: StatusVocabulary, action: Action): string | undefined {
-  return action === 'fail' ? v.failed : action === 'cancel' ? v.cancelled : v.completed?.[0];
+  return action === 'fail' ? v.failed : action === 'cancel' ? v.cancelled : undefined;
 }
 
 export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkResult[]> {

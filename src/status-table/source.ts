@@ -33,7 +33,7 @@ export class StatusTableSource implements ExecutionSource {
     /** The config file, for messages. */
     readonly file: string | null = null,
   ) {
-    this.actions = (['fail', 'cancel', 'complete'] as const).filter((a) => statusWritten(config.status, a) !== undefined);
+    this.actions = (['fail', 'cancel'] as const).filter((a) => statusWritten(config.status, a) !== undefined);
   }
 
   describeWrite(action: Action): string {

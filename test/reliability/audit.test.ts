@@ -26,6 +26,8 @@ interface WritePath {
   action: 'cancel' | 'fail';
   /** Executions it must change: the root, then its running descendants. */
   changes: () => string[];
+  /** It selects the children on their own (cleanup without --cascade): each is its own root. */
+  ownRoots?: boolean;
 }
 
 const paths: WritePath[] = [
@@ -35,7 +37,7 @@ const paths: WritePath[] = [
   { name: 'fail (no cascade)', root: 'p4', action: 'fail', args: (r) => ['fail', ids.p4!, '--reason', r], changes: () => [ids.p4!] },
   { name: 'cleanup --cascade (cancelled)', root: 'p5', action: 'cancel', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p5', '--cascade', '--reason', r], changes: () => [ids.p5!, ids.p5c!, ids.p5g!] },
   { name: 'cleanup --mark failed --cascade', root: 'p6', action: 'fail', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p6', '--mark', 'failed', '--cascade', '--reason', r], changes: () => [ids.p6!, ids.p6c!, ids.p6g!] },
-  { name: 'cleanup (default reason)', root: 'p7', action: 'cancel', args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7*', '--json'], changes: () => [ids.p7!, ids.p7c!, ids.p7g!] },
+  { name: 'cleanup (default reason)', root: 'p7', action: 'cancel', args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7*', '--json'], changes: () => [ids.p7!, ids.p7c!, ids.p7g!], ownRoots: true },
   { name: 'cancel - --cascade (stdin)', root: 'p8', action: 'cancel', args: (r) => ['cancel', '-', '--cascade', '--reason', r], stdin: () => `${ids.p8}\n`, changes: () => [ids.p8!, ids.p8c!, ids.p8g!] },
   { name: 'fail - --json (stdin)', root: 'p9', action: 'fail', args: (r) => ['fail', '-', '--json', '--reason', r], stdin: () => `${ids.p9}\n`, changes: () => [ids.p9!] },
 ];
@@ -97,7 +99,7 @@ describe('audit: every write path records who, where, why and with which console
       expect(mine.map((e) => e.execution_id).sort()).toEqual([...path.changes()].sort());
       const stored = reason ?? String(mine[0]!.meta.reason);
       expect(stored.length).toBeGreaterThan(0);
-      for (const e of mine) expectAudit(e, path, stored, root);
+      for (const e of mine) expectAudit(e, path, stored, path.ownRoots ? e.execution_id : root);
 
       // show: the audit line of every changed execution names reason, user, host and version.
       for (const id of path.changes()) {

@@ -1,0 +1,49 @@
+/**
+ * Diagnoses of NoETL's known stuck shapes (the Rust server's non-convergence
+ * sweep names them), read from the database on both backends: the cause
+ * before the symptom.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NoetlStore } from '../../src/noetl/store.js';
+import { Scenario } from '../fixtures/scenario.js';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+describe.each(backends())('diagnoses on %s', (backend) => {
+  let t: TestDatabase;
+  let store: NoetlStore;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await createTestDatabase(backend);
+    store = new NoetlStore(t.db, t.schema);
+    const s = new Scenario();
+    s.worker('worker-live', 2).worker('worker-dead', 3600);
+    ids.live = s.execution({ path: 'shape/live-claim', startedMinutesAgo: 120 }).step('a', 110).claimed('b', 100, 'worker-live').id;
+    ids.callback = s
+      .execution({ path: 'shape/callback', dialect: 'rust', startedMinutesAgo: 120 })
+      .step('a', 110)
+      .event('command_completed', 100 * 60, { node: 'approve', status: 'COMPLETED', result: { status: 'COMPLETED', context: { pending_callback: true } } }).id;
+    const parent = s.execution({ path: 'shape/parent', startedMinutesAgo: 120 }).step('spawn', 110).claimed('poll', 1, 'worker-live');
+    ids.parent = parent.id;
+    ids.child = s.execution({ path: 'shape/child', startedMinutesAgo: 100, parent }).step('a', 90).id;
+    ids.imported = s.execution({ path: 'shape/imported', startedMinutesAgo: 60 * 24 * 30, imported: true }).step('a', 60 * 24 * 30 - 5).id;
+    ids.finished = s.execution({ path: 'shape/finished', startedMinutesAgo: 120 }).step('a', 110).step('end', 100).id;
+    const dead = s.execution({ path: 'shape/dead-with-child', startedMinutesAgo: 120 }).claimed('fan', 100, 'worker-dead');
+    ids.dead = dead.id;
+    s.execution({ path: 'shape/dead-child', startedMinutesAgo: 100, parent: dead }).issued('x', 90);
+    await s.apply(t.db, t.schema);
+  });
+  afterAll(async () => t?.close());
+
+  it('names each shape, the cause before the symptom', async () => {
+    const rows = await store.listStuck({ olderThanSeconds: 60, includeChildren: true });
+    const by = new Map<string | undefined, string>(rows.map((e) => [e.execution_id, e.diagnosis]));
+    expect(by.get(ids.live)).toBe('claim held by live worker-live');
+    expect(by.get(ids.callback)).toBe('parked on a callback');
+    expect(by.get(ids.child)).toBe('parent still progressing');
+    expect(by.get(ids.imported)).toBe('bulk-imported history');
+    expect(by.get(ids.finished)).toBe('finished, never closed');
+    // A dead worker is the cause; the running child is only a symptom.
+    expect(by.get(ids.dead)).toBe('worker dead');
+  });
+});
