@@ -320,6 +320,7 @@ export function statementsOf(report: DoctorReport): string[] {
  */
 export function scriptOf(report: DoctorReport, header: readonly string[]): string[] {
   const lines = header.map((h) => `-- ${h}`.trimEnd());
+  if (report.indexes.length === 0) return [...lines, '-- Nothing doctor can do here (see "not handled" above).'];
   if (statementsOf(report).length === 0) return [...lines, '-- Nothing to do: every recommended index is present and valid.'];
   lines.push(
     '-- Run it with psql (add your connection flags): noetl-console doctor --script > doctor.sql; psql -f doctor.sql',
@@ -347,3 +348,40 @@ export function describeEngines(engines: readonly Engine[]): string {
   if (engines.length === 0) return `none seen (no ${Object.values(ENGINE_STARTS).join(' or ')} event)`;
   return engines.map((e) => `${e} (${ENGINE_STARTS[e]})`).join(', ');
 }
+
+const LABEL: Record<IndexStatus, string> = { ok: 'ok        ', missing: 'missing   ', invalid: 'invalid   ', incomplete: 'incomplete' };
+
+/** What doctor found, one line each: the table, the engines, then each index (`label` may colour the status). */
+export function reportLines(report: DoctorReport, label: (status: IndexStatus, text: string) => string = (_, text) => text): string[] {
+  const t = report.table;
+  const shape = t.partitioned ? `partitioned, ${t.partitions.length} partition(s)` : 'not partitioned';
+  const lines = [`event table: ${t.name} (${shape})`, `engines: ${describeEngines(report.engines)}`];
+  for (const n of t.notHandled) lines.push(`not handled: ${n}`);
+  for (const c of report.indexes) {
+    lines.push(`${label(c.status, LABEL[c.status])} ${c.name.padEnd(20)} ${c.why}${c.status === 'ok' && c.existing ? ` (${c.existing})` : ''}`);
+    if (c.detail) lines.push(`           ${c.detail}`);
+  }
+  return lines;
+}
+
+/** The report for --json: the statements per index, and all of them in script order as `missing`. */
+export function reportJson(report: DoctorReport, schema: string) {
+  return {
+    schema,
+    table: { name: report.table.name, partitioned: report.table.partitioned, partitions: report.table.partitions, not_handled: report.table.notHandled },
+    engines: report.engines,
+    indexes: report.indexes.map((c) => ({
+      name: c.name,
+      status: c.status,
+      present: c.present,
+      existing: c.existing,
+      detail: c.detail,
+      why: c.why,
+      statements: c.steps.map((step) => step.sql),
+      partitions: c.partitions,
+    })),
+    missing: statementsOf(report),
+  };
+}
+
+export const SCRIPT_TITLE = 'noetl-console doctor';

@@ -443,9 +443,13 @@ export function heartbeatsSql(schema: string): string {
  * (sub-partitions too), parents before children. $1 = schema name.
  */
 export function eventTreeSql(): string {
-  return `SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+  // pg_partition_tree lists nothing for a table that is not partitioned: the root row comes first on its own.
+  return `WITH root AS (SELECT to_regclass(quote_ident($1) || '.event') AS relid)
+    SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
       t.parentrelid::oid::text AS parent, t.level
-    FROM pg_partition_tree(to_regclass(quote_ident($1) || '.event')) t
+    FROM (SELECT relid, NULL::regclass AS parentrelid, 0 AS level FROM root
+          UNION ALL
+          SELECT t.relid, t.parentrelid, t.level FROM root, pg_partition_tree(root.relid) t WHERE t.relid <> root.relid) t
     JOIN pg_class c ON c.oid = t.relid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     ORDER BY t.level, c.relname`;
