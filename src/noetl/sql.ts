@@ -434,14 +434,79 @@ export function heartbeatsSql(schema: string): string {
     FROM ${quoteIdent(schema)}.runtime r GROUP BY r.name`;
 }
 
-/** Index definitions on the event table (and its partitions' parent), for `doctor`. */
+/*
+ * `doctor`: the catalog reads, and the DDL it prints (never runs).
+ */
+
+/**
+ * The event table and, when it is partitioned, every partition below it
+ * (sub-partitions too), parents before children. $1 = schema name.
+ */
+export function eventTreeSql(): string {
+  // pg_partition_tree lists nothing for a table that is not partitioned: the root row comes first on its own.
+  return `WITH root AS (SELECT to_regclass(quote_ident($1) || '.event') AS relid)
+    SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+      t.parentrelid::oid::text AS parent, t.level
+    FROM (SELECT relid, NULL::regclass AS parentrelid, 0 AS level FROM root
+          UNION ALL
+          SELECT t.relid, t.parentrelid, t.level FROM root, pg_partition_tree(root.relid) t WHERE t.relid <> root.relid) t
+    JOIN pg_class c ON c.oid = t.relid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    ORDER BY t.level, c.relname`;
+}
+
+/**
+ * Every index on the tables $1 (oids as text[]), in parts to compare with a
+ * recommendation: key columns (with DESC), INCLUDE columns, the predicate,
+ * whether it is valid, and the partitioned index it is attached to.
+ */
 export function eventIndexesSql(): string {
-  return `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
+  return `SELECT i.oid::text AS oid, n.nspname AS schema, i.relname AS name, x.indrelid::text AS table_oid,
+      x.indisvalid AS valid, am.amname AS method, pg_get_expr(x.indpred, x.indrelid) AS predicate,
+      ARRAY(SELECT pg_get_indexdef(i.oid, k, false) || CASE WHEN (x.indoption[k - 1] & 1) = 1 THEN ' DESC' ELSE '' END
+            FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
+      ARRAY(SELECT pg_get_indexdef(i.oid, k, false)
+            FROM generate_series(x.indnkeyatts + 1, x.indnatts) k ORDER BY k) AS include,
+      (SELECT h.inhparent::text FROM pg_inherits h WHERE h.inhrelid = i.oid) AS parent
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
-    JOIN pg_class t ON t.oid = x.indrelid
-    JOIN pg_namespace n ON n.oid = t.relnamespace
-    WHERE n.nspname = $1 AND t.relname = 'event'`;
+    JOIN pg_namespace n ON n.oid = i.relnamespace
+    JOIN pg_am am ON am.oid = i.relam
+    WHERE x.indrelid = ANY ($1::oid[])
+    ORDER BY i.relname`;
+}
+
+/** Names in use in schemas $1 (text[]): an index name must not collide with any relation. */
+export function relationNamesSql(): string {
+  return `SELECT n.nspname AS schema, c.relname AS name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = ANY ($1::text[])`;
+}
+
+/**
+ * Whether any event of each type exists, one boolean column per type in
+ * order ("0", "1", ...). Each EXISTS stops at the first row, through the
+ * (event_type) index or a partial index on that type.
+ */
+export function eventTypesSeenSql(schema: string, types: readonly string[]): string {
+  const s = quoteIdent(schema);
+  return `SELECT ${types.map((t, i) => `EXISTS (SELECT 1 FROM ${s}.event WHERE event_type = ${sqlList([t])}) AS "${i}"`).join(',\n    ')}`;
+}
+
+/** An index shape as PostgreSQL prints its parts (pg_get_indexdef per column). */
+export interface IndexShape {
+  keys: readonly string[];
+  include: readonly string[];
+  /** Literals its WHERE must name (an index with no WHERE when empty). */
+  predicateTypes: readonly string[];
+}
+
+export interface RecommendedIndex extends IndexShape {
+  /** Short name in reports. */
+  name: string;
+  /** The index name doctor gives it. */
+  index: string;
+  why: string;
 }
 
 /**
@@ -449,38 +514,87 @@ export function eventIndexesSql(): string {
  * partial indexes turn the running-set anti-join into two small index-only
  * scans; created_at serves the incremental probe; the others are NoETL's own.
  */
-export function recommendedIndexes(schema: string): { name: string; covers: RegExp; statement: string; why: string }[] {
-  const s = quoteIdent(schema);
+export function recommendedIndexes(): RecommendedIndex[] {
+  const terminal = [...ALL_TERMINAL_TYPES];
+  const otherStarts = START_TYPES.filter((t) => t !== 'playbook.initialized');
   return [
     {
       name: 'event_exec_type',
-      covers: /\(execution_id, event_type/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_exec_type ON ${s}.event (execution_id, event_type, event_id DESC);`,
+      index: 'idx_event_exec_type',
+      keys: ['execution_id', 'event_type', 'event_id DESC'],
+      include: [],
+      predicateTypes: [],
       why: 'state of one execution (terminal events) in a few index pages',
     },
     {
       name: 'event_parent_exec',
-      covers: /\(parent_execution_id\)/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_parent_exec ON ${s}.event (parent_execution_id);`,
+      index: 'idx_event_parent_exec',
+      keys: ['parent_execution_id'],
+      include: [],
+      predicateTypes: [],
       why: 'child executions (cascade, running_children)',
     },
     {
       name: 'event_created_at',
-      covers: /\(created_at\)/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_created_at ON ${s}.event (created_at);`,
+      index: 'idx_event_created_at',
+      keys: ['created_at'],
+      include: [],
+      predicateTypes: [],
       why: 'the incremental refresh reads only events stamped since the previous one',
     },
     {
       name: 'event_terminal_exec',
-      covers: /\(execution_id\)[^]*WHERE[^]*execution\.cancelled[^]*playbook_completed|\(execution_id\)[^]*WHERE[^]*playbook_completed[^]*execution\.cancelled/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_terminal_exec ON ${s}.event (execution_id) WHERE event_type IN (${TERMINAL});`,
+      index: 'idx_event_terminal_exec',
+      keys: ['execution_id'],
+      include: [],
+      predicateTypes: terminal,
       why: 'the full load anti-joins every start against terminal events: a small index-only scan instead of heap pages',
     },
     {
       name: 'event_start_exec',
-      covers: /\(execution_id\) INCLUDE \(created_at, catalog_id, parent_execution_id\)[^]*WHERE[^]*playbook_started/,
-      statement: `CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_event_start_exec ON ${s}.event (execution_id) INCLUDE (created_at, catalog_id, parent_execution_id) WHERE event_type IN (${OTHER_STARTS});`,
+      index: 'idx_event_start_exec',
+      keys: ['execution_id'],
+      include: ['created_at', 'catalog_id', 'parent_execution_id'],
+      predicateTypes: otherStarts,
       why: 'Rust-dialect starts, index-only (NoETL indexes only playbook.initialized)',
     },
   ];
+}
+
+/** schema.name, both quoted. */
+export function qualifiedName(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+function indexShapeSql(r: IndexShape): string {
+  const include = r.include.length ? ` INCLUDE (${r.include.join(', ')})` : '';
+  const where = r.predicateTypes.length === 1 ? ` WHERE event_type = ${sqlList(r.predicateTypes)}` : r.predicateTypes.length ? ` WHERE event_type IN (${sqlList(r.predicateTypes)})` : '';
+  return `(${r.keys.join(', ')})${include}${where}`;
+}
+
+/**
+ * CREATE INDEX `index` on `table` (qualified): `concurrently` builds without
+ * blocking writes but PostgreSQL refuses it on a partitioned table; `only`
+ * creates a partitioned table's index without recursing (instant, invalid
+ * until each partition's index is attached); `recursive` builds it on the
+ * table and every partition at once, blocking their writes meanwhile.
+ */
+export function createIndexSql(r: IndexShape, index: string, table: string, how: 'concurrently' | 'only' | 'recursive'): string {
+  const create = how === 'concurrently' ? 'CREATE INDEX CONCURRENTLY IF NOT EXISTS' : 'CREATE INDEX IF NOT EXISTS';
+  return `${create} ${quoteIdent(index)} ON ${how === 'only' ? 'ONLY ' : ''}${table} ${indexShapeSql(r)};`;
+}
+
+/** Attach a partition's index (qualified) to its parent's; attaching the last one makes the parent valid. */
+export function attachIndexSql(parentIndex: string, partitionIndex: string): string {
+  return `ALTER INDEX ${parentIndex} ATTACH PARTITION ${partitionIndex};`;
+}
+
+/** Drop an invalid leftover of a failed CONCURRENTLY build, without blocking writes. */
+export function dropIndexSql(index: string): string {
+  return `DROP INDEX CONCURRENTLY IF EXISTS ${index};`;
+}
+
+/** Rebuild an invalid index that is attached to a parent index (it cannot be dropped alone). */
+export function reindexSql(index: string): string {
+  return `REINDEX INDEX CONCURRENTLY ${index};`;
 }
