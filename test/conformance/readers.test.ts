@@ -219,6 +219,17 @@ describe.each(backends())('NoETL readers after each write path, on %s', (backend
     }
   });
 
+  it('the reader table of README, before and after a close of a Python execution (printed)', async () => {
+    const sample = { cancel: ids['c:py']!, fail: ids['f:py']!, complete: ids['d:py']! };
+    const after = await d.use((db) => readAll(db, d.schema, Object.values(sample)));
+    const lines = READERS.map((r) => {
+      const cells = [verdictsBefore.get(r.name)!.get(sample.cancel), ...Object.values(sample).map((id) => after.get(r.name)!.get(id))];
+      expect(cells.slice(1), r.name).toEqual((['cancelled', 'failed', 'completed'] as const).map((state) => r.expect(state, before.get(sample.cancel)!)));
+      return `| ${r.name} | ${cells.join(' | ')} |`;
+    });
+    console.log(`readers on ${backend}:\n| reader | before | after cancel | after fail | after complete |\n${lines.join('\n')}`);
+  });
+
   it('a second close of the same executions writes nothing', async () => {
     const count = await d.eventCount();
     for (const action of ['cancel', 'fail', 'complete']) {
