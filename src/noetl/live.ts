@@ -130,7 +130,7 @@ export class LiveRunningSet {
       if (row.started_ms > row.now_ms - filter.olderThanSeconds * 1000) continue;
       if (filter.idleSeconds != null && (row.last_event_ms === null || row.last_event_ms > row.now_ms - filter.idleSeconds * 1000)) continue;
       if (match && !(row.path !== null && match.test(row.path))) continue;
-      if (!filter.includeChildren && row.parent_running) continue;
+      if (!filter.includeChildren && row.parent_running && !row.in_cycle) continue;
       out.push(row);
     }
     return out;

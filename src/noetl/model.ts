@@ -58,6 +58,8 @@ export interface DescribedRow {
   running_children: number;
   total_children: number;
   parent_running: boolean;
+  /** It is its own ancestor through parent_execution_id. */
+  in_cycle: boolean;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -136,12 +138,13 @@ export interface StuckSignals {
   /** The parent is running and wrote an event within PARENT_ACTIVE_SECONDS. */
   parentProgressing: boolean;
   bulkImported: boolean;
+  inCycle: boolean;
 }
 
 /** A parent with an event this recent may still drive its child (the sweep's grace is longer; an operator's view is shorter). */
 export const PARENT_ACTIVE_SECONDS = 15 * 60;
 
-const NO_SIGNALS: StuckSignals = { finishedNeverClosed: false, pendingCallback: false, parentProgressing: false, bulkImported: false };
+const NO_SIGNALS: StuckSignals = { finishedNeverClosed: false, pendingCallback: false, parentProgressing: false, bulkImported: false, inCycle: false };
 
 function signalsOf(row: DescribedRow): StuckSignals {
   const last = normalizeEventType(row.last_event_type);
@@ -152,6 +155,7 @@ function signalsOf(row: DescribedRow): StuckSignals {
     parentProgressing:
       row.parent_running && row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
     bulkImported: row.bulk_imported,
+    inCycle: row.in_cycle,
   };
 }
 
@@ -171,6 +175,7 @@ export function diagnose(
   if (e.state !== 'running') return e.state;
   const last = normalizeEventType(e.last_event_type);
   const idle = e.idle_seconds ?? e.age_seconds;
+  if (signals.inCycle) return 'parent cycle';
   if (signals.bulkImported) return 'bulk-imported history';
   if (last === 'command.issued') return `never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`;
   if (workerHoldsStep && e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';

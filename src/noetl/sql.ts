@@ -81,7 +81,19 @@ function describeBody(s: string, caps: Capabilities): string {
        SELECT 1 FROM ${s}.event p WHERE p.execution_id = t.parent_execution_id)
      AND NOT EXISTS (
        SELECT 1 FROM ${s}.event p WHERE p.execution_id = t.parent_execution_id AND p.event_type IN (${TERMINAL}))
-    ) AS parent_running
+    ) AS parent_running,
+    -- Its own ancestor (a self-parent or a parent cycle): listed on its own,
+    -- since no parent will ever finish it. UNION ends the walk at a repeat.
+    (t.parent_execution_id IS NOT NULL AND EXISTS (
+      WITH RECURSIVE up(id) AS (
+        SELECT t.parent_execution_id
+        UNION
+        SELECT p.parent_execution_id FROM up CROSS JOIN LATERAL (
+          SELECT e.parent_execution_id FROM ${s}.event e
+          WHERE e.execution_id = up.id AND e.parent_execution_id IS NOT NULL ORDER BY e.event_id LIMIT 1) p
+      )
+      SELECT 1 FROM up WHERE up.id = t.execution_id)
+    ) AS in_cycle
   FROM target t
   CROSS JOIN clock ck
   LEFT JOIN ${s}.catalog c ON c.catalog_id = t.catalog_id
@@ -176,7 +188,7 @@ export function listStuckSql(schema: string, caps: Capabilities): string {
   SELECT d.* FROM described d
   WHERE ($2::float8 IS NULL OR d.last_event_ms <= d.now_ms - $2::float8 * 1000)
     AND ($3::text IS NULL OR d.path ILIKE $3::text)
-    AND ($4::boolean OR NOT d.parent_running)
+    AND ($4::boolean OR NOT d.parent_running OR d.in_cycle)
   ORDER BY d.started_ms, d.execution_id::numeric
   LIMIT $5::bigint`;
 }
