@@ -6,7 +6,6 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 export default defineConfig({
   entry: {
     cli: 'commands/main.ts',
-    demo: 'test/demo/main.ts',
     bench: 'bench/main.ts',
     'bench-ui': 'bench/ui.ts',
     soak: 'bench/soak.ts',
