@@ -139,9 +139,10 @@ export function register(program: Command): void {
       'after',
       `
 Examples:
-  noetl-console demo                                   the console on an in-memory demo database
-  noetl-console demo --data-dir /tmp/noetl-demo        then: noetl-console list --database-url pglite:///tmp/noetl-demo
-  noetl-console demo --seed-into postgres://postgres@127.0.0.1:5432/test --schema noetl_demo --simulate
+  noetl-console demo
+  noetl-console demo --data-dir /tmp/noetl-demo
+  noetl-console list --database-url pglite:///tmp/noetl-demo
+  noetl-console demo --seed-into postgres://postgres@127.0.0.1/test --simulate
 `,
     )
     .action(async (_opts, cmd: Command) => {
