@@ -44,7 +44,10 @@ export async function createDemo(db: Database, schema: string, replace: boolean)
     if (replace) await tx.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await tx.query(noetlSchemaSql(schema));
     await tx.query(`COMMENT ON SCHEMA "${schema}" IS '${DEMO_MARK}'`);
-    return seedDemo(tx, schema);
+    const scenario = await seedDemo(tx, schema);
+    // The demo's history happened live, not in one bulk import: each row was ingested when it happened.
+    await tx.query(`UPDATE "${schema}".event SET event_time = created_at AT TIME ZONE 'UTC', ingest_time = created_at AT TIME ZONE 'UTC'`);
+    return scenario;
   });
 }
 
