@@ -37,7 +37,8 @@ interface Figure {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, 'cli.js');
+// Built into build/; the bin it measures is the published one in dist/.
+const cli = join(here, '..', 'dist', 'cli.js');
 
 function args() {
   const a = process.argv.slice(2);

@@ -5,7 +5,7 @@
  * totals. Exit 1 if anything was lost, duplicated, written on an execution
  * finished before our lock, or misreported.
  *
- *   node dist/soak.js [--minutes 10] [--executions 500] [--processes 8] [--seed N]
+ *   node build/soak.js [--minutes 10] [--executions 500] [--processes 8] [--seed N]
  *
  * Needs the built bin (dist/cli.js) and PostgreSQL at NOETL_TEST_POSTGRES_URL
  * (default postgres://postgres@127.0.0.1:5432/test).

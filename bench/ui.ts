@@ -5,7 +5,7 @@
  *
  * Runs on PostgreSQL when NOETL_BENCH_DATABASE_URL (or NOETL_TEST_POSTGRES_URL)
  * answers, else on PGlite in memory (slower queries, same UI figures).
- * Standalone: built by tsup as dist/bench-ui.js (`node dist/bench-ui.js`).
+ * Standalone: built as build/bench-ui.js (`node build/bench-ui.js`).
  */
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
@@ -181,7 +181,7 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
   }
 }
 
-// Standalone when built as its own entry (dist/bench-ui.js); a no-op when bench/main.ts imports it.
+// Standalone when built as its own entry (build/bench-ui.js); a no-op when bench/main.ts imports it.
 if (basename(process.argv[1] ?? '') === 'bench-ui.js') {
   benchUi().then(
     () => process.exit(0),

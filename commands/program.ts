@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import * as cleanup from './cleanup.js';
+import * as demo from './demo.js';
 import * as doctor from './doctor.js';
 import * as health from './health.js';
 import * as metrics from './metrics.js';
@@ -34,6 +35,7 @@ Examples:
   noetl-console show 543857931469455628
   noetl-console cancel 543857931469455628 --cascade --reason "worker pod rolled"
   noetl-console cleanup --older-than 60 --idle 30 --dry-run --json
+  noetl-console demo                              the console on a demo database
 `;
 
 /** Commander's own usage errors, as one line: exit 2 (set in run()). */
@@ -81,7 +83,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, health, metrics, doctor, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, health, metrics, doctor, demo, ui]) mod.register(program);
   for (const sub of program.commands) {
     // Subcommands inherit allowExcessArguments from the program: not wanted there.
     sub.exitOverride().configureOutput(program.configureOutput()).allowExcessArguments(false).addHelpText('after', EXIT_CODES);

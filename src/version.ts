@@ -1,4 +1,4 @@
 declare const __NOETL_CONSOLE_VERSION__: string;
 
-/** Injected at build time (tsup) and test time (vitest) from package.json. */
+/** Injected at build time (build.mjs) and test time (vitest) from package.json. */
 export const VERSION: string = __NOETL_CONSOLE_VERSION__;

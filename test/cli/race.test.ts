@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { resolveConnection } from '../../src/config.js';
 import { openDatabase } from '../../src/db/open.js';
-import { POSTGRES_URL, adminClient, postgresEnabled } from '../helpers/db.js';
+import { POSTGRES_URL, adminClient, describePostgres } from '../helpers/db.js';
 import { closesOf, createCliDatabase, jsonOf, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
 
 type IdName = 'one' | 'mixed' | 'root' | 'child' | 'childDone' | 'grandchild' | 'waiter' | 'timeout' | 'killed';
@@ -23,7 +23,7 @@ async function eventually<T>(what: string, fn: () => Promise<T | null | undefine
   }
 }
 
-describe.runIf(postgresEnabled())('races and locks through the bin on PostgreSQL', () => {
+describePostgres('races and locks through the bin on PostgreSQL', () => {
   let d: CliDatabase;
   const ids = {} as Record<IdName, string>;
   const cli = (args: string[]) => runCli([...args, ...d.args]);
@@ -165,7 +165,7 @@ describe.runIf(postgresEnabled())('races and locks through the bin on PostgreSQL
   });
 });
 
-describe.runIf(postgresEnabled())('session settings on PostgreSQL', () => {
+describePostgres('session settings on PostgreSQL', () => {
   async function sessionSettings(databaseUrl: string) {
     const options = resolveConnection({ databaseUrl, schema: 'noetl', readOnly: true, statementTimeout: '7' }, {});
     const db = await openDatabase(options);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { DAG_CONFIG, JOBS_CONFIG, RUN, RUNS_CONFIG, seedDag, seedJobs, seedRuns } from '../status-table/fixtures.js';
 import { cliPath, jsonOf, runCli, show } from '../helpers/cli.js';
-import { POSTGRES_URL, createTestDatabase, postgresEnabled, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_URL, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { spawn } from 'node:child_process';
 
 function configFor(schema: string): string {
@@ -20,7 +20,7 @@ function configFor(schema: string): string {
     .replace(/^( {2}\w+):\n( {4}type: status-table)/gm, `$1:\n$2\n    database_url: ${POSTGRES_URL}`);
 }
 
-describe.runIf(postgresEnabled())('status-table sources through the bin', () => {
+describePostgres('status-table sources through the bin', () => {
   let t: TestDatabase;
   let dir: string;
   let config: string;
@@ -151,7 +151,7 @@ function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
-describe.runIf(postgresEnabled())('metrics on NoETL through the bin', () => {
+describePostgres('metrics on NoETL through the bin', () => {
   let t: TestDatabase;
   const args = () => ['--database-url', POSTGRES_URL, '--schema', t.schema];
 

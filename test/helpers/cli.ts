@@ -5,8 +5,7 @@
  * before each spawn, since only one process may open it at a time).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -24,71 +23,14 @@ export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'pack
 /** Any ANSI escape (CSI or OSC). */
 export const ANSI = /\u001b[[\]]/;
 
-let snapshot: string | null = null;
-let snapshotError: Error | null = null;
-
-/** Files dist/cli.js loads (static and dynamic relative imports), transitively. */
-function bundleFiles(dir: string): string[] {
-  const seen = new Set<string>();
-  const queue = ['cli.js'];
-  while (queue.length) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    if (!existsSync(join(dir, file))) throw new Error(`dist/${file} is missing`);
-    seen.add(file);
-    const text = readFileSync(join(dir, file), 'utf8');
-    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.\/[\w.-]+\.js)["']/g)) queue.push(m[1]!.slice(2));
-  }
-  return [...seen];
-}
-
-/** Copies left by test processes that have gone (a worker killed before its exit handlers ran). */
-function removeStaleSnapshots(parent: string): void {
-  if (!existsSync(parent)) return;
-  for (const name of readdirSync(parent)) {
-    const pid = Number(name.split('-')[0]);
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch (error) {
-      alive = (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-}
-
 /**
- * A private copy of the bundle for this test process, so that a rebuild
- * running meanwhile (tsup cleans dist/ first) cannot pull files from under a
- * spawn. It lives under node_modules/ so the bundle still resolves its packages.
+ * The built bin. Builds swap their files into dist/ by rename (build.mjs), so a
+ * rebuild running meanwhile never takes a file from under a spawn.
  */
 export function cliPath(): string {
-  if (snapshot) return join(snapshot, 'cli.js');
-  if (snapshotError) throw snapshotError;
-  const parent = join(ROOT, 'node_modules', '.cache', 'noetl-console-cli-test');
-  removeStaleSnapshots(parent);
-  const dir = join(parent, `${process.pid}-${randomBytes(3).toString('hex')}`);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      for (const f of bundleFiles(DIST)) copyFileSync(join(DIST, f), join(dir, f));
-      bundleFiles(dir); // the copy is whole (no file vanished while copying)
-      writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-      break;
-    } catch (error) {
-      if (attempt >= 20) {
-        rmSync(dir, { recursive: true, force: true });
-        snapshotError = new Error(`no usable build in ${DIST} (${(error as Error).message}): run npx tsup (npm test builds first)`);
-        throw snapshotError;
-      }
-      spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 250)']);
-    }
-  }
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  snapshot = dir;
-  return join(dir, 'cli.js');
+  const cli = join(DIST, 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run node build.mjs (npm test builds first)`);
+  return cli;
 }
 
 export interface CliResult {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { describe } from 'vitest';
 import type { ConnectionOptions } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { openPglite } from '../../src/db/pglite.js';
@@ -26,6 +27,17 @@ export function backends(): Backend[] {
 
 export function postgresEnabled(): boolean {
   return backends().includes('postgres');
+}
+
+/** Why a suite that needs a PostgreSQL server does not run, shown in its name; null when it runs. */
+export const POSTGRES_SKIP_REASON = postgresEnabled() ? null : 'skipped: needs a PostgreSQL server, and NOETL_TEST_BACKENDS=pglite';
+
+/** A suite that needs a PostgreSQL server: skipped, saying why, under NOETL_TEST_BACKENDS=pglite. */
+export function describePostgres(name: string, fn: () => void): void {
+  if (!POSTGRES_SKIP_REASON) return void describe(name, fn);
+  // The default reporter names no skipped suite: say it in the output too.
+  process.stderr.write(`${POSTGRES_SKIP_REASON}: ${name}\n`);
+  describe.skip(`${name} [${POSTGRES_SKIP_REASON}]`, fn);
 }
 
 export function uniqueSchema(prefix = 'nc'): string {

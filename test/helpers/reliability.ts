@@ -33,7 +33,7 @@ export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'pack
 export { POSTGRES_URL };
 
 export function assertBuilt(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first (npx tsup; npm test does it)`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first (node build.mjs; npm test does it)`);
 }
 
 export interface CliResult {

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
 import { connect, consoleEvents, PACKAGE_VERSION, runCli, uniqueIdBase, uniqueName, type ConsoleEvent } from '../helpers/reliability.js';
 
 let t: TestDatabase;
@@ -87,7 +87,7 @@ function expectAudit(e: ConsoleEvent, path: WritePath, reason: string, root: str
   }
 }
 
-describe('audit: every write path records who, where, why and with which console', () => {
+describePostgres('audit: every write path records who, where, why and with which console', () => {
   for (const path of paths) {
     it(`${path.name}: meta has reason, os_user, host, console_version; show displays them`, async () => {
       const reason = path.name.includes('default reason') ? null : `audit ${path.name} ${uniqueName('r')}`;

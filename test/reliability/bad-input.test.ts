@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
 import { buildCorpus, type CorpusCase } from '../helpers/reliability-corpus.js';
 import { connect, countEvents, mapLimit, runCli, stderrProblems, uniqueIdBase, type CliResult } from '../helpers/reliability.js';
 
@@ -84,7 +84,7 @@ async function runCategory(name: string): Promise<void> {
   expect(after, `${name}: the event table changed`).toBe(before);
 }
 
-describe('bad input: hostile command lines and environments', () => {
+describePostgres('bad input: hostile command lines and environments', () => {
   it('the corpus has at least 1,000 cases', () => {
     const counts: Record<string, number> = {};
     for (const c of corpus) counts[c.category] = (counts[c.category] ?? 0) + 1;

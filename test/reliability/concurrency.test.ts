@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatRound, runConcurrencyRound } from '../helpers/reliability-concurrency.js';
+import { describePostgres } from '../helpers/db.js';
 
-describe('concurrency: 8 consoles and an unlocked engine on 500 executions', () => {
+describePostgres('concurrency: 8 consoles and an unlocked engine on 500 executions', () => {
   it('writes exactly one console terminal event per execution, none on finished ones, and reports each execution once per process', async () => {
     const report = await runConcurrencyRound({ executions: 500, processes: 8 });
     console.log(formatRound(report));

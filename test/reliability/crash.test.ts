@@ -15,7 +15,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
 import {
   backendPid,
   connect,
@@ -111,7 +111,7 @@ async function killWhenBlocked(admin: pg.Client, holder: pg.Client, lockId: stri
   }
 }
 
-describe('crash safety: SIGKILL in the middle of a 1,000-execution cleanup --cascade', () => {
+describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution cleanup --cascade', () => {
   let t: TestDatabase | null = null;
   const clients: pg.Client[] = [];
   afterEach(async () => {

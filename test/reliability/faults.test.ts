@@ -15,7 +15,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
 import {
   backendPid,
   connect,
@@ -100,7 +100,7 @@ async function terminateWhileBlocked(commands: string[][], expectQuery?: RegExp)
   return Promise.all(runs.map((r) => r.done));
 }
 
-describe('connection faults: the session terminated by the server', () => {
+describePostgres('connection faults: the session terminated by the server', () => {
   it('while cancel, fail and cleanup wait for an execution lock: exit 1, nothing written', async () => {
     await holder.query('SELECT pg_advisory_lock(id) FROM unnest($1::bigint[]) AS id', [[ids.Ac, ids.Cc]]);
     const commands = [
@@ -144,7 +144,7 @@ describe('connection faults: the session terminated by the server', () => {
   });
 });
 
-describe('connection faults: a lock held longer than --statement-timeout', () => {
+describePostgres('connection faults: a lock held longer than --statement-timeout', () => {
   const timeout = ['--statement-timeout', '0.5'];
 
   it('an execution lock held by another session: cancel, fail, cleanup exit 1 with a timeout message, nothing written', async () => {
@@ -192,7 +192,7 @@ describe('connection faults: a lock held longer than --statement-timeout', () =>
   });
 });
 
-describe('a fault in a later batch of a large cleanup', () => {
+describePostgres('a fault in a later batch of a large cleanup', () => {
   it('earlier batches stay committed, whole; the failure says how many executions were already changed', async () => {
     await holder.query('SELECT pg_advisory_lock($1::bigint)', [big[250]]);
     const r = await startCli(['cleanup', '--older-than', '10', '--path', 'faults-big/*', '--json', '--reason', 'big', ...['--statement-timeout', '0.5']], { env }).done;
@@ -212,7 +212,7 @@ describe('a fault in a later batch of a large cleanup', () => {
   });
 });
 
-describe('after the faults', () => {
+describePostgres('after the faults', () => {
   it('the same commands succeed and change each running execution exactly once', async () => {
     const r = await startCli(['cleanup', '--older-than', '10', '--cascade', '--path', 'faults/*', '--json', '--reason', 'recovered'], { env }).done;
     expect(r.stderr).toBe('');

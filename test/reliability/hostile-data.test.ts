@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
-import { createTestDatabase, POSTGRES_URL, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, POSTGRES_URL, type TestDatabase, describePostgres } from '../helpers/db.js';
 import { connect, controlCodePoints, hasBidiControls, hasControlBytes, runCli, uniqueIdBase, uniqueName, type CliResult } from '../helpers/reliability.js';
 
 const ESC = '\u001b';
@@ -74,7 +74,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('hostile data in a UTF-8 database', () => {
+describePostgres('hostile data in a UTF-8 database', () => {
   it('list (human) shows it safely', async () => {
     expectSafeHuman(await runCli(['list', '--older-than', '0', '--include-children'], { env: env() }), 'list');
   });
@@ -141,7 +141,7 @@ describe('hostile data in a UTF-8 database', () => {
   });
 });
 
-describe('invalid UTF-8 (a SQL_ASCII database made for the test)', () => {
+describePostgres('invalid UTF-8 (a SQL_ASCII database made for the test)', () => {
   const dbName = uniqueName('nc_ascii');
   let ascii: pg.Client | null = null;
   let url = '';

@@ -18,7 +18,7 @@ import { openPostgres } from '../../src/db/postgres.js';
 import { markExecutions } from '../../src/noetl/mark.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, POSTGRES_URL, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, POSTGRES_URL, type TestDatabase, describePostgres } from '../helpers/db.js';
 import { connect, consoleEvents, countEvents, dropRole, runCli, stderrProblems, uniqueIdBase, uniqueName, urlFor } from '../helpers/reliability.js';
 
 let t: TestDatabase;
@@ -76,7 +76,7 @@ async function changedBy(role: string): Promise<string[]> {
   return rows.map((r) => r.execution_id);
 }
 
-describe('least privilege: the README grants', () => {
+describePostgres('least privilege: the README grants', () => {
   it('can list, show and health', async () => {
     for (const args of [['list', '--older-than', '0', '--json'], ['show', ids.a!, '--json'], ['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cleanup', '--older-than', '10', '--dry-run', '--json']]) {
       const r = await runCli(args, { env: envFor(writer) });
@@ -108,7 +108,7 @@ describe('least privilege: the README grants', () => {
   });
 });
 
-describe('least privilege: SELECT only', () => {
+describePostgres('least privilege: SELECT only', () => {
   it('can list, show and health', async () => {
     for (const args of [['list', '--older-than', '0'], ['show', ids.ro1!], ['health', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cancel', ids.ro1!, '--dry-run']]) {
       const r = await runCli(args, { env: envFor(reader) });
@@ -132,7 +132,7 @@ describe('least privilege: SELECT only', () => {
   });
 });
 
-describe('--read-only is enforced by the database session', () => {
+describePostgres('--read-only is enforced by the database session', () => {
   it('the data layer opened read-only: the server refuses markExecutions (SQLSTATE 25006), nothing written', async () => {
     const before = await countEvents(admin, t.schema);
     const db = openPostgres({

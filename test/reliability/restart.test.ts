@@ -17,6 +17,7 @@ import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { startPrivateCluster, type PrivateCluster } from '../helpers/reliability-cluster.js';
 import { backendPid, startCli, stderrProblems, waitFor, waitForBlocked, type CliResult } from '../helpers/reliability.js';
+import { describePostgres } from '../helpers/db.js';
 
 let cluster: PrivateCluster;
 const ids: Record<string, string> = {};
@@ -65,7 +66,7 @@ afterAll(() => {
   cluster?.destroy();
 });
 
-describe('server restart (private server)', () => {
+describePostgres('server restart (private server)', () => {
   it('consoles in the middle of a write or a read exit 1 with one line and write nothing; after the restart they work', async () => {
     const env = { NOETL_DATABASE_URL: cluster.url() };
     const holder = await admin();

@@ -20,6 +20,7 @@ import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { startPrivateCluster, type PrivateCluster } from '../helpers/reliability-cluster.js';
 import { mapLimit, runCli, stderrProblems, type CliResult } from '../helpers/reliability.js';
+import { describePostgres } from '../helpers/db.js';
 
 // Long enough that a prefix would be recognisable; with characters that need percent-encoding in a URL.
 const PASSWORD = 'S3cr3t-Pa55:w0rd@with/slash%and#hash';
@@ -103,7 +104,7 @@ const READS = (x: () => string) => [
   ['cancel', x(), '--dry-run'],
 ];
 
-describe('secrets: the password given in the URL', () => {
+describePostgres('secrets: the password given in the URL', () => {
   it('works (the server required it) and is never printed, through every way of giving a URL', async () => {
     const url = cluster.url(USER, PASSWORD);
     const results = await mapLimit(
@@ -170,7 +171,7 @@ describe('secrets: the password given in the URL', () => {
   });
 });
 
-describe('secrets: PGPASSWORD and .pgpass', () => {
+describePostgres('secrets: PGPASSWORD and .pgpass', () => {
   const pgEnv = () => ({ PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: USER, PGDATABASE: 'postgres' });
 
   it('PGPASSWORD works and is never printed; a wrong one fails with exit 1 and is not printed either', async () => {
@@ -195,7 +196,7 @@ describe('secrets: PGPASSWORD and .pgpass', () => {
   });
 });
 
-describe('secrets: help, usage errors and misplaced passwords', () => {
+describePostgres('secrets: help, usage errors and misplaced passwords', () => {
   it('--help (every subcommand), --version and usage errors print no password given in the environment', async () => {
     const env = { NOETL_DATABASE_URL: cluster.url(USER, PASSWORD), PGPASSWORD: PASSWORD, DATABASE_URL: cluster.url(USER, PASSWORD) };
     const results = await mapLimit(

@@ -9,7 +9,7 @@ import type { Database } from '../../src/db/database.js';
 import { openPostgres } from '../../src/db/postgres.js';
 import type { MarkResult } from '../../src/noetl/mark.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
-import { POSTGRES_URL, adminClient, createTestDatabase, postgresEnabled, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FILE, RUN, RUNS_CONFIG, markRequest, seedRuns, sourcesFrom } from './fixtures.js';
 
 /** Poll until fn returns a value (a liveness bound, not a timing assertion). */
@@ -40,7 +40,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-describe.runIf(postgresEnabled())('concurrent marks on PostgreSQL', () => {
+describePostgres('concurrent marks on PostgreSQL', () => {
   let t: TestDatabase;
   const opened: Database[] = [];
   const consoles = (n: number) =>

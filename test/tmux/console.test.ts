@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
-import { POSTGRES_URL, adminClient, createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, eventsOf, type TestDatabase } from '../helpers/db.js';
 import { openPostgres } from '../../src/db/postgres.js';
 import { seedList } from '../ui/seed.js';
 import { TmuxSession, ensureBuilt } from './tmux.js';
@@ -21,7 +21,7 @@ afterAll(() => {
   for (const s of sessions) s.kill();
 });
 
-describe('the console in tmux at 80x24 on PostgreSQL', () => {
+describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
@@ -31,9 +31,11 @@ describe('the console in tmux at 80x24 on PostgreSQL', () => {
   it('filters by age, marks two, cancels them with cascade, and writes the events', async () => {
     const ids = await seedList(t.db, t.schema);
     const tm = session();
-    tm.start(['--database-url', 'postgres://postgres@127.0.0.1:5432/test', '--schema', t.schema, '--refresh', '1']);
+    tm.start(['--database-url', POSTGRES_URL, '--schema', t.schema, '--refresh', '1']);
     let screen = await tm.waitForText(tail(ids.delta));
-    expect(screen).toMatch(new RegExp(`read-write  live 1s \\d\\d:\\d\\d:\\d\\d  127.0.0.1:5432/test  schema nc_`));
+    const u = new URL(POSTGRES_URL);
+    const label = `${u.hostname}${u.port ? `:${u.port}` : ''}/${u.pathname.slice(1)}`.replace(/[.]/g, '\\.');
+    expect(screen).toMatch(new RegExp(`read-write  live 1s \\d\\d:\\d\\d:\\d\\d  ${label}  schema nc_`));
     expect(screen.split('\n').every((l) => [...l].length <= 80)).toBe(true);
 
     tm.keys('3');

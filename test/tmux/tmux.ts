@@ -9,7 +9,7 @@ const CLI = `${ROOT}dist/cli.js`;
 
 /** npm test builds first; a lone run of this suite builds only when dist is missing. */
 export function ensureBuilt(): void {
-  if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: ROOT, stdio: 'ignore' });
+  if (!existsSync(CLI)) execFileSync(process.execPath, ['build.mjs'], { cwd: ROOT, stdio: 'ignore' });
 }
 
 export class TmuxSession {

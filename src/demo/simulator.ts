@@ -5,9 +5,9 @@
  * refuse to go on with an execution once it has a terminal event, as NoETL's
  * do, so a cancel from the console sticks. Never throws.
  */
-import type { Database } from '../../src/db/database.js';
-import { NoetlStore } from '../../src/noetl/store.js';
-import type { ExecutionBuilder, Scenario } from '../fixtures/scenario.js';
+import type { Database } from '../db/database.js';
+import { NoetlStore } from '../noetl/store.js';
+import type { ExecutionBuilder, Scenario } from './scenario.js';
 import { rng } from './seed.js';
 
 type Fate = 'finish' | 'never-claimed' | 'dead-worker' | 'fail';

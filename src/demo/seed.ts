@@ -3,8 +3,8 @@
  * dialects, parents with children, executions stuck in each known way, slow
  * ones that are still alive, and plenty of finished history.
  */
-import type { Queryable } from '../../src/db/database.js';
-import { Scenario } from '../fixtures/scenario.js';
+import type { Queryable } from '../db/database.js';
+import { Scenario } from './scenario.js';
 
 const PATHS = [
   'etl/customers/daily-load',
