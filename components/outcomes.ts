@@ -16,6 +16,8 @@ export function outcomeText(r: MarkResult): string {
     would_cancel: 'will cancel',
     would_fail: 'will mark failed',
     would_complete: 'will mark completed',
+    error: 'error',
+    not_attempted: 'not attempted',
   };
   return texts[r.outcome];
 }
@@ -23,7 +25,7 @@ export function outcomeText(r: MarkResult): string {
 function outcomeColor(theme: Theme, outcome: Outcome): string | undefined {
   if (isChange(outcome)) return theme.ok;
   if (isWould(outcome)) return theme.warn;
-  if (outcome === 'not_found') return theme.danger;
+  if (outcome === 'not_found' || outcome === 'error') return theme.danger;
   return undefined;
 }
 

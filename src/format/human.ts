@@ -118,6 +118,8 @@ const OUTCOME_TEXT: Record<string, string> = {
   would_cancel: 'would cancel',
   would_fail: 'would mark failed',
   would_complete: 'would mark completed',
+  error: 'error',
+  not_attempted: 'not attempted',
 };
 
 export function markLines(results: readonly MarkResult[], c: ChalkInstance): string[] {
@@ -126,11 +128,12 @@ export function markLines(results: readonly MarkResult[], c: ChalkInstance): str
     const colored =
       isChange(r.outcome)
         ? c.green(text)
-        : r.outcome === 'not_found'
+        : r.outcome === 'not_found' || r.outcome === 'error'
           ? c.red(text)
           : r.outcome === 'already_terminal'
             ? c.yellow(`${text}${r.state ? ` (${r.state})` : ''}`)
             : c.cyan(text);
-    return `${r.cascaded ? `  └ ${r.execution_id}` : r.execution_id}  ${colored}${r.cascaded ? c.dim(` (child of ${r.parent_execution_id})`) : ''}`;
+    const note = r.message ? c.dim(`: ${safeText(r.message, 300)}`) : '';
+    return `${r.cascaded ? `  └ ${r.execution_id}` : r.execution_id}  ${colored}${r.cascaded ? c.dim(` (child of ${r.parent_execution_id})`) : ''}${note}`;
   });
 }

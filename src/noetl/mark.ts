@@ -6,7 +6,18 @@ import * as sql from './sql.js';
 import { nextSnowflake } from './snowflake.js';
 import { ACTIONS, CLOSE_ROWS, PROJECTION_STATUS, terminalStateOf, type Action, type TerminalState } from './vocabulary.js';
 
-export type Outcome = 'cancelled' | 'failed' | 'completed' | 'already_terminal' | 'not_found' | 'would_cancel' | 'would_fail' | 'would_complete';
+export type Outcome =
+  | 'cancelled'
+  | 'failed'
+  | 'completed'
+  | 'already_terminal'
+  | 'not_found'
+  | 'would_cancel'
+  | 'would_fail'
+  | 'would_complete'
+  /** Through a server: it failed on this execution, or on an earlier one. */
+  | 'error'
+  | 'not_attempted';
 
 export interface MarkResult {
   execution_id: string;
@@ -19,6 +30,8 @@ export interface MarkResult {
   state: TerminalState | null;
   /** The newest row the close wrote (its state row). */
   event_id: string | null;
+  /** Through a server: what went wrong (error, not_attempted) or what the server said. */
+  message?: string;
 }
 
 export interface MarkRequest {
@@ -220,16 +233,24 @@ export function isWould(outcome: Outcome): boolean {
  * already in the event log (written through the engine's API), under the
  * same lock as a direct close. Returns the ids whose row changed.
  */
-export async function closeProjection(store: NoetlStore, ids: readonly string[], action: Action, reason: string): Promise<string[]> {
+export async function closeProjection(
+  store: NoetlStore,
+  ids: readonly string[],
+  action: Action,
+  reason: string,
+  /** The caller's transaction, when it already holds the lock (server-close.ts). */
+  within?: Queryable,
+): Promise<string[]> {
   const caps = await store.capabilities();
   const statement = sql.closeProjectionSql(store.schema, caps);
   if (!statement || ids.length === 0) return [];
-  return store.db.transaction(async (q) => {
+  const run = async (q: Queryable) => {
     await q.query(sql.lockExecutionsSql(), [[...ids].sort(compareIds)]);
     const failed = action === 'fail';
     const { rows } = await q.query<{ execution_id: string }>(statement, [ids, PROJECTION_STATUS[action], failed, failed ? reason : null]);
     return rows.map((r) => String(r.execution_id));
-  });
+  };
+  return within ? run(within) : store.db.transaction(run);
 }
 
 /** How many descendants of `ids` are still running (what a close without cascade leaves behind). */
