@@ -71,7 +71,11 @@ export function register(program: Command): void {
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
-      () => validate(CleanupOptions, cmd.opts()),
+      (src) => {
+        const o = validate(CleanupOptions, cmd.opts());
+        src.server();
+        return o;
+      },
       async (ctx, o) => {
         const minutes = o.olderThanSeconds / 60;
         const stuck = await ctx.source.listStuck({

@@ -37,6 +37,15 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--source <name>', 'which source of the config file (else its default_source)');
 }
 
+/** Flags of the commands that close executions: through the engine's API, or not. */
+export function addServerOptions(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', "close through the NoETL server's API at this URL (else the source's server_url, else NOETL_SERVER_URL)")
+    .option('--server-engine <engine>', 'rust, python or auto (default: told apart by GET /api/health; also server_engine, NOETL_SERVER_ENGINE)')
+    .option('--server-timeout <seconds>', 'deadline of each request to the server (default 10)')
+    .option('--direct', 'write to the database even when a server is configured');
+}
+
 /**
  * The connection flags given to a command or to the program before it
  * (`noetl-console --read-only list`). A flag given on the command line wins
@@ -65,6 +74,16 @@ export function connectionFlags(cmd: Command): SourceFlags & { color?: boolean }
 export function describeFailure(error: unknown, target: string): { message: string; code: number } {
   if (error instanceof UsageError) return { message: error.message, code: EXIT.usage };
   if (error instanceof OperationalError) return { message: error.message, code: EXIT.operational };
+  // server-close.ts is loaded only when a server is configured: known by name.
+  if (error instanceof PartialMarkError && error.name === 'ServerCloseError') {
+    const changed = error.results.filter((r) => isChange(r.outcome)).length;
+    const skipped = error.results.filter((r) => r.outcome === 'not_attempted').length;
+    const cause = describeFailure(error.cause, target).message;
+    return {
+      message: `${cause} (${changed} execution(s) closed, ${skipped} not attempted; see the results, rerun when the server is healthy or pass --direct)`,
+      code: EXIT.operational,
+    };
+  }
   if (error instanceof PartialMarkError) {
     const changed = error.results.filter((r) => isChange(r.outcome)).length;
     const cause = describeFailure(error.cause, target).message;

@@ -54,6 +54,7 @@ export function markResultJson(r: MarkResult) {
     cascaded: r.cascaded,
     state: r.state,
     event_id: r.event_id,
+    ...(r.message !== undefined ? { message: r.message } : {}),
   };
 }
 
@@ -99,7 +100,11 @@ function register1(program: Command, action: Action): void {
   ).action(async (ids: string[], _opts, cmd: Command) =>
     runCommand(
       cmd,
-      async (src) => ({ ...validate(MarkOptions, cmd.opts()), ids: await readIds(ids, src.parseId) }),
+      async (src) => {
+        const o = validate(MarkOptions, cmd.opts());
+        src.server(); // a bad --server or NOETL_SERVER_URL is bad input: exit 2 before connecting
+        return { ...o, ids: await readIds(ids, src.parseId) };
+      },
       async (ctx, o) => {
         let left: string[] = [];
         const report = (results: MarkResult[], partial: boolean) => {

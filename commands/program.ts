@@ -12,6 +12,10 @@ import * as list from './list.js';
 import * as mark from './mark.js';
 import * as show from './show.js';
 import * as ui from './ui.js';
+import { addServerOptions } from './context.js';
+
+/** The commands that close executions, and so may go through the engine's API. */
+const CLOSING_COMMANDS = new Set(['cancel', 'fail', 'complete', 'cleanup']);
 
 const EXIT_CODES = `
 Exit codes:
@@ -85,6 +89,7 @@ export function buildProgram(): Command {
   });
   for (const mod of [list, show, mark, cleanup, health, metrics, doctor, demo, ui]) mod.register(program);
   for (const sub of program.commands) {
+    if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.
     sub.exitOverride().configureOutput(program.configureOutput()).allowExcessArguments(false).addHelpText('after', EXIT_CODES);
   }

@@ -85,6 +85,12 @@ const NoetlSourceConfig = object({
     .string({ error: 'expected a schema name' })
     .regex(SCHEMA_NAME, { error: 'expected a schema name (letters, digits, underscore; at most 63)' })
     .optional(),
+  /** The NoETL server whose API closes executions (README, "Through the engine's API"). */
+  server_url: z
+    .string({ error: 'expected the NoETL server URL (http://... or https://...)' })
+    .regex(/^https?:\/\//i, { error: 'expected the NoETL server URL (http://... or https://...)' })
+    .optional(),
+  server_engine: z.enum(['rust', 'python', 'auto'], { error: 'expected rust, python or auto' }).optional(),
 });
 
 const StepsConfig = object({

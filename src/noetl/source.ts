@@ -6,6 +6,7 @@ import { markExecutions, runningDescendants, type MarkRequest } from './mark.js'
 import { NoetlStore, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
+import type { ServerConfig } from './api.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {
@@ -18,6 +19,8 @@ export class NoetlSource implements ExecutionSource {
     readonly db: Database,
     readonly schema: string,
     readonly name = 'noetl',
+    /** Close through this NoETL server's API (not for dry runs). */
+    readonly server: ServerConfig | null = null,
   ) {
     this.store = new NoetlStore(db, schema);
   }
@@ -46,8 +49,11 @@ export class NoetlSource implements ExecutionSource {
     return loadExecutionDetail(this.store, id, events);
   }
 
-  mark(req: MarkRequest) {
-    return markExecutions(this.store, req);
+  async mark(req: MarkRequest) {
+    if (!this.server || req.dryRun) return markExecutions(this.store, req);
+    // Loaded only here, so that commands without a server start as fast as before.
+    const [{ NoetlApi }, { closeViaServer }] = await Promise.all([import('./api.js'), import('./server-close.js')]);
+    return closeViaServer(this.store, new NoetlApi(this.server), req);
   }
 
   runningDescendants(ids: readonly string[]) {
