@@ -168,6 +168,14 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
     });
   }
 
+  it('without --json: a line per execution on stdout, the one line on stderr', async () => {
+    api.fault = { mode: '500' };
+    const r = await runCli(['fail', ids.r500!, ids.big!, ...d.args, '--server', api.url, '--server-engine', engine, '--no-color']);
+    oneLine(r, 1, /answered 500/);
+    expect(r.stdout).toContain(`${ids.r500}  error: `);
+    expect(r.stdout).toContain(`${ids.big}  not attempted`);
+  });
+
   if (engine === 'rust') it('the cancel lands but its companion fails: the console writes the companion directly', async () => {
     api.fault = { mode: '500', on: /\/api\/events/ };
     const r = await cli(['cancel', ids.half!, ids.big!]);
