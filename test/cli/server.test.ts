@@ -57,7 +57,7 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
       const child = running('child', { parent });
       running('grandchild', { parent: child });
       ids.doneChild = s.execution({ path: 'srv/done-child', dialect, startedMinutesAgo: 90, parent }).finish('completed', 70).id;
-      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big']) running(key);
+      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2']) running(key);
       ids.done = s.execution({ path: 'srv/done', dialect, startedMinutesAgo: 90 }).finish('failed', 60).id;
       // No terminal event, but a FAILED row: the Rust get_status reads FAILED and refuses (422).
       ids.failedRow = s.execution({ path: 'srv/failed-row', dialect, startedMinutesAgo: 90 }).event('command.failed', 600, { node: 'x', status: 'FAILED' }).id;
@@ -228,6 +228,14 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
     } finally {
       await guarded.close();
     }
+  });
+
+  it('cleanup closes what it selects through the server', async () => {
+    api.requests.length = 0;
+    const r = await cli(['cleanup', '--older-than', '60', '--path', 'srv/sweep*', '--server-engine', engine]);
+    expect(r.code, show(r)).toBe(0);
+    expect(jsonOf(r)).toMatchObject({ cancelled_count: 2, execution_ids: [ids.sweep1, ids.sweep2] });
+    expect(api.requests.filter((q) => q.path.endsWith('/cancel')).map((q) => q.path.split('/')[3])).toEqual([ids.sweep1, ids.sweep2]);
   });
 
   it('a dry run never calls the server', async () => {
