@@ -57,7 +57,7 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
       const child = running('child', { parent });
       running('grandchild', { parent: child });
       ids.doneChild = s.execution({ path: 'srv/done-child', dialect, startedMinutesAgo: 90, parent }).finish('completed', 70).id;
-      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2']) running(key);
+      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2', 'dropped']) running(key);
       ids.done = s.execution({ path: 'srv/done', dialect, startedMinutesAgo: 90 }).finish('failed', 60).id;
       // No terminal event, but a FAILED row: the Rust get_status reads FAILED and refuses (422).
       ids.failedRow = s.execution({ path: 'srv/failed-row', dialect, startedMinutesAgo: 90 }).event('command.failed', 600, { node: 'x', status: 'FAILED' }).id;
@@ -187,6 +187,14 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
     const companion = (await d.events(ids.half!)).find((e) => e.event_type === 'execution.cancelled')!;
     expect(companion.meta).toMatchObject({ written_directly: true, reason: 'cancelled with noetl-console' });
     expect(first.event_id).toBe(companion.event_id);
+  });
+
+  if (engine === 'rust') it('a success the database does not show is an error (the server dropped the row)', async () => {
+    api.fault = { mode: 'drop' };
+    const r = await cli(['cancel', ids.dropped!, '--server-engine', 'rust']);
+    oneLine(r, 1, /database shows it running: is --server the engine of this database/);
+    expect(jsonOf(r).results[0]).toMatchObject({ outcome: 'error' });
+    expect(await newRows(ids.dropped!)).toEqual([]);
   });
 
   it('a request that times out after the server wrote: the console finishes the close, once', async () => {

@@ -22,7 +22,8 @@ import { POSTGRES_URL } from './db.js';
 export type Engine = 'rust' | 'python';
 
 export interface Fault {
-  mode: '500' | 'garbage' | 'hang';
+  /** drop: answer success and write nothing (the Rust server's in-process finalized_guard does). */
+  mode: '500' | 'garbage' | 'hang' | 'drop';
   /** Only requests whose "METHOD /path" matches (default: every request). */
   on?: RegExp;
   /** Do the work first, then misbehave (the row lands, the answer does not). */
@@ -288,21 +289,27 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
         };
         if (opts.token !== undefined && req.headers.authorization !== `Bearer ${opts.token}`) return send(json(401, { error: 'unauthorized', status: 401 }));
         const fault = api.fault && (!api.fault.on || api.fault.on.test(`${req.method} ${path}`)) ? api.fault : null;
-        if (fault && !fault.afterWork) return misbehave(fault, res);
+        if (fault && !fault.afterWork) return misbehave(fault, res, path);
         let answer: Answer;
         try {
           answer = await route(req.method ?? 'GET', path, body);
         } catch (error) {
           answer = json(500, { error: (error as Error).message, status: 500 });
         }
-        if (fault) return misbehave(fault, res);
+        if (fault) return misbehave(fault, res, path);
         send(answer);
       })();
     });
   });
 
-  function misbehave(fault: Fault, res: ServerResponse): void {
+  function misbehave(fault: Fault, res: ServerResponse, path: string): void {
     if (fault.mode === 'hang') return; // never answers; close() drops the socket
+    if (fault.mode === 'drop') {
+      const id = /^\/api\/executions\/(\d+)\//.exec(path)?.[1];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(id ? `{"execution_id":${id},"status":"cancelled","message":"Execution cancellation requested"}` : '{"status":"ok","event_id":0,"commands_generated":0}');
+      return;
+    }
     if (fault.mode === '500') {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'Internal error: simulated', status: 500 }));
