@@ -57,7 +57,7 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
       const child = running('child', { parent });
       running('grandchild', { parent: child });
       ids.doneChild = s.execution({ path: 'srv/done-child', dialect, startedMinutesAgo: 90, parent }).finish('completed', 70).id;
-      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2', 'dropped']) running(key);
+      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2', 'dropped', 'race']) running(key);
       ids.done = s.execution({ path: 'srv/done', dialect, startedMinutesAgo: 90 }).finish('failed', 60).id;
       // No terminal event, but a FAILED row: the Rust get_status reads FAILED and refuses (422).
       ids.failedRow = s.execution({ path: 'srv/failed-row', dialect, startedMinutesAgo: 90 }).event('command.failed', 600, { node: 'x', status: 'FAILED' }).id;
@@ -131,6 +131,13 @@ describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (Po
       expect(await newRows(ids.fail!)).toEqual(['workflow.failed', 'playbook.failed']);
       expect(rows.find((e) => e.event_type === 'playbook.failed')!.error).toBe('lost in INC-7');
     }
+  });
+
+  it('two consoles at once: one closes, the other finds it closed', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => cli(['cancel', ids.race!, '--server-engine', engine])));
+    const outcomes = [a!, b!].map((r) => jsonOf(r).results[0].outcome).sort();
+    expect(outcomes).toEqual(['already_terminal', 'cancelled']);
+    expect(await newRows(ids.race!)).toEqual(engine === 'rust' ? ['playbook_cancelled', 'execution.cancelled'] : ['execution.cancelled']);
   });
 
   it('auto-detects the engine from GET /api/health', async () => {
