@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../db/database.js';
 import { ApiError, describeAnswer, errorText, idOf, type ApiAnswer, type NoetlApi, type ServerEngine } from './api.js';
-import { PartialMarkError, closeProjection, type MarkRequest, type MarkResult, type Outcome } from './mark.js';
+import { PartialMarkError, closeProjection, isChange, markExecutions, type MarkRequest, type MarkResult, type Outcome } from './mark.js';
 import { nextSnowflake } from './snowflake.js';
 import * as sql from './sql.js';
 import type { Capabilities } from './sql.js';
@@ -138,6 +138,14 @@ function answeredEventId(answer: ApiAnswer): string | null {
  */
 export async function closeViaServer(store: NoetlStore, api: NoetlApi, req: MarkRequest): Promise<MarkResult[]> {
   const engine = await api.engine();
+  if (engine === 'python' && req.action !== 'cancel' && req.action !== 'fail') {
+    // The Python server has no completion route: its /api/events would run the
+    // engine on the event after taking the same advisory lock the console holds
+    // (so it cannot be made conditional), and no Python reader needs more than
+    // the rows and projection the direct path writes in one locked transaction.
+    const results = await markExecutions(store, req);
+    return results.map((r) => (isChange(r.outcome) ? { ...r, message: 'the Python server has no completion API: written directly to the database' } : r));
+  }
   const caps = await store.capabilities();
   const results: MarkResult[] = [];
   const handled = new Set<string>();
