@@ -306,7 +306,7 @@ async function finish(store: NoetlStore, q: Queryable, req: MarkRequest, id: str
   }
   return {
     outcome: ACTIONS[req.action].outcome,
-    event_id: eventId,
+    event_id: eventId ?? landed.get(rows[rows.length - 1]!.eventType) ?? null,
     message: `${error.message}; the server had written ${[...landed.keys()].join(', ')}, so the console wrote ${written.join(', ') || 'nothing more'} directly to the database`,
     fatal: error,
   };
