@@ -75,6 +75,7 @@ beforeAll(async () => {
     await admin.query(`GRANT USAGE ON SCHEMA noetl TO ${USER};
       GRANT SELECT ON ALL TABLES IN SCHEMA noetl TO ${USER};
       GRANT INSERT ON noetl.event TO ${USER};
+      GRANT UPDATE ON noetl.execution TO ${USER};
       GRANT USAGE ON ALL SEQUENCES IN SCHEMA noetl TO ${USER};`);
     const s = new Scenario();
     for (let i = 0; i < 6; i++) s.execution({ path: `secrets/${i}`, startedMinutesAgo: 100 + i }).issued('extract', 90);
