@@ -41,6 +41,8 @@ interface PgLikeError {
 
 /** Translate a driver or server error into one line an operator can act on. */
 export function describeDatabaseError(error: unknown, target: string): string {
+  // The db layer's own errors (no answer, lost COMMIT, replica) already say it all.
+  if (error instanceof OperationalError) return error.message;
   const e = (error ?? {}) as PgLikeError;
   const message = oneLine(e.message ?? String(error));
   switch (e.code) {
@@ -56,6 +58,8 @@ export function describeDatabaseError(error: unknown, target: string): string {
       return `lost the connection to ${target}: ${message}`;
     case '57014':
       return `statement timed out on ${target} (raise --statement-timeout, or another session holds a lock): ${message}`;
+    case '55P03':
+      return `statement timed out on ${target} waiting for a lock another session holds (raise --statement-timeout): ${message}`;
     case '25006':
       return `the database refused the write: the session is read-only (${message})`;
     case '42501':

@@ -14,5 +14,8 @@ export interface Database extends Queryable {
   readonly label: string;
   /** Run fn inside BEGIN/COMMIT on one session; ROLLBACK if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Whether the server is a hot standby (pg_is_in_recovery()); absent: never. */
+  isReplica?(): Promise<boolean>;
+  /** Ends every session; sessions still busy after a short grace have their sockets destroyed. */
   close(): Promise<void>;
 }

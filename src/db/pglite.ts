@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { ConnectionOptions } from '../config.js';
 import type { Database, QueryResult, Queryable } from './database.js';
+import { writeGate } from './write-gate.js';
 
 /** A FIFO mutex: PGlite is one session, so queries and transactions take turns. */
 class Mutex {
@@ -44,19 +45,26 @@ export async function openPglite(options: ConnectionOptions): Promise<Database> 
     kind: 'pglite',
     label: target.label,
     query: (text, params) => mutex.run(() => raw(text, params)),
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return mutex.run(async () => {
-        await raw('BEGIN');
-        try {
-          const result = await fn({ query: raw });
-          await raw('COMMIT');
-          return result;
-        } catch (error) {
-          await raw('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      });
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      // In process: no lost connection, so a write either committed or rolled back.
+      writeGate.enter();
+      let committed = false;
+      return mutex
+        .run(async () => {
+          await raw('BEGIN');
+          try {
+            const result = await fn({ query: raw });
+            await raw('COMMIT');
+            committed = true;
+            return result;
+          } catch (error) {
+            await raw('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        })
+        .finally(() => writeGate.leave(committed ? 'committed' : 'rolled back'));
     },
+    isReplica: () => Promise.resolve(false),
     async close() {
       await mutex.run(async () => {
         await client.end().catch(() => undefined);

@@ -144,8 +144,9 @@ describePostgres('--read-only is enforced by the database session', () => {
       connectTimeoutMs: 10_000,
     });
     try {
-      const { rows } = await db.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only');
-      expect(rows[0]!.default_transaction_read_only).toBe('on');
+      // Every statement runs in a transaction that began READ ONLY (src/db/session.ts).
+      const { rows } = await db.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+      expect(rows[0]!.transaction_read_only).toBe('on');
       const store = new NoetlStore(db, t.schema);
       // No console code stands in the way here: only the session refuses.
       const attempt = markExecutions(store, { action: 'cancel', ids: [ids.h!], reason: 'read-only test', cascade: true, dryRun: false, actor: currentActor() });
