@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, registerSecret, quoted } from './errors.js';
 import { safeText } from './format/sanitize.js';
 import { parseDuration } from './duration.js';
+import { REFUSED_URL_PARAMETERS } from './db/session.js';
 
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -17,6 +18,8 @@ export interface ConnectionOptions {
   readOnly: boolean;
   statementTimeoutMs: number;
   connectTimeoutMs: number;
+  /** A line for the operator from the db layer (a lost COMMIT answer settled): stderr in commands. */
+  onNotice?: (line: string) => void;
 }
 
 /** Raw flags shared by every command, as commander hands them over. */
@@ -39,6 +42,7 @@ const envSchema = z.object({
   PGDATABASE: z.string().optional(),
   PGUSER: z.string().optional(),
   PGPASSWORD: z.string().optional(),
+  PGOPTIONS: z.string().optional(),
 });
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -97,6 +101,15 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
     registerSecret(decodePart(url.password, source, 'password'));
   }
   if (url.port && !validPort(url.port)) throw new UsageError(`${source}: invalid port ${JSON.stringify(url.port)} (expected 1 to 65535)`);
+  // pg would send these as start-up settings over the console's own (a URL's
+  // statement_timeout=0 beat --statement-timeout): the console's safety settings win, always.
+  for (const key of url.searchParams.keys()) {
+    if ((REFUSED_URL_PARAMETERS as readonly string[]).includes(key.toLowerCase())) {
+      throw new UsageError(
+        `${source}: the URL parameter ${quoted(key, 40)} is refused: the console sets read-only, the timeouts and session options itself (use --read-only, --statement-timeout)`,
+      );
+    }
+  }
   return { kind: 'postgres', connectionString: raw, label: labelOf(url, source) };
 }
 
@@ -122,6 +135,10 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
     const user = nonEmpty(parsedEnv.PGUSER) ?? (process.env.USER || 'postgres');
     const db = nonEmpty(parsedEnv.PGDATABASE) ?? user;
     target = { kind: 'postgres', label: safeText(`${host}${port ? `:${port}` : ''}/${db}`, 200) };
+  }
+
+  if (target.kind === 'postgres' && nonEmpty(parsedEnv.PGOPTIONS) !== undefined) {
+    throw new UsageError('PGOPTIONS is refused: the console sets read-only, the timeouts and session options itself (use --read-only, --statement-timeout)');
   }
 
   const schemaSource = flags.schema !== undefined ? '--schema' : nonEmpty(parsedEnv.NOETL_SCHEMA) ? 'NOETL_SCHEMA' : 'default';

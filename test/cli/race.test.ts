@@ -170,9 +170,10 @@ describePostgres('session settings on PostgreSQL', () => {
     const options = resolveConnection({ databaseUrl, schema: 'noetl', readOnly: true, statementTimeout: '7' }, {});
     const db = await openDatabase(options);
     try {
-      const { rows } = await db.query<{ app: string; ro: string; timeout: string }>(
-        `SELECT current_setting('application_name') AS app, current_setting('default_transaction_read_only') AS ro,
-                current_setting('statement_timeout') AS timeout`,
+      const { rows } = await db.query<{ app: string; ro: string; timeout: string; lock: string; idle: string }>(
+        `SELECT current_setting('application_name') AS app, current_setting('transaction_read_only') AS ro,
+                current_setting('statement_timeout') AS timeout, current_setting('lock_timeout') AS lock,
+                current_setting('idle_in_transaction_session_timeout') AS idle`,
       );
       return rows[0];
     } finally {
@@ -180,16 +181,21 @@ describePostgres('session settings on PostgreSQL', () => {
     }
   }
 
-  it('every session is named noetl-console, has the statement timeout and, with --read-only, is read-only', async () => {
-    expect(await sessionSettings(POSTGRES_URL)).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s' });
+  it('every transaction is named noetl-console, has the timeouts and, with --read-only, is read-only', async () => {
+    expect(await sessionSettings(POSTGRES_URL)).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s', lock: '7s', idle: '7s' });
   });
 
-  // node-postgres would let a URL's own options / application_name replace the console's
-  // (read-only included); openPostgres merges them so the console's settings win.
-  it('keeps them when the URL carries its own options and application_name', async () => {
+  // node-postgres would send a URL's own options or statement_timeout as start-up settings over
+  // the console's: refused before anything connects; its application_name is replaced.
+  it('refuses a URL that carries its own options, statement_timeout or lock_timeout; keeps its name over the URL\'s', async () => {
+    for (const [key, value] of [['options', '-c search_path=public'], ['statement_timeout', '0'], ['lock_timeout', '0'], ['idle_in_transaction_session_timeout', '0']]) {
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set(key!, value!);
+      expect(() => resolveConnection({ databaseUrl: url.toString(), readOnly: true }, {})).toThrow(new RegExp(`URL parameter "${key}" is refused`));
+    }
+    expect(() => resolveConnection({}, { PGOPTIONS: '-c statement_timeout=0' })).toThrow(/PGOPTIONS is refused/);
     const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', '-c search_path=public');
     url.searchParams.set('application_name', 'something-else');
-    expect(await sessionSettings(url.toString())).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s' });
+    expect(await sessionSettings(url.toString())).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s', lock: '7s', idle: '7s' });
   });
 });
