@@ -10,6 +10,8 @@ import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
 import { PartialMarkError, isChange } from '../src/noetl/mark.js';
+import { constants } from 'node:os';
+import { writeGate } from '../src/db/write-gate.js';
 
 export interface CommandContext {
   options: ConnectionOptions;
@@ -105,6 +107,37 @@ export function fail(error: unknown, target: string): number {
   return code;
 }
 
+/** The exit status after a termination signal stopped a command: 128 + its number (143 SIGTERM, 129 SIGHUP). */
+export function signalExit(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 15);
+}
+
+function say(line: string): void {
+  process.stderr.write(`noetl-console: ${safeText(redact(oneLine(line)), 2000)}\n`);
+}
+
+/**
+ * SIGTERM and SIGHUP: with no write started, stop at once (exit 128+n). A
+ * write in progress is not interrupted: its transaction ends (commit, or
+ * rollback on its own error, both bounded by the deadline), no further write
+ * starts, and runCommand says which on stderr.
+ */
+function holdSignalsDuringWrites(): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (writeGate.signal) return;
+    writeGate.signal = signal;
+    if (writeGate.inFlight === 0 && writeGate.started === 0) {
+      say(`stopped by ${signal}; nothing was written`);
+      process.exit(signalExit(signal));
+    }
+  };
+  const signals = ['SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  };
+}
+
 /**
  * Run a command: validate its input first (exit 2 before any connection),
  * then run the body with a connected store. Database trouble exits 1 with one
@@ -116,9 +149,12 @@ export async function runCommand<T>(
   body: (ctx: CommandContext, input: T) => Promise<number | void>,
   /** Checks that need the resolved connection but not the database (read-only refusals). */
   guard?: (options: ConnectionOptions, input: T) => void,
+  /** ownSignals: the body handles SIGTERM itself (metrics --listen). */
+  opts: { ownSignals?: boolean } = {},
 ): Promise<void> {
   let target = 'the database';
   let db: Database | null = null;
+  const release = opts.ownSignals ? () => {} : holdSignalsDuringWrites();
   try {
     const flags = connectionFlags(cmd);
     const resolved = resolveSource(flags);
@@ -126,7 +162,7 @@ export async function runCommand<T>(
     const options = resolved.connection;
     target = options.target.label;
     guard?.(options, input);
-    db = await openDatabase(options);
+    db = await openDatabase({ ...options, onNotice: say });
     const source = resolved.open(db);
     const color = makeChalk(colorEnabled(process.stdout, flags.color));
     const ctx: CommandContext = {
@@ -141,9 +177,17 @@ export async function runCommand<T>(
       note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
     };
     process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
+    // The write that was in progress when the signal came committed, and it was the last.
+    if (writeGate.signal) say(`${writeGate.signal} arrived during the write; it committed (reported above) and nothing else was left to write`);
   } catch (error) {
     process.exitCode = fail(error, target);
+    if (writeGate.signal) {
+      const last = writeGate.afterSignal.at(-1);
+      if (last) say(`${writeGate.signal} arrived during the write: ${last === 'committed' ? 'it committed (reported above); nothing after it was written' : last === 'unknown' ? 'its outcome is unknown (above)' : 'it rolled back'}`);
+      process.exitCode = signalExit(writeGate.signal);
+    }
   } finally {
+    release();
     if (db) await db.close().catch(() => undefined);
   }
 }

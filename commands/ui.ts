@@ -47,6 +47,9 @@ export async function runUi(cmd: Command): Promise<void> {
       refreshSeconds: o.refresh,
       color: colorEnabled(process.stdout, flags.color),
     });
+    // Quitting never waits on the network: whatever is still pending (a read on a
+    // dead link, destroyed by close()) does not keep the process up past a second.
+    setTimeout(() => process.exit(), 1000).unref();
   } catch (error) {
     process.exitCode = fail(error, target);
   }

@@ -2,6 +2,8 @@ import type { ConnectionOptions } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { openDatabase } from '../src/db/open.js';
 import type { ExecutionSource } from '../src/source.js';
+import { constants } from 'node:os';
+import { writeGate } from '../src/db/write-gate.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -18,7 +20,9 @@ export interface InteractiveOptions {
 export const RENDER_FPS = 120;
 
 const ALT_SCREEN_ON = '\u001B[?1049h';
-const ALT_SCREEN_OFF = '\u001B[?1049l';
+// Normal screen and a visible cursor, whatever state the app was in.
+const TERMINAL_RESTORE = '\u001B[?1049l\u001B[?25h';
+const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 
 /**
  * The interactive console on this terminal, in the alternate screen so that
@@ -41,7 +45,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const restore = () => {
     if (restored) return;
     restored = true;
-    process.stdout.write(ALT_SCREEN_OFF);
+    process.stdout.write(TERMINAL_RESTORE);
   };
   process.stdout.write(ALT_SCREEN_ON);
   process.once('exit', restore);
@@ -58,14 +62,30 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     // waits up to 16.7 ms for its own. Frames are diffs, so 120 costs little.
     { exitOnCtrlC: false, maxFps: RENDER_FPS },
   );
-  const stop = () => app.unmount();
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  // A signal ends the app at once (the terminal restored) but not a write in
+  // progress: that one finishes or rolls back, no other starts, and stderr says which.
+  let stoppedBy: NodeJS.Signals | null = null;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stoppedBy) return;
+    stoppedBy = signal;
+    writeGate.signal ??= signal;
+    app.unmount();
+    restore();
+  };
+  for (const signal of SIGNALS) process.on(signal, stop);
   try {
     await app.waitUntilExit();
   } finally {
-    for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.off(signal, stop);
     restore();
+    if (writeGate.inFlight > 0) {
+      process.stderr.write(`noetl-console: ${stoppedBy ?? 'quit'}: waiting for the write in progress to commit or roll back\n`);
+      await writeGate.idle();
+    }
+    for (const signal of SIGNALS) process.off(signal, stop);
     if (!o.database) await db.close().catch(() => undefined);
   }
-  return 0;
+  if (!stoppedBy) return 0;
+  const outcome = writeGate.afterSignal.at(-1);
+  if (outcome) process.stderr.write(`noetl-console: ${stoppedBy} during a write: it ${outcome === 'unknown' ? 'may or may not have committed: re-read before acting' : outcome}\n`);
+  return outcome === 'committed' ? 0 : outcome === 'unknown' ? 1 : 128 + (constants.signals[stoppedBy] ?? 15);
 }

@@ -23,6 +23,28 @@ export class TmuxSession {
     execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), command], { cwd: ROOT });
   }
 
+  /**
+   * The same inside a shell that stays after the console exits and prints
+   * `EXITED <status>`: to see the terminal the console left behind.
+   */
+  startInShell(args: string[], columns = 80, rows = 24): void {
+    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const script = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color node ${CLI} ${quoted}; echo "EXITED $?"; sleep 600`;
+    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), 'sh', '-c', script], { cwd: ROOT });
+  }
+
+  /** A tmux format of the pane: #{alternate_on}, #{cursor_flag}, #{pane_pid}. */
+  format(spec: string): string {
+    return execFileSync('tmux', ['display-message', '-p', '-t', this.name, spec], { encoding: 'utf8' }).trim();
+  }
+
+  /** The console's process id: the shell's child. */
+  consolePid(): number {
+    const shell = this.format('#{pane_pid}');
+    const out = execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim().split('\n')[0];
+    return Number(out);
+  }
+
   keys(...keys: string[]): void {
     execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
   }
