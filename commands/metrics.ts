@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
+import { sessionLimits } from '../src/db/session.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';
 
@@ -62,7 +63,9 @@ export function register(program: Command): void {
         const cache = new MetricsCache(live, options, o.cache * 1000, (error) =>
           process.stderr.write(`noetl-console: metrics read failed: ${(error as Error).message?.split('\n')[0] ?? 'error'}\n`),
         );
-        const server = await serveMetrics(cache, o.listen.host, o.listen.port).catch((error: NodeJS.ErrnoException) => {
+        // Within the database deadline, and within Prometheus's default 10 s scrape timeout.
+        const deadlineMs = Math.min(sessionLimits(ctx.options.statementTimeoutMs).deadlineMs, 9000);
+        const server = await serveMetrics(cache, o.listen.host, o.listen.port, deadlineMs).catch((error: NodeJS.ErrnoException) => {
           throw new UsageError(`--listen: cannot listen on ${o.listen!.host}:${o.listen!.port}: ${error.code ?? error.message}`);
         });
         process.stderr.write(`noetl-console: serving metrics on http://${o.listen.host}:${o.listen.port}/metrics\n`);
@@ -70,11 +73,17 @@ export function register(program: Command): void {
           const stop = () => {
             server.close(() => resolve());
             server.closeIdleConnections();
+            // A scrape still waiting or a client that reads slowly does not hold the stop.
+            setTimeout(() => server.closeAllConnections(), 300).unref();
+            // Whatever else is pending (a read on a dead link), the process is gone within a second.
+            setTimeout(() => process.exit(process.exitCode ?? 0), 900).unref();
           };
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);
         });
       },
+      undefined,
+      { ownSignals: true },
     ),
   );
 }

@@ -98,6 +98,11 @@ export class MetricsCache {
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
+  /** The exposition of a scrape that got no answer from the database in time. */
+  failed(durationSeconds: number): string {
+    return renderMetrics(null, this.o, durationSeconds);
+  }
+
   get(): Promise<string> {
     if (this.last && Date.now() - this.last.at < this.cacheMs) return Promise.resolve(this.last.text);
     this.inflight ??= (async () => {
@@ -119,16 +124,34 @@ export class MetricsCache {
   }
 }
 
-export function serveMetrics(cache: MetricsCache, host: string, port: number): Promise<Server> {
+/**
+ * How long a scrape may wait for the database: within Prometheus's own
+ * timeout (its X-Prometheus-Scrape-Timeout-Seconds header, less half a
+ * second), else `defaultMs`. A read still running then answers the next scrape.
+ */
+export function scrapeDeadlineMs(header: string | string[] | undefined, defaultMs: number): number {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.max(100, Math.min(defaultMs, seconds * 1000 - 500)) : defaultMs;
+}
+
+export function serveMetrics(cache: MetricsCache, host: string, port: number, deadlineMs = 9000): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
       res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/' ? 'noetl-console metrics: see /metrics\n' : 'not found\n');
       return;
     }
-    cache.get().then(
-      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
-      () => res.writeHead(500).end(),
-    );
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    // The database not answering is a scrape that says so (scrape_success 0), in time.
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(cache.failed((performance.now() - started) / 1000)), scrapeDeadlineMs(req.headers['x-prometheus-scrape-timeout-seconds'], deadlineMs));
+    });
+    Promise.race([cache.get(), late])
+      .finally(() => clearTimeout(timer))
+      .then(
+        (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+        () => res.writeHead(500).end(),
+      );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
