@@ -1,5 +1,5 @@
 import { Box, Text, useApp, useInput } from 'ink';
-import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { currentActor, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
 import type { MarkResult } from '../src/noetl/mark.js';
@@ -63,6 +63,18 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     keepIds: useCallback(() => keep.current, []),
   });
   const now = useNow(live.connection.state === 'down');
+  // A hot standby reads like a primary and refuses every write: the header says so.
+  const [replica, setReplica] = useState(false);
+  useEffect(() => {
+    let alive = true;
+    source.db.isReplica?.().then(
+      (r) => alive && setReplica(r),
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+    };
+  }, [source.db, live.connection.state === 'up']);
 
   // Rows shown, and where the cursor is (by id; by position when its row left).
   const shown = useMemo(() => matchText(live.rows, s.filter.text), [live.rows, s.filter.text]);
@@ -190,6 +202,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         label={source.db.label}
         target={source.describeTarget}
         readOnly={readOnly}
+        replica={replica}
         paused={s.paused}
         refreshSeconds={refreshSeconds}
         filter={s.filter}

@@ -10,6 +10,8 @@ interface Props {
   /** What is read: `schema noetl`, `table public.runs`. */
   target: string;
   readOnly: boolean;
+  /** The server is a hot standby: every write is refused there. */
+  replica: boolean;
   paused: boolean;
   refreshSeconds: number;
   filter: Filter;
@@ -31,7 +33,11 @@ export function Header(p: Props) {
           noetl-console
         </Text>
         {'  '}
-        {p.readOnly ? (
+        {p.replica ? (
+          <Text bold inverse={!t.color} color={t.warn}>
+            replica (read-only)
+          </Text>
+        ) : p.readOnly ? (
           <Text bold inverse={!t.color} color={t.warn}>
             READ-ONLY
           </Text>
