@@ -60,7 +60,9 @@ export function openPostgres(options: ConnectionOptions): Database {
     keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: options.connectTimeoutMs,
   };
-  const pool = new pg.Pool({ ...config, max: 4, idleTimeoutMillis: 30_000 });
+  // Pipelined: a read's BEGIN + settings, the statement and its COMMIT go out
+  // together and cost one round trip, not three (bench/session-cost.ts).
+  const pool = new pg.Pool({ ...config, pipeline: true, max: 4, idleTimeoutMillis: 30_000 } as pg.PoolConfig);
   // An idle client that the server drops must not crash the process.
   pool.on('error', () => {});
   const clients = new Set<pg.Client>();
@@ -161,12 +163,19 @@ export function openPostgres(options: ConnectionOptions): Database {
   return {
     kind: 'postgres',
     label,
-    query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      return inTransaction('read', async (client) => {
-        const result = await run<R>(client, text, params);
-        await run(client, 'COMMIT');
-        return result;
-      });
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const client = await checkout();
+      // All three at once. A failed statement aborts the transaction and the
+      // COMMIT then rolls it back (no error): the session is clean again.
+      const [begin, result, commit] = await Promise.allSettled([
+        run(client, beginSql(options.readOnly ? 'read-only' : 'read', limits)),
+        run<R>(client, text, params),
+        run(client, 'COMMIT'),
+      ]);
+      const failure = [begin, result, commit].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      client.release(failure && (!serverError(failure.reason) || commit.status === 'rejected') ? true : undefined);
+      if (failure) throw failure.reason;
+      return (result as PromiseFulfilledResult<QueryResult<R>>).value;
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       writeGate.enter();
