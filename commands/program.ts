@@ -26,6 +26,8 @@ Exit codes:
      environment, a write in read-only mode; nothing written
   3  cancel/fail finished but some named ids were not changed (already finished or
      not found); show: execution not found
+  129, 143  stopped by SIGHUP/SIGTERM with something not written; a write in
+     progress is never cut: it commits or rolls back first, and stderr says which
 `;
 
 const HELP_FOOTER = `
