@@ -1,7 +1,7 @@
 /**
  * Issue 13: the console behind a stock pgbouncer in transaction pooling, as
  * packaged (it refuses the start-up `options` parameter) and with the common
- * `ignore_startup_parameters = options`. Other clients of the same pool first
+ * `ignore_startup_parameters = options`, and in session pooling. Other clients of the same pool first
  * SET session-level settings on every server connection (read-only on, a
  * 50 ms statement timeout, serializable): none of it reaches the console,
  * whose settings travel inside each transaction. --read-only is enforced by
@@ -32,9 +32,10 @@ if (missing && process.env.CI === 'true') {
 }
 
 describe.skipIf(missing !== null).each([
-  { variant: 'stock', ignoreOptions: false },
-  { variant: 'ignore_startup_parameters = options', ignoreOptions: true },
-])(`through pgbouncer in transaction pooling, $variant${missing ? ` (skipped: ${missing})` : ''}`, ({ ignoreOptions }) => {
+  { variant: 'transaction pooling, stock', poolMode: 'transaction' as const, ignoreOptions: false },
+  { variant: 'transaction pooling, ignore_startup_parameters = options', poolMode: 'transaction' as const, ignoreOptions: true },
+  { variant: 'session pooling, stock', poolMode: 'session' as const, ignoreOptions: false },
+])(`through pgbouncer, $variant${missing ? ` (skipped: ${missing})` : ''}`, ({ poolMode, ignoreOptions }) => {
   let t: TestDatabase;
   let bouncer: Bouncer;
   let admin: pg.Client;
@@ -75,7 +76,8 @@ describe.skipIf(missing !== null).each([
     }
     for (let i = 0; i < 6; i++) race.push(s.execution({ path: `bouncer-race/${i}`, startedMinutesAgo: 90 }).issued('extract', 80).id);
     await s.apply(t.db, t.schema);
-    bouncer = await startPgbouncer({ poolMode: 'transaction', ignoreOptions, poolSize: POOL_SIZE });
+    // Session pooling holds a server connection per client connection: room for 6 racing consoles.
+    bouncer = await startPgbouncer({ poolMode, ignoreOptions, poolSize: poolMode === 'session' ? 12 : POOL_SIZE });
     admin = await connect();
     env = { NOETL_DATABASE_URL: bouncer.url(), NOETL_SCHEMA: t.schema };
     await poisonThePool();
@@ -87,12 +89,12 @@ describe.skipIf(missing !== null).each([
     await t?.close();
   });
 
-  it('the pool is poisoned: a plain client of it gets the other client\'s settings', async () => {
+  it('another client\'s session SETs: left on the server connection in transaction pooling, reset (DISCARD ALL) in session pooling', async () => {
     const c = new pg.Client({ connectionString: bouncer.url() });
     await c.connect();
     try {
       const { rows } = await c.query(`SELECT current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro`);
-      expect(rows[0]).toEqual({ st: '50ms', ro: 'on' });
+      expect(rows[0]).toEqual(poolMode === 'transaction' ? { st: '50ms', ro: 'on' } : { st: '0', ro: 'off' });
     } finally {
       await c.end();
     }
