@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError, registerSecret, quoted } from './errors.js';
 import { safeText } from './format/sanitize.js';
 import { parseDuration } from './duration.js';
-import { REFUSED_URL_PARAMETERS } from './db/session.js';
+import { REFUSED_URL_PARAMETERS, optionsConflict } from './db/session.js';
 
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -103,10 +103,11 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
   if (url.port && !validPort(url.port)) throw new UsageError(`${source}: invalid port ${JSON.stringify(url.port)} (expected 1 to 65535)`);
   // pg would send these as start-up settings over the console's own (a URL's
   // statement_timeout=0 beat --statement-timeout): the console's safety settings win, always.
-  for (const key of url.searchParams.keys()) {
-    if ((REFUSED_URL_PARAMETERS as readonly string[]).includes(key.toLowerCase())) {
+  for (const [key, value] of url.searchParams) {
+    const conflict = (REFUSED_URL_PARAMETERS as readonly string[]).includes(key.toLowerCase()) ? key : key.toLowerCase() === 'options' ? optionsConflict(value) : null;
+    if (conflict !== null) {
       throw new UsageError(
-        `${source}: the URL parameter ${quoted(key, 40)} is refused: the console sets read-only, the timeouts and session options itself (use --read-only, --statement-timeout)`,
+        `${source}: the URL ${conflict === key ? 'parameter' : 'options setting'} ${quoted(conflict, 40)} is refused: the console sets read-only and the timeouts itself (use --read-only, --statement-timeout)`,
       );
     }
   }
@@ -137,8 +138,9 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
     target = { kind: 'postgres', label: safeText(`${host}${port ? `:${port}` : ''}/${db}`, 200) };
   }
 
-  if (target.kind === 'postgres' && nonEmpty(parsedEnv.PGOPTIONS) !== undefined) {
-    throw new UsageError('PGOPTIONS is refused: the console sets read-only, the timeouts and session options itself (use --read-only, --statement-timeout)');
+  const envConflict = target.kind === 'postgres' ? optionsConflict(nonEmpty(parsedEnv.PGOPTIONS) ?? '') : null;
+  if (envConflict !== null) {
+    throw new UsageError(`PGOPTIONS: the setting ${quoted(envConflict, 40)} is refused: the console sets read-only and the timeouts itself (use --read-only, --statement-timeout)`);
   }
 
   const schemaSource = flags.schema !== undefined ? '--schema' : nonEmpty(parsedEnv.NOETL_SCHEMA) ? 'NOETL_SCHEMA' : 'default';

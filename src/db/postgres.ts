@@ -5,7 +5,7 @@ import type { ConnectionOptions } from '../config.js';
 import type { Database, QueryResult, Queryable } from './database.js';
 import { OperationalError, describeDatabaseError } from '../errors.js';
 import { CommitUnknownError, NoAnswerError, ReplicaError, RolledBackError } from './errors.js';
-import { APPLICATION_NAME, REFUSED_URL_PARAMETERS, beginSql, sessionLimits } from './session.js';
+import { APPLICATION_NAME, REFUSED_URL_PARAMETERS, beginSql, optionsConflict, sessionLimits } from './session.js';
 import { writeGate, type WriteOutcome } from './write-gate.js';
 
 export { APPLICATION_NAME };
@@ -44,10 +44,13 @@ export function openPostgres(options: ConnectionOptions): Database {
   if (target.kind !== 'postgres') throw new Error('openPostgres needs a postgres target');
   const limits = sessionLimits(options.statementTimeoutMs);
   const label = target.label;
-  // The URL is parsed here rather than handed to pg: its start-up settings
-  // are refused (config.ts), and dropped here too should a caller skip that check.
+  // The URL is parsed here rather than handed to pg: the start-up settings
+  // that would contend with the console's are refused (config.ts), and dropped
+  // here too should a caller skip that check. Its other options (TimeZone,
+  // search_path) pass through; the console's own travel in every transaction.
   const url = (target.connectionString ? parseConnectionString(target.connectionString) : {}) as Record<string, unknown>;
   for (const key of Object.keys(url)) if ((REFUSED_URL_PARAMETERS as readonly string[]).includes(key.toLowerCase())) delete url[key];
+  if (typeof url.options === 'string' && optionsConflict(url.options) !== null) delete url.options;
   const config: pg.PoolConfig = {
     ...(url as pg.PoolConfig),
     // Without a password in the URL: PGPASSWORD, then ~/.pgpass (PGPASSFILE),

@@ -52,17 +52,31 @@ export function beginSql(mode: 'read-only' | 'write' | 'read', limits: SessionLi
   ].join('; ');
 }
 
-/**
- * Connection-URL parameters that node-postgres would send as start-up
- * settings over the console's own (or use to change its deadline): refused
- * with exit 2 before anything connects.
- */
-export const REFUSED_URL_PARAMETERS = [
-  'options',
+/** The settings the console owns: nothing from outside may try to set them. */
+export const OWN_SETTINGS = [
   'statement_timeout',
   'lock_timeout',
   'idle_in_transaction_session_timeout',
-  'query_timeout',
   'default_transaction_read_only',
-  'replication',
+  'transaction_read_only',
+  'default_transaction_isolation',
+  'transaction_isolation',
 ] as const;
+
+/**
+ * Connection-URL parameters that node-postgres would send as start-up
+ * settings against the console's own (or use to change its deadline): refused
+ * with exit 2 before anything connects. `options` is checked setting by
+ * setting (optionsConflict).
+ */
+export const REFUSED_URL_PARAMETERS = [...OWN_SETTINGS, 'query_timeout', 'replication'] as const;
+
+/**
+ * The first of the console's own settings that a start-up `options` string
+ * (`-c name=value`, `-cname=value`, `--name=value`) sets, or null. Other
+ * settings in it (TimeZone, search_path) pass through to the server.
+ */
+export function optionsConflict(options: string): string | null {
+  const names = [...options.matchAll(/(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.-]*)\s*=/g)].map((m) => m[1]!.toLowerCase().replace(/-/g, '_'));
+  return names.find((n) => (OWN_SETTINGS as readonly string[]).includes(n)) ?? null;
+}

@@ -185,17 +185,18 @@ describePostgres('session settings on PostgreSQL', () => {
     expect(await sessionSettings(POSTGRES_URL)).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s', lock: '7s', idle: '7s' });
   });
 
-  // node-postgres would send a URL's own options or statement_timeout as start-up settings over
-  // the console's: refused before anything connects; its application_name is replaced.
-  it('refuses a URL that carries its own options, statement_timeout or lock_timeout; keeps its name over the URL\'s', async () => {
-    for (const [key, value] of [['options', '-c search_path=public'], ['statement_timeout', '0'], ['lock_timeout', '0'], ['idle_in_transaction_session_timeout', '0']]) {
+  // node-postgres would send a URL's own statement_timeout or options as start-up settings against
+  // the console's: refused before anything connects; other options pass; its name is the console's.
+  it('refuses a URL or PGOPTIONS that sets a timeout or read-only; passes other options; keeps its name over the URL\'s', async () => {
+    for (const [key, value] of [['statement_timeout', '0'], ['lock_timeout', '0'], ['idle_in_transaction_session_timeout', '0'], ['options', '-c statement_timeout=0'], ['options', '--default-transaction-read-only=off'], ['options', '-cdefault_transaction_isolation=serializable']]) {
       const url = new URL(POSTGRES_URL);
       url.searchParams.set(key!, value!);
-      expect(() => resolveConnection({ databaseUrl: url.toString(), readOnly: true }, {})).toThrow(new RegExp(`URL parameter "${key}" is refused`));
+      expect(() => resolveConnection({ databaseUrl: url.toString(), readOnly: true }, {}), `${key}=${value}`).toThrow(/ is refused: the console sets read-only and the timeouts itself/);
     }
-    expect(() => resolveConnection({}, { PGOPTIONS: '-c statement_timeout=0' })).toThrow(/PGOPTIONS is refused/);
+    expect(() => resolveConnection({}, { PGOPTIONS: '-c statement_timeout=0' })).toThrow(/PGOPTIONS: the setting "statement_timeout" is refused/);
     const url = new URL(POSTGRES_URL);
     url.searchParams.set('application_name', 'something-else');
+    url.searchParams.set('options', '-c search_path=public');
     expect(await sessionSettings(url.toString())).toEqual({ app: 'noetl-console', ro: 'on', timeout: '7s', lock: '7s', idle: '7s' });
   });
 });
