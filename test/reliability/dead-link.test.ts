@@ -118,16 +118,16 @@ describe('a COMMIT whose answer never comes', () => {
 
   it('every connection stalls right after the COMMIT: "unknown", exit 1; a re-run finds it done and writes nothing twice', async () => {
     const env = await startProxy((chunk, before) => (writeCommit(chunk, before) === 'forward' ? 'forward' : 'forward-then-stall-all'));
-    const r = await startCli(['cancel', ids.unknown!, '--reason', 'unknown', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const r = await startCli(['cancel', ids.unknown!, '--cascade', '--reason', 'unknown', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
     expectOneLineFailure(r, /^noetl-console: unknown: the COMMIT on .* was not answered and its outcome could not be re-read/, 'cancel, then the link dies');
     expect(r.stdout).toBe('');
     proxy.heal();
-    const again = await startCli(['cancel', ids.unknown!, '--json', '--reason', 'again', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const again = await startCli(['cancel', ids.unknown!, '--cascade', '--json', '--reason', 'again', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
     expect(again.stderr).toBe('');
     // The first one did commit (the server had the COMMIT): the re-run says so and writes nothing.
     expect(again.code).toBe(3);
     expect(JSON.parse(again.stdout).results[0]).toMatchObject({ execution_id: ids.unknown, outcome: 'already_terminal', state: 'cancelled' });
-    expect((await eventsFor(ids.unknown!)).map((e) => e.meta.reason)).toEqual(['unknown']);
+    for (const id of [ids.unknown!, ids.unknownChild!]) expect((await eventsFor(id)).map((e) => e.meta.reason)).toEqual(['unknown']);
   });
 });
 
