@@ -14,6 +14,9 @@ const ASCII_PASSTHROUGH = `DO $$ BEGIN
   IF current_setting('server_encoding') = 'SQL_ASCII' THEN PERFORM set_config('client_encoding', 'SQL_ASCII', false); END IF;
 END $$`;
 
+/** Statements PostgreSQL refuses inside a transaction block (doctor's index script, run by hand or by tests). */
+const OUTSIDE_TRANSACTION = /^\s*(?:(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM\b|(?:CREATE|DROP)\s+DATABASE\b|ALTER\s+SYSTEM\b)/i;
+
 /** How long close() waits for sessions in use before it drops their sockets. */
 const CLOSE_GRACE_MS = 500;
 
@@ -168,6 +171,18 @@ export function openPostgres(options: ConnectionOptions): Database {
     label,
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const client = await checkout();
+      if (OUTSIDE_TRANSACTION.test(text)) {
+        // On its own, bounded by the deadline only; the console never sends one itself.
+        let broken = false;
+        try {
+          return await run<R>(client, text, params);
+        } catch (error) {
+          broken = !serverError(error);
+          throw error;
+        } finally {
+          client.release(broken ? true : undefined);
+        }
+      }
       // All three at once. A failed statement aborts the transaction and the
       // COMMIT then rolls it back (no error): the session is clean again.
       const [begin, result, commit] = await Promise.allSettled([
