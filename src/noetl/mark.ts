@@ -123,15 +123,7 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
       const failed = req.action === 'fail';
       const context = { reason: req.reason, closed_by: 'noetl-console' };
       const rowResult = (status: string, extra: object = {}) => JSON.stringify({ status, context: { ...context, ...extra } });
-      const meta = {
-        reason: req.reason,
-        cancelled_by: 'noetl-console',
-        emitted_by: 'noetl-console',
-        action: req.action,
-        actionable: true,
-        cascade: req.cascade,
-        ...req.actor,
-      };
+      const meta = closeMeta(req);
       return (
         await q.query<StateRow>(sql.markSql(store.schema, caps, true), [
           ids,
@@ -188,6 +180,19 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
     req.onBatch?.(batch);
   }
   return results;
+}
+
+/** Who closes, why and from where: the meta of every row the console writes (per-execution keys are added to it). */
+export function closeMeta(req: Pick<MarkRequest, 'reason' | 'action' | 'cascade' | 'actor'>) {
+  return {
+    reason: req.reason,
+    cancelled_by: 'noetl-console',
+    emitted_by: 'noetl-console',
+    action: req.action,
+    actionable: true,
+    cascade: req.cascade,
+    ...req.actor,
+  };
 }
 
 function toResult(row: StateRow, req: MarkRequest): MarkResult {

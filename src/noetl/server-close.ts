@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../db/database.js';
 import { ApiError, describeAnswer, errorText, idOf, type ApiAnswer, type NoetlApi, type ServerEngine } from './api.js';
-import { PartialMarkError, closeProjection, isChange, markExecutions, type MarkRequest, type MarkResult, type Outcome } from './mark.js';
+import { PartialMarkError, closeMeta, closeProjection, isChange, markExecutions, type MarkRequest, type MarkResult, type Outcome } from './mark.js';
 import { nextSnowflake } from './snowflake.js';
 import * as sql from './sql.js';
 import type { Capabilities } from './sql.js';
@@ -171,17 +171,11 @@ export async function closeViaServer(store: NoetlStore, api: NoetlApi, req: Mark
       continue;
     }
     const meta = {
-      reason: req.reason,
-      cancelled_by: 'noetl-console',
-      emitted_by: 'noetl-console',
-      action: req.action,
-      actionable: true,
-      cascade: req.cascade,
+      ...closeMeta(req),
       cascaded: base.cascaded,
       root_execution_id: target.root,
       parent_cancel_id: base.cascaded ? target.root : null,
       via: `${engine} server API`,
-      ...req.actor,
     };
     let verdict: Verdict;
     let parent: string | null = target.parent;

@@ -9,7 +9,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/pgbouncer.js';
 import { startCli, uniqueIdBase, waitFor } from '../helpers/reliability.js';
@@ -20,6 +20,7 @@ let proxy: FaultProxy | null = null;
 const sessions: TmuxSession[] = [];
 
 beforeAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   ensureBuilt();
   t = await createTestDatabase('postgres');
   const s = new Scenario(uniqueIdBase());
@@ -33,6 +34,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   for (const s of sessions) s.kill();
   await t?.close();
 });
@@ -42,7 +44,7 @@ function gauge(text: string, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
-describe('the console on a link that stops relaying', () => {
+describePostgres('the console on a link that stops relaying', () => {
   it('says "disconnected" and quits on q, leaving the normal screen', async () => {
     proxy = await FaultProxy.start();
     const tm = new TmuxSession();
@@ -60,7 +62,7 @@ describe('the console on a link that stops relaying', () => {
   });
 });
 
-describe('metrics --listen on a link that stops relaying', () => {
+describePostgres('metrics --listen on a link that stops relaying', () => {
   it('answers each scrape in time with scrape_success 0, and stops on SIGTERM with a slow client connected', async () => {
     proxy = await FaultProxy.start();
     const port = await freePort();

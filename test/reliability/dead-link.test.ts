@@ -14,7 +14,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FaultProxy, writeCommit, type RuleAction } from '../helpers/fault-proxy.js';
 import { connect, consoleEvents, startCli, stderrProblems, uniqueIdBase, type CliResult } from '../helpers/reliability.js';
 
@@ -27,6 +27,7 @@ const FAST = ['--statement-timeout', '1'];
 const KILL_AFTER = 60_000;
 
 beforeAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   t = await createTestDatabase('postgres');
   const s = new Scenario(uniqueIdBase());
   for (const name of ['read', 'stall', 'commit', 'reset', 'unknown', 'slow']) {
@@ -40,6 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   await proxy?.close();
   await admin?.end().catch(() => undefined);
   await t?.close();
@@ -66,7 +68,7 @@ async function eventsFor(id: string) {
   return (await consoleEvents(admin, t.schema)).filter((e) => e.execution_id === id);
 }
 
-describe('a link that stops relaying without closing', () => {
+describePostgres('a link that stops relaying without closing', () => {
   it('list, show, health and cleanup --dry-run end at the deadline with one line, exit 1', async () => {
     // The session's first transaction goes out; nothing comes back, nothing more goes.
     const env = await startProxy((chunk) => (chunk.includes('BEGIN ISOLATION') ? 'forward-then-stall' : 'forward'));
@@ -96,7 +98,7 @@ describe('a link that stops relaying without closing', () => {
   });
 });
 
-describe('a COMMIT whose answer never comes', () => {
+describePostgres('a COMMIT whose answer never comes', () => {
   it('the answer is lost (the link stalls after the COMMIT): re-read on a new connection, reported committed, exit 0', async () => {
     const env = await startProxy(writeCommit);
     const r = await startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'lost answer', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
@@ -131,7 +133,7 @@ describe('a COMMIT whose answer never comes', () => {
   });
 });
 
-describe('a slow link', () => {
+describePostgres('a slow link', () => {
   it('list, show and cancel work, every chunk 20 ms late each way', async () => {
     const env = await startProxy();
     proxy.delayMs = 20;

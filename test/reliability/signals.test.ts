@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { backendPid, connect, consoleEvents, groupByExecution, startCli, uniqueIdBase, waitForBlocked } from '../helpers/reliability.js';
 import { TmuxSession, ensureBuilt } from '../tmux/tmux.js';
 
@@ -25,6 +25,7 @@ const batch: string[] = [];
 const sessions: TmuxSession[] = [];
 
 beforeAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   ensureBuilt();
   t = await createTestDatabase('postgres');
   const s = new Scenario(uniqueIdBase());
@@ -44,6 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (POSTGRES_SKIP_REASON) return;
   for (const s of sessions) s.kill();
   await holder?.end().catch(() => undefined);
   await admin?.end().catch(() => undefined);
@@ -54,7 +56,7 @@ const written = async () => groupByExecution(await consoleEvents(admin, t.schema
 const lock = (id: string) => holder.query('SELECT pg_advisory_lock($1::bigint)', [id]);
 const unlockAll = () => holder.query('SELECT pg_advisory_unlock_all()');
 
-describe('a command that gets SIGTERM or SIGHUP', () => {
+describePostgres('a command that gets SIGTERM or SIGHUP', () => {
   it('during a cascading cancel held on a lock: the write commits once the lock is free; stderr says so; exit 0', async () => {
     await lock(ids.commitChild!);
     const run = startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'sigterm'], { env, killAfterMs: 120_000 });
@@ -128,7 +130,7 @@ describe('a command that gets SIGTERM or SIGHUP', () => {
   });
 });
 
-describe('the console (tmux) gets a signal', () => {
+describePostgres('the console (tmux) gets a signal', () => {
   const startConsole = () => {
     const tm = new TmuxSession();
     sessions.push(tm);
