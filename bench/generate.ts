@@ -98,8 +98,8 @@ export async function generate(client: pg.Client, schema: string, scale: number,
            CASE k WHEN 0 THEN 'playbook.initialized' WHEN 1 THEN 'step.enter' ELSE CASE WHEN c % 2 = 0 THEN 'playbook.completed' ELSE 'command.issued' END END,
            'child', 'child', 'RUNNING'
     FROM generate_series(1, 50) c CROSS JOIN generate_series(0, 2) k`);
-  await client.query(`INSERT INTO ${s}.command (execution_id, command_id, step_name, status, worker_id, claimed_at, updated_at)
-    SELECT p.id, 1, 'step_' || p.last_step, CASE WHEN p.last_phase = 1 THEN 'PENDING' WHEN p.last_phase = 2 THEN 'CLAIMED' ELSE 'COMPLETED' END,
+  await client.query(`INSERT INTO ${s}.command (execution_id, command_id, event_id, catalog_id, step_name, status, worker_id, claimed_at, updated_at)
+    SELECT p.id, 1, 1, p.catalog_id, 'step_' || p.last_step, CASE WHEN p.last_phase = 1 THEN 'PENDING' WHEN p.last_phase = 2 THEN 'CLAIMED' ELSE 'COMPLETED' END,
            CASE WHEN p.last_phase >= 2 THEN p.worker END, p.started_at AT TIME ZONE 'UTC', p.started_at AT TIME ZONE 'UTC'
     FROM ${s}.bench_plan p`);
   const load = (performance.now() - t0) / 1000;
