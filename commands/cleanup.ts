@@ -1,10 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
+import { databaseIdentity } from '../src/db/identity.js';
+import { UsageError } from '../src/errors.js';
+import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
 import { markLines } from '../src/format/human.js';
-import type { MarkResult } from '../src/noetl/mark.js';
+import { isWould, type MarkResult } from '../src/noetl/mark.js';
+import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
-import { addConnectionOptions, runCommand } from './context.js';
+import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { descendantsLeft, markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
@@ -22,8 +27,10 @@ const CleanupOptions = z
     dryRun: z.boolean().default(false),
     limit: countFlag('--limit', 1_000_000).optional(),
     json: z.boolean().default(false),
+    fromPlan: z.string().min(1).optional(),
   })
   .transform((o, ctx) => {
+    if (o.fromPlan !== undefined) return { ...o, olderThanSeconds: 0 };
     const given = [o.olderThan, o.olderThanMinutes, o.maxHours].filter((v) => v !== undefined).length;
     if (given > 1) {
       ctx.addIssue({ code: 'custom', message: '--older-than, --older-than-minutes and --max-hours are the same flag: give one' });
@@ -67,16 +74,18 @@ export function register(program: Command): void {
       .option('--cascade', 'also change every running descendant')
       .option('--dry-run', 'show what would change, write nothing')
       .option('--limit <n>', 'at most n executions (oldest first)')
+      .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
       .option('--json', 'JSON for scripts'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
-      (src) => {
+      async (src) => {
         const o = validate(CleanupOptions, cmd.opts());
         src.server();
-        return o;
+        return { ...o, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
       },
       async (ctx, o) => {
+        if (o.plan) return applyPlan(ctx, o.plan, { ...o, reason: cmd.getOptionValueSource('reason') === 'cli' ? o.reason! : o.plan.reason });
         const minutes = o.olderThanSeconds / 60;
         const stuck = await ctx.source.listStuck({
           olderThanSeconds: o.olderThanSeconds,
@@ -88,6 +97,7 @@ export function register(program: Command): void {
           limit: o.limit ?? null,
         });
         let left: string[] = [];
+        let plan: Plan | null = null;
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
@@ -101,6 +111,7 @@ export function register(program: Command): void {
               : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes${partial ? ' before an error' : ''}`;
           if (o.json) {
             ctx.printJson({
+              ...(plan ? { plan } : {}),
               cancelled_count: o.dryRun ? would.length : changed.length,
               execution_ids: o.dryRun ? would : changed,
               message,
@@ -131,11 +142,93 @@ export function register(program: Command): void {
             }),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);
+            if (o.dryRun && o.json) plan = await makePlan(ctx, results, { action: o.mark === 'failed' ? 'fail' : 'cancel', cascade: o.cascade, reason: o.reason! });
           },
           report,
         );
       },
       (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, 'cleanup'),
     ),
+  );
+}
+
+/** Flags that choose what to close: a plan has chosen already. */
+const SELECTION_FLAGS = ['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'path', 'includeChildren', 'mark', 'cascade', 'limit'];
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+async function readPlan(cmd: Command, file: string, parseId: (raw: string) => string): Promise<Plan> {
+  const clash = SELECTION_FLAGS.find((key) => cmd.getOptionValueSource(key) === 'cli');
+  if (clash) throw new UsageError(`--from-plan applies a saved plan as it was made: ${flagName(clash)} cannot change it (make a new dry run instead)`);
+  let text: string;
+  try {
+    if (file === '-') {
+      if (process.stdin.isTTY) throw new UsageError('--from-plan -: pipe the plan into standard input');
+      text = '';
+      for await (const chunk of process.stdin) text += chunk;
+    } else text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--from-plan ${quoted(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const plan = parsePlan(text, file);
+  return { ...plan, execution_ids: plan.execution_ids.map(parseId) };
+}
+
+async function makePlan(ctx: CommandContext, results: readonly MarkResult[], how: Pick<Plan, 'action' | 'cascade' | 'reason'>): Promise<Plan> {
+  return {
+    format: PLAN_FORMAT,
+    created_at: new Date().toISOString(),
+    ...how,
+    source: sourceOf(ctx),
+    database: await databaseIdentity(ctx.db),
+    execution_ids: results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id),
+  };
+}
+
+const sourceOf = (ctx: CommandContext): Plan['source'] => ({ kind: ctx.source.kind, name: ctx.source.name, target: ctx.source.describeTarget });
+
+/** `cleanup --from-plan`: the plan's executions, re-checked one by one under their locks; any other running descendant is reported, not changed. */
+async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; json: boolean; reason: string }): Promise<void> {
+  checkPlanTarget(plan, { identity: await databaseIdentity(ctx.db), source: sourceOf(ctx) });
+  const { verb } = ACTIONS[plan.action];
+  const report = (results: MarkResult[], partial: boolean) => {
+    const { changed, counts } = markSummary(results);
+    const would = results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
+    const unseen = counts.not_shown ?? 0;
+    const message = `${o.dryRun ? `[DRY RUN] Would ${verb} ${would.length}` : `${ACTIONS[plan.action].done} ${changed.length}`} of the plan's ${plan.execution_ids.length} executions${
+      partial ? ' before an error' : ''
+    }${unseen ? `; ${unseen} running descendant(s) not in the plan, not changed` : ''}`;
+    if (o.json) {
+      ctx.printJson({
+        from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
+        action: plan.action,
+        dry_run: o.dryRun,
+        cascade: plan.cascade,
+        reason: o.reason,
+        ...(partial ? { partial: true } : {}),
+        changed_count: changed.length,
+        execution_ids: o.dryRun ? would : changed,
+        counts,
+        message,
+        results: results.map(markResultJson),
+      });
+    } else {
+      for (const line of markLines(results, ctx.color)) ctx.print(line);
+      ctx.print(message);
+    }
+  };
+  await markAndReport(
+    () =>
+      ctx.source.mark({
+        action: plan.action,
+        ids: plan.execution_ids,
+        reason: o.reason,
+        cascade: plan.cascade,
+        dryRun: o.dryRun,
+        actor: currentActor(),
+        bound: new Set(plan.execution_ids),
+      }),
+    async () => undefined,
+    report,
   );
 }

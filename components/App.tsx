@@ -162,7 +162,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     const { action, ids: targets, reason, cascade } = dialog;
     const done = (results: MarkResult[] | null, error: string | null) =>
       dispatch({ type: 'writeDone', action, results, error, executions: executionsRef.current });
-    source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor }).then(
+    // The write changes what the dialog showed, nothing that appeared since.
+    const bound = new Set(executionsRef.current.keys());
+    source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound }).then(
       (results) => done(results, null),
       (error: unknown) => done(null, errorLine(error, source.db.label)),
     );

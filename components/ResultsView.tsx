@@ -26,10 +26,14 @@ export function ResultsView({ results: r, executions, idTail, height, width, the
     );
   }
   const items = r.results.map((result) => ({ result, execution: executions.get(result.execution_id) ?? null }));
+  const unseen = r.results.filter((x) => x.outcome === 'not_shown').length;
   return (
     <Box flexDirection="column" height={height}>
       <Text bold wrap="truncate-end">{`${verb} done: ${outcomeSummary(r.results)}`}</Text>
-      <Lines lines={outcomeLines(items, theme, idTail, width)} scroll={r.scroll} height={height - 1} width={width} />
+      {unseen > 0 ? (
+        <Text wrap="truncate-end" color={theme.warn}>{`${unseen} running descendant${unseen === 1 ? '' : 's'} started after the dialog opened: left running · v to review`}</Text>
+      ) : null}
+      <Lines lines={outcomeLines(items, theme, idTail, width)} scroll={r.scroll} height={height - (unseen > 0 ? 2 : 1)} width={width} />
     </Box>
   );
 }

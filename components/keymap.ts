@@ -37,7 +37,8 @@ export type Command =
   | 'focusNext'
   | 'focusPrev'
   | 'confirm'
-  | 'close';
+  | 'close'
+  | 'review';
 
 export interface Binding {
   command: Command;
@@ -81,6 +82,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the list', footer: 'back' },
   { command: 'close', keys: ['escape', 'q', '?'], scopes: ['help'], help: 'close help' },
   { command: 'close', keys: ['escape', 'enter', 'q'], scopes: ['results'], help: 'close the outcome list', footer: 'close' },
+  { command: 'review', keys: ['v'], scopes: ['results'], help: 'review, in a new dialog, the running descendants the write did not touch (not shown)', footer: 'review' },
   { command: 'confirm', keys: ['enter'], scopes: ['search'], help: 'keep the filter', footer: 'keep' },
   { command: 'close', keys: ['escape'], scopes: ['search'], help: 'drop the filter', footer: 'drop' },
   { command: 'focusNext', keys: ['tab', 'right'], scopes: ['dialog'], help: 'next field or button', shown: 'Tab →', footer: 'next' },

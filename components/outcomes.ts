@@ -18,13 +18,14 @@ export function outcomeText(r: MarkResult): string {
     would_complete: 'will mark completed',
     error: 'error',
     not_attempted: 'not attempted',
+    not_shown: 'not shown, not changed',
   };
   return texts[r.outcome];
 }
 
 function outcomeColor(theme: Theme, outcome: Outcome): string | undefined {
   if (isChange(outcome)) return theme.ok;
-  if (isWould(outcome)) return theme.warn;
+  if (isWould(outcome) || outcome === 'not_shown') return theme.warn;
   if (outcome === 'not_found' || outcome === 'error') return theme.danger;
   return undefined;
 }

@@ -227,6 +227,11 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     case 'fail':
     case 'complete':
       return openDialog(s, command, v);
+    case 'review': {
+      // What the write left because the dialog had not shown it, in a dialog of its own.
+      const unseen = o?.kind === 'results' ? (o.results ?? []).filter((r) => r.outcome === 'not_shown').map((r) => r.execution_id) : [];
+      return o?.kind === 'results' && unseen.length > 0 ? openDialog({ ...s, overlay: null }, o.action, v, unseen) : s;
+    }
     case 'pause':
       return { ...s, paused: !s.paused, refreshToken: s.paused ? s.refreshToken + 1 : s.refreshToken };
     case 'refresh':
@@ -267,13 +272,14 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
   }
 }
 
-function openDialog(s: UiState, action: Action, v: View): UiState {
+function openDialog(s: UiState, action: Action, v: View, given?: readonly string[]): UiState {
   const verb = ACTIONS[action].verb;
   if (v.readOnly) return { ...s, message: { text: `read-only mode: cannot ${verb} (started with --read-only)`, tone: 'warn' } };
   if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${ACTIONS[action].state} status value`, tone: 'warn' } };
   if (!v.connected) return { ...s, message: { text: `disconnected: cannot ${verb} until the database is back`, tone: 'error' } };
-  let ids: string[];
-  if (s.detail) ids = [s.detail.id];
+  let ids: readonly string[];
+  if (given) ids = given;
+  else if (s.detail) ids = [s.detail.id];
   else if (s.marks.size > 0) {
     const shown = v.ids.filter((id) => s.marks.has(id));
     ids = [...shown, ...[...s.marks].filter((id) => !shown.includes(id))];

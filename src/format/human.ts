@@ -120,6 +120,7 @@ const OUTCOME_TEXT: Record<string, string> = {
   would_complete: 'would mark completed',
   error: 'error',
   not_attempted: 'not attempted',
+  not_shown: 'not shown, not changed',
 };
 
 export function markLines(results: readonly MarkResult[], c: ChalkInstance): string[] {
@@ -130,7 +131,7 @@ export function markLines(results: readonly MarkResult[], c: ChalkInstance): str
         ? c.green(text)
         : r.outcome === 'not_found' || r.outcome === 'error'
           ? c.red(text)
-          : r.outcome === 'already_terminal'
+          : r.outcome === 'already_terminal' || r.outcome === 'not_shown'
             ? c.yellow(`${text}${r.state ? ` (${r.state})` : ''}`)
             : c.cyan(text);
     const note = r.message ? c.dim(`: ${safeText(r.message, 300)}`) : '';

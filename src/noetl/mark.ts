@@ -17,7 +17,9 @@ export type Outcome =
   | 'would_complete'
   /** Through a server: it failed on this execution, or on an earlier one. */
   | 'error'
-  | 'not_attempted';
+  | 'not_attempted'
+  /** A running descendant the operator was not shown (it started after the dialog or the saved plan): left running. */
+  | 'not_shown';
 
 export interface MarkResult {
   execution_id: string;
@@ -43,6 +45,12 @@ export interface MarkRequest {
   actor: Actor;
   /** Roots per transaction; each root with its descendants is never split. */
   batchSize?: number;
+  /**
+   * The executions the operator saw (a confirmed dialog, a saved plan). The
+   * ids named are always written; cascade writes only descendants in this
+   * set, and reports any other running one as `not_shown`, unchanged.
+   */
+  bound?: ReadonlySet<string>;
   /** Called after each committed batch (progress, crash tests). */
   onBatch?: (results: MarkResult[]) => void;
 }
@@ -90,6 +98,7 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
     const roots = unique.slice(i, i + batchSize).filter((id) => !handled.has(id));
     if (roots.length === 0) continue;
     const depth = new Map<string, number>(); // execution -> levels below its root
+    const notShown = new Set<string>();
     const run = async (q: Queryable): Promise<StateRow[]> => {
       const targets = new Map<string, string>(); // execution -> root
       for (const id of roots) targets.set(id, id);
@@ -113,11 +122,19 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
           depth.set(id, seen.size - 1);
         }
       }
-      const ids = [...targets.keys()];
+      // Outside the bound set: read, never written (reported not_shown when running).
+      const all = [...targets.keys()];
+      const bound = req.bound;
+      const named = new Set(roots);
+      const ids = bound ? all.filter((id) => named.has(id) || bound.has(id)) : all;
+      const unseen = bound ? all.filter((id) => !named.has(id) && !bound.has(id)) : [];
+      notShown.clear();
+      const read = async (some: string[]) =>
+        some.length === 0 ? [] : (await q.query<StateRow>(sql.markSql(store.schema, caps, false), [some, some.map((id) => targets.get(id)!)])).rows;
+      const unseenRows = (await read(unseen)).filter((r) => r.found && !r.terminal_type);
+      for (const r of unseenRows) notShown.add(r.execution_id);
+      if (req.dryRun) return [...(await read(ids)), ...unseenRows];
       const rootIds = ids.map((id) => targets.get(id)!);
-      if (req.dryRun) {
-        return (await q.query<StateRow>(sql.markSql(store.schema, caps, false), [ids, rootIds])).rows;
-      }
       await q.query(sql.lockExecutionsSql(), [[...ids].sort(compareIds)]);
       const [first, second] = CLOSE_ROWS[req.action];
       const failed = req.action === 'fail';
@@ -144,7 +161,7 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
           failed,
           failed ? req.reason : null,
         ])
-      ).rows;
+      ).rows.concat(unseenRows);
     };
 
     let rows: StateRow[];
@@ -174,7 +191,8 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
     for (const row of ordered) {
       if (handled.has(row.execution_id)) continue;
       handled.add(row.execution_id);
-      batch.push(toResult(byId.get(row.execution_id)!, req));
+      const result = toResult(byId.get(row.execution_id)!, req);
+      batch.push(notShown.has(row.execution_id) ? { ...result, outcome: 'not_shown', event_id: null } : result);
     }
     results.push(...batch);
     req.onBatch?.(batch);

@@ -150,6 +150,7 @@ export async function closeViaServer(store: NoetlStore, api: NoetlApi, req: Mark
   const results: MarkResult[] = [];
   const handled = new Set<string>();
   const queue: { id: string; root: string; parent: string | null }[] = [];
+  const unseen: typeof queue = [];
   for (const root of new Set(req.ids)) {
     if (handled.has(root)) continue;
     handled.add(root);
@@ -159,9 +160,15 @@ export async function closeViaServer(store: NoetlStore, api: NoetlApi, req: Mark
     for (const node of await store.descendants([root])) {
       if (handled.has(node.execution_id)) continue;
       handled.add(node.execution_id);
-      queue.push({ id: node.execution_id, root, parent: node.parent_execution_id });
+      if (req.bound && !req.bound.has(node.execution_id)) unseen.push({ id: node.execution_id, root, parent: node.parent_execution_id });
+      else queue.push({ id: node.execution_id, root, parent: node.parent_execution_id });
     }
   }
+  // Descendants the operator was not shown are left as they are (MarkRequest.bound).
+  const running = new Set((await store.describe(unseen.map((u) => u.id))).filter((e) => e.state === 'running').map((e) => e.execution_id));
+  const notShown: MarkResult[] = unseen
+    .filter((u) => running.has(u.id))
+    .map((u) => ({ execution_id: u.id, parent_execution_id: u.parent, root_execution_id: u.root, cascaded: true, outcome: 'not_shown', state: null, event_id: null }));
 
   let failure: Error | null = null;
   for (const target of queue) {
@@ -218,6 +225,7 @@ export async function closeViaServer(store: NoetlStore, api: NoetlApi, req: Mark
     results.push(result);
     if (verdict.fatal) failure = verdict.fatal;
   }
+  results.push(...notShown);
   if (failure) throw new ServerCloseError(results, failure);
   return results;
 }

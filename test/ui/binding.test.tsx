@@ -1,0 +1,73 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
+import type { ExecutionBuilder } from '../../src/demo/scenario.js';
+import { Scenario } from '../fixtures/scenario.js';
+import { closesOf } from '../helpers/closes.js';
+import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { KEYS, cursorLine, freshSchema, press, renderApp, waitForText, waitUntil, type Screen } from './helpers.js';
+import { listOrder, seedList } from './seed.js';
+
+let t: TestDatabase;
+let db: Database;
+let screen: Screen | null = null;
+
+beforeAll(async () => {
+  t = await createTestDatabase('pglite');
+  db = t.db;
+});
+afterAll(async () => t?.close());
+afterEach(() => {
+  screen?.unmount();
+  screen = null;
+});
+
+const tail = (id: string) => id.slice(-6);
+const consoleCloses = async (schema: string, id: string) => closesOf(await eventsOf(db, schema, id)).filter((e) => e.meta?.emitted_by === 'noetl-console');
+
+/** Children that start under `parentId` after the dialog opened (written as the engine would). */
+async function startChildren(schema: string, parentId: string, n: number): Promise<string[]> {
+  const s = new Scenario(9_100_000_000_000_000n);
+  const parent = { id: parentId, tenant: 'default', organization: 'default' } as ExecutionBuilder;
+  const ids = Array.from({ length: n }, (_, i) => s.execution({ path: `etl/late-child-${i}`, startedMinutesAgo: 0.1, parent }).issued('work', 0.05).id);
+  await s.apply(db, schema);
+  return ids;
+}
+
+describe('the dialog binds the write', () => {
+  it('writes exactly the executions it showed; children started since are reported "not shown" and left running, and v reviews them', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema }));
+    await waitForText(s, tail(ids.hotel));
+    await press(s, 'g', ...Array(listOrder(ids).indexOf(ids.parent)).fill('j'));
+    await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.parent)), 'cursor on the parent');
+    await press(s, 'c');
+    let frame = await waitForText(s, '2 will change');
+    expect(frame).toContain('Yes, cancel 2');
+
+    const late = await startChildren(schema, ids.parent, 3);
+    await press(s, KEYS.right);
+    await waitForText(s, '> Yes, cancel 2 <');
+    await press(s, KEYS.enter);
+    frame = await waitForText(s, 'Cancel done');
+    expect(frame).toContain('2 cancelled');
+    expect(frame).toContain('3 not shown, not changed');
+    expect(frame).toContain('3 running descendants started after the dialog opened: left running');
+
+    expect(await consoleCloses(schema, ids.parent)).toHaveLength(1);
+    expect(await consoleCloses(schema, ids.child)).toHaveLength(1);
+    for (const id of late) expect(await consoleCloses(schema, id)).toEqual([]);
+
+    // They can be reviewed in a dialog of their own, and closed from there.
+    await press(s, 'v');
+    frame = await waitForText(s, '3 will change');
+    expect(frame).toContain('Cancel 3 executions');
+    for (const id of late) expect(frame).toContain(tail(id));
+    await press(s, KEYS.right);
+    await waitForText(s, '> Yes, cancel 3 <');
+    await press(s, KEYS.enter);
+    frame = await waitForText(s, 'Cancel done');
+    expect(frame).toContain('3 cancelled');
+    for (const id of late) expect(await consoleCloses(schema, id)).toHaveLength(1);
+  });
+});
