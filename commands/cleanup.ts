@@ -4,13 +4,14 @@ import { z } from 'zod';
 import { currentActor } from '../src/audit.js';
 import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';
+import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
 import { markLines } from '../src/format/human.js';
 import { isWould, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
-import { descendantsLeft, markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { analyzeAfterWrite, descendantsLeft, markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -98,6 +99,7 @@ export function register(program: Command): void {
         });
         let left: string[] = [];
         let plan: Plan | null = null;
+        let analyze: AnalyzeReport | null = null;
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
@@ -123,6 +125,7 @@ export function register(program: Command): void {
               counts,
               running_descendants_left: left.length,
               running_descendant_ids: left,
+              analyze,
               results: results.map(markResultJson),
             });
           } else {
@@ -142,6 +145,7 @@ export function register(program: Command): void {
             }),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);
+            analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
             if (o.dryRun && o.json) plan = await makePlan(ctx, results, { action: o.mark === 'failed' ? 'fail' : 'cancel', cascade: o.cascade, reason: o.reason! });
           },
           report,
@@ -191,6 +195,7 @@ const sourceOf = (ctx: CommandContext): Plan['source'] => ({ kind: ctx.source.ki
 async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; json: boolean; reason: string }): Promise<void> {
   checkPlanTarget(plan, { identity: await databaseIdentity(ctx.db), source: sourceOf(ctx) });
   const { verb } = ACTIONS[plan.action];
+  let analyze: AnalyzeReport | null = null;
   const report = (results: MarkResult[], partial: boolean) => {
     const { changed, counts } = markSummary(results);
     const would = results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
@@ -209,6 +214,7 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
         changed_count: changed.length,
         execution_ids: o.dryRun ? would : changed,
         counts,
+        analyze,
         message,
         results: results.map(markResultJson),
       });
@@ -228,7 +234,9 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
         actor: currentActor(),
         bound: new Set(plan.execution_ids),
       }),
-    async () => undefined,
+    async (results) => {
+      analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
+    },
     report,
   );
 }

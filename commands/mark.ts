@@ -6,6 +6,7 @@ import { markLines } from '../src/format/human.js';
 import { PartialMarkError, isChange, isWould, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS, CLOSE_ROWS, type Action } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
+import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { readIds, reasonFlag, validate } from './options.js';
 
@@ -80,6 +81,25 @@ export async function descendantsLeft(ctx: CommandContext, results: readonly Mar
   return left;
 }
 
+/**
+ * After a big write: the tables written analyzed (or the operator told to),
+ * so that the next full load keeps its plan (src/noetl/statistics.ts).
+ */
+export async function analyzeAfterWrite(ctx: CommandContext, results: readonly MarkResult[], dryRun: boolean): Promise<AnalyzeReport | null> {
+  if (dryRun || !ctx.source.analyzeWritten) return null;
+  const report = await ctx.source.analyzeWritten(results).catch((error: unknown) => {
+    ctx.note(`could not analyze the tables written: ${(error as Error).message}; \`doctor\` reports stale statistics`);
+    return null;
+  });
+  if (!report) return null;
+  if (report.analyzed.length > 0) ctx.note(`analyzed ${report.analyzed.join(', ')} after writing ${report.rows} rows, so that the planner counts them`);
+  const left = [...report.not_permitted, ...report.failed.map((f) => f.table)];
+  if (left.length > 0) {
+    ctx.note(`wrote ${report.rows} rows: run ANALYZE ${left.join(', ')} (this role may not, or it failed), else listing may slow down until autovacuum does; \`doctor --script\` includes it`);
+  }
+  return report;
+}
+
 const DESCRIPTIONS: Record<Action, string> = {
   cancel: 'cancel executions, only those still running',
   fail: 'mark executions failed, only those still running',
@@ -107,6 +127,7 @@ function register1(program: Command, action: Action): void {
       },
       async (ctx, o) => {
         let left: string[] = [];
+        let analyze: AnalyzeReport | null = null;
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
           const message = o.dryRun
@@ -124,6 +145,7 @@ function register1(program: Command, action: Action): void {
               counts,
               running_descendants_left: left.length,
               running_descendant_ids: left,
+              analyze,
               message,
               results: results.map(markResultJson),
             });
@@ -136,6 +158,7 @@ function register1(program: Command, action: Action): void {
           () => ctx.source.mark({ action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);
+            analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
           },
           report,
         );

@@ -7,6 +7,7 @@ import type { Database } from './db/database.js';
 import type { ShowData } from './format/human.js';
 import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { Execution } from './noetl/model.js';
+import type { AnalyzeReport } from './noetl/statistics.js';
 import type { HealthCounts, StuckFilter } from './noetl/store.js';
 import type { Action } from './noetl/vocabulary.js';
 
@@ -40,6 +41,8 @@ export interface ExecutionSource {
   describe(ids: readonly string[]): Promise<Execution[]>;
   detail(id: string, events: number): Promise<ShowData | null>;
   mark(req: MarkRequest): Promise<MarkResult[]>;
+  /** After a big write: analyze the tables written (null when the write was small); absent where not needed. */
+  analyzeWritten?(results: readonly MarkResult[]): Promise<AnalyzeReport | null>;
   /** Descendants of `ids` still running, however deep (what a close without cascade leaves behind). */
   runningDescendants(ids: readonly string[]): Promise<string[]>;
   health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;

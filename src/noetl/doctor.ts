@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NoetlStore } from './store.js';
+import { tableStatistics, type TableStatistics } from './statistics.js';
 import {
   attachIndexSql,
   createIndexSql,
@@ -72,6 +73,8 @@ export interface DoctorReport {
   table: EventTable;
   engines: Engine[];
   indexes: IndexCheck[];
+  /** The event partitions and projection table, and whether their planner statistics are stale (src/noetl/statistics.ts). */
+  statistics: TableStatistics[];
 }
 
 interface Rel {
@@ -170,7 +173,7 @@ export async function diagnose(store: NoetlStore): Promise<DoctorReport> {
   };
   if (!root || (root.kind !== 'r' && root.kind !== 'p')) {
     table.notHandled.push(`${table.name} is not a table: doctor cannot index it`);
-    return { table, engines, indexes: [] };
+    return { table, engines, indexes: [], statistics: [] };
   }
   for (const t of tree) {
     if (t.kind === 'f') table.notHandled.push(`${qualifiedName(t.schema, t.name)} is a foreign table: PostgreSQL cannot index it, so no index on ${table.name} can become valid`);
@@ -180,7 +183,7 @@ export async function diagnose(store: NoetlStore): Promise<DoctorReport> {
   const checks = recommendedIndexes().map((r) =>
     root.kind === 'p' ? planPartitioned(r, root, tree, indexes, names) : planPlain(r, root, indexes, names),
   );
-  return { table, engines, indexes: checks };
+  return { table, engines, indexes: checks, statistics: await tableStatistics(store) };
 }
 
 function check(r: RecommendedIndex, fields: Pick<IndexCheck, 'status' | 'existing' | 'detail' | 'steps' | 'partitions'>): IndexCheck {
@@ -308,8 +311,10 @@ const PHASES: { phase: Phase; comment: string; lockTimeout: boolean }[] = [
 
 /** The statements of every index, in the order the script runs them. */
 export function statementsOf(report: DoctorReport): string[] {
-  return PHASES.flatMap(({ phase }) => report.indexes.flatMap((c) => c.steps.filter((s) => s.phase === phase).map((s) => s.sql)));
+  return [...PHASES.flatMap(({ phase }) => report.indexes.flatMap((c) => c.steps.filter((s) => s.phase === phase).map((s) => s.sql))), ...analyzeStatements(report)];
 }
+
+const analyzeStatements = (report: DoctorReport) => report.statistics.filter((t) => t.stale).map((t) => `ANALYZE ${t.table};`);
 
 /**
  * A psql script: one statement a line, each in its own transaction
@@ -340,6 +345,8 @@ export function scriptOf(report: DoctorReport, header: readonly string[]): strin
     lines.push(...sqls);
   }
   if (timeout) lines.push('RESET lock_timeout;');
+  const analyze = analyzeStatements(report);
+  if (analyze.length) lines.push('-- Statistics changed a lot since the last analyze (a big cleanup?): the planner needs them fresh.', ...analyze);
   return lines;
 }
 
@@ -361,6 +368,9 @@ export function reportLines(report: DoctorReport, label: (status: IndexStatus, t
     lines.push(`${label(c.status, LABEL[c.status])} ${c.name.padEnd(20)} ${c.why}${c.status === 'ok' && c.existing ? ` (${c.existing})` : ''}`);
     if (c.detail) lines.push(`           ${c.detail}`);
   }
+  for (const t of report.statistics.filter((x) => x.stale)) {
+    lines.push(`${label('missing', 'stale     ')} statistics           ${t.table}: ${t.changed_since_analyze} rows changed since its last analyze (${t.last_analyze ?? 'never'}): ANALYZE it`);
+  }
   return lines;
 }
 
@@ -380,6 +390,7 @@ export function reportJson(report: DoctorReport, schema: string) {
       statements: c.steps.map((step) => step.sql),
       partitions: c.partitions,
     })),
+    statistics: report.statistics,
     missing: statementsOf(report),
   };
 }

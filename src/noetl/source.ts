@@ -2,7 +2,8 @@ import type { Database } from '../db/database.js';
 import type { ExecutionSource, LiveSet } from '../source.js';
 import { loadExecutionDetail } from './detail.js';
 import { LiveRunningSet } from './live.js';
-import { markExecutions, runningDescendants, type MarkRequest } from './mark.js';
+import { markExecutions, runningDescendants, type MarkRequest, type MarkResult } from './mark.js';
+import { analyzeWritten } from './statistics.js';
 import { NoetlStore, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
@@ -54,6 +55,10 @@ export class NoetlSource implements ExecutionSource {
     // Loaded only here, so that commands without a server start as fast as before.
     const [{ NoetlApi }, { closeViaServer }] = await Promise.all([import('./api.js'), import('./server-close.js')]);
     return closeViaServer(this.store, new NoetlApi(this.server), req);
+  }
+
+  analyzeWritten(results: readonly MarkResult[]) {
+    return analyzeWritten(this.store, results);
   }
 
   runningDescendants(ids: readonly string[]) {
