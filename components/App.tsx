@@ -74,7 +74,8 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     return () => {
       alive = false;
     };
-  }, [source.db, live.connection.state === 'up']);
+    // Again after a reconnect, and every half minute: a standby can be promoted under a live console.
+  }, [source.db, live.connection.state === 'up', Math.floor((live.refreshedAt ?? 0) / 30_000)]);
 
   // Rows shown, and where the cursor is (by id; by position when its row left).
   const shown = useMemo(() => matchText(live.rows, s.filter.text), [live.rows, s.filter.text]);
@@ -165,7 +166,14 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     // The write changes what the dialog showed, nothing that appeared since.
     const bound = new Set(executionsRef.current.keys());
     source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound }).then(
-      (results) => done(results, null),
+      (results) => {
+        done(results, null);
+        // A big close leaves the planner's statistics stale (src/noetl/statistics.ts).
+        source.analyzeWritten?.(results).then((r) => {
+          const left = r ? [...r.not_permitted, ...r.failed.map((f) => f.table)] : [];
+          if (left.length > 0) dispatch({ type: 'message', message: { text: `wrote ${r!.rows} rows: run ANALYZE ${left.join(', ')} (doctor --script)`, tone: 'warn' } });
+        }, () => undefined);
+      },
       (error: unknown) => done(null, errorLine(error, source.db.label)),
     );
     // Only a new confirmation starts a write.
