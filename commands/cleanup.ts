@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { currentActor } from '../src/audit.js';
+import { currentActor, newBatch } from '../src/audit.js';
 import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
@@ -11,7 +11,7 @@ import { isWould, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
-import { analyzeAfterWrite, descendantsLeft, markAndReport, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, maxAffectedFlag, maxAffectedOption, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -29,6 +29,7 @@ const CleanupOptions = z
     limit: countFlag('--limit', 1_000_000).optional(),
     json: z.boolean().default(false),
     fromPlan: z.string().min(1).optional(),
+    maxAffected: maxAffectedFlag,
   })
   .transform((o, ctx) => {
     if (o.fromPlan !== undefined) return { ...o, olderThanSeconds: 0 };
@@ -75,6 +76,7 @@ export function register(program: Command): void {
       .option('--cascade', 'also change every running descendant')
       .option('--dry-run', 'show what would change, write nothing')
       .option('--limit <n>', 'at most n executions (oldest first)')
+      .option(...maxAffectedOption)
       .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
       .option('--json', 'JSON for scripts'),
   ).action(async (_opts, cmd: Command) =>
@@ -100,6 +102,14 @@ export function register(program: Command): void {
         let left: string[] = [];
         let plan: Plan | null = null;
         let analyze: AnalyzeReport | null = null;
+        const batch = newBatch('cleanup', {
+          older_than_minutes: minutes,
+          idle_minutes: o.idle === undefined ? null : o.idle / 60,
+          path: o.path ?? null,
+          limit: o.limit ?? null,
+          mark: o.mark,
+          cascade: o.cascade,
+        });
         const verb = o.mark === 'failed' ? 'mark failed' : 'cancel';
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
@@ -114,6 +124,7 @@ export function register(program: Command): void {
           if (o.json) {
             ctx.printJson({
               ...(plan ? { plan } : {}),
+              ...(o.dryRun ? {} : { batch_id: batch.id }),
               cancelled_count: o.dryRun ? would.length : changed.length,
               execution_ids: o.dryRun ? would : changed,
               message,
@@ -134,15 +145,22 @@ export function register(program: Command): void {
           }
         };
         await markAndReport(
-          () =>
-            ctx.source.mark({
-              action: o.mark === 'failed' ? 'fail' : 'cancel',
-              ids: stuck.map((e) => e.execution_id),
-              reason: o.reason!,
-              cascade: o.cascade,
-              dryRun: o.dryRun,
-              actor: currentActor(),
-            }),
+          async () =>
+            ctx.source.mark(
+              await boundByMaxAffected(
+                ctx,
+                {
+                  action: o.mark === 'failed' ? 'fail' : 'cancel',
+                  ids: stuck.map((e) => e.execution_id),
+                  reason: o.reason!,
+                  cascade: o.cascade,
+                  dryRun: o.dryRun,
+                  actor: currentActor(),
+                  batch,
+                },
+                o.maxAffected,
+              ),
+            ),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);
             analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
@@ -192,10 +210,11 @@ async function makePlan(ctx: CommandContext, results: readonly MarkResult[], how
 const sourceOf = (ctx: CommandContext): Plan['source'] => ({ kind: ctx.source.kind, name: ctx.source.name, target: ctx.source.describeTarget });
 
 /** `cleanup --from-plan`: the plan's executions, re-checked one by one under their locks; any other running descendant is reported, not changed. */
-async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; json: boolean; reason: string }): Promise<void> {
+async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; json: boolean; reason: string; maxAffected?: number }): Promise<void> {
   checkPlanTarget(plan, { identity: await databaseIdentity(ctx.db), source: sourceOf(ctx) });
   const { verb } = ACTIONS[plan.action];
   let analyze: AnalyzeReport | null = null;
+  const batch = newBatch('cleanup', { from_plan: plan.created_at, planned: plan.execution_ids.length, cascade: plan.cascade });
   const report = (results: MarkResult[], partial: boolean) => {
     const { changed, counts } = markSummary(results);
     const would = results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
@@ -206,6 +225,7 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
     if (o.json) {
       ctx.printJson({
         from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
+        ...(o.dryRun ? {} : { batch_id: batch.id }),
         action: plan.action,
         dry_run: o.dryRun,
         cascade: plan.cascade,
@@ -224,8 +244,8 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
     }
   };
   await markAndReport(
-    () =>
-      ctx.source.mark({
+    async () =>
+      ctx.source.mark(await boundByMaxAffected(ctx, {
         action: plan.action,
         ids: plan.execution_ids,
         reason: o.reason,
@@ -233,7 +253,8 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
         dryRun: o.dryRun,
         actor: currentActor(),
         bound: new Set(plan.execution_ids),
-      }),
+        batch,
+      }, o.maxAffected)),
     async (results) => {
       analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
     },

@@ -1,20 +1,25 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { currentActor } from '../src/audit.js';
+import { currentActor, newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
-import { PartialMarkError, isChange, isWould, type MarkResult } from '../src/noetl/mark.js';
+import { PartialMarkError, isChange, isWould, type MarkRequest, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS, CLOSE_ROWS, type Action } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
-import { readIds, reasonFlag, validate } from './options.js';
+import { countFlag, readIds, reasonFlag, validate } from './options.js';
+
+/** --max-affected: one definition for every closing command. */
+export const maxAffectedOption = ['--max-affected <n>', 'refuse (exit 2, nothing written) when more than n executions would change, cascade included'] as const;
+export const maxAffectedFlag = countFlag('--max-affected', 10_000_000).optional();
 
 const MarkOptions = z.object({
   reason: reasonFlag.optional(),
   cascade: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
+  maxAffected: maxAffectedFlag,
 });
 
 /** Before connecting: a write command in a read-only session is refused (exit 2, nothing written). */
@@ -100,6 +105,23 @@ export async function analyzeAfterWrite(ctx: CommandContext, results: readonly M
   return report;
 }
 
+/**
+ * With --max-affected: a dry run first; over the limit is refused before
+ * anything is written, and the write is then bound to what the dry run
+ * counted (what started since is reported not_shown, not changed).
+ */
+export async function boundByMaxAffected(ctx: CommandContext, req: MarkRequest, max: number | undefined): Promise<MarkRequest> {
+  if (max === undefined || req.dryRun) return req;
+  const would = (await ctx.source.mark({ ...req, dryRun: true })).filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
+  if (would.length > max) {
+    throw new UsageError(`refused: ${would.length} executions would change, more than --max-affected ${max}; nothing written (narrow the selection or raise the limit)`);
+  }
+  return { ...req, bound: new Set([...(req.bound ?? []), ...would]) };
+}
+
+/** A batch's record keeps the ids named up to this many (the rows it wrote carry every one). */
+export const BATCH_IDS_KEPT = 100;
+
 const DESCRIPTIONS: Record<Action, string> = {
   cancel: 'cancel executions, only those still running',
   fail: 'mark executions failed, only those still running',
@@ -116,6 +138,7 @@ function register1(program: Command, action: Action): void {
       .option('--reason <text>', 'why (stored in the event)', `${ACTIONS[action].done.toLowerCase()} with noetl-console`)
       .option('--cascade', 'also change every running descendant (children, their children, ...)')
       .option('--dry-run', 'show what would change, write nothing')
+      .option(...maxAffectedOption)
       .option('--json', 'JSON for scripts'),
   ).action(async (ids: string[], _opts, cmd: Command) =>
     runCommand(
@@ -128,6 +151,7 @@ function register1(program: Command, action: Action): void {
       async (ctx, o) => {
         let left: string[] = [];
         let analyze: AnalyzeReport | null = null;
+        const batch = newBatch(action, { ids: o.ids.slice(0, BATCH_IDS_KEPT), named: o.ids.length, cascade: o.cascade });
         const report = (results: MarkResult[], partial: boolean) => {
           const { changed, counts } = markSummary(results);
           const message = o.dryRun
@@ -136,6 +160,7 @@ function register1(program: Command, action: Action): void {
           if (o.json) {
             ctx.printJson({
               action,
+              ...(o.dryRun ? {} : { batch_id: batch.id }),
               dry_run: o.dryRun,
               cascade: o.cascade,
               reason: o.reason,
@@ -155,7 +180,10 @@ function register1(program: Command, action: Action): void {
           }
         };
         const results = await markAndReport(
-          () => ctx.source.mark({ action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor() }),
+          async () =>
+            ctx.source.mark(
+              await boundByMaxAffected(ctx, { action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor(), batch }, o.maxAffected),
+            ),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);
             analyze = await analyzeAfterWrite(ctx, results, o.dryRun);

@@ -7,11 +7,13 @@ import * as cleanup from './cleanup.js';
 import * as demo from './demo.js';
 import * as doctor from './doctor.js';
 import * as health from './health.js';
+import * as historyCommand from './history.js';
 import * as metrics from './metrics.js';
 import * as list from './list.js';
 import * as mark from './mark.js';
 import * as show from './show.js';
 import * as ui from './ui.js';
+import * as verify from './verify.js';
 import { addServerOptions } from './context.js';
 
 /** The commands that close executions, and so may go through the engine's API. */
@@ -89,7 +91,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, health, metrics, doctor, demo, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, historyCommand, verify, health, metrics, doctor, demo, ui]) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.

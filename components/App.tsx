@@ -1,6 +1,6 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { currentActor, type Actor } from '../src/audit.js';
+import { currentActor, newBatch, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
 import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
@@ -165,7 +165,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
       dispatch({ type: 'writeDone', action, results, error, executions: executionsRef.current });
     // The write changes what the dialog showed, nothing that appeared since.
     const bound = new Set(executionsRef.current.keys());
-    source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound }).then(
+    const { olderThanSeconds, idleSeconds, includeChildren, text } = s.filter;
+    const batch = newBatch('console', { ids: targets.slice(0, 100), named: targets.length, cascade, filter: { olderThanSeconds, idleSeconds, includeChildren, text } });
+    source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound, batch }).then(
       (results) => {
         done(results, null);
         // A big close leaves the planner's statistics stale (src/noetl/statistics.ts).

@@ -1,4 +1,4 @@
-import type { Actor } from '../audit.js';
+import type { Actor, Batch } from '../audit.js';
 import type { Queryable } from '../db/database.js';
 import type { NoetlStore } from './store.js';
 import { compareIds } from './store.js';
@@ -43,6 +43,8 @@ export interface MarkRequest {
   cascade: boolean;
   dryRun: boolean;
   actor: Actor;
+  /** The batch this write belongs to (history, verify); recorded in every row. */
+  batch?: Batch;
   /** Roots per transaction; each root with its descendants is never split. */
   batchSize?: number;
   /**
@@ -201,8 +203,9 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
 }
 
 /** Who closes, why and from where: the meta of every row the console writes (per-execution keys are added to it). */
-export function closeMeta(req: Pick<MarkRequest, 'reason' | 'action' | 'cascade' | 'actor'>) {
+export function closeMeta(req: Pick<MarkRequest, 'reason' | 'action' | 'cascade' | 'actor' | 'batch'>) {
   return {
+    ...(req.batch ? { batch_id: req.batch.id, batch_command: req.batch.command, batch_selection: req.batch.selection } : {}),
     reason: req.reason,
     cancelled_by: 'noetl-console',
     emitted_by: 'noetl-console',

@@ -56,6 +56,7 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
           user: req.actor.os_user,
           host: req.actor.host,
           version: req.actor.console_version,
+          batch: req.batch?.id ?? null,
         });
         changed = new Set((await q.query<{ id: string }>(update.text, update.values)).rows.map((r) => r.id));
       }

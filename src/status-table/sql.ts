@@ -338,6 +338,8 @@ export interface MarkWrite {
   user: string;
   host: string;
   version: string;
+  /** The write's batch id (src/audit.ts), kept next to the reason where the reason column can hold it. */
+  batch: string | null;
 }
 
 /**
@@ -377,13 +379,14 @@ function reasonSet(r: ReasonTarget, w: MarkWrite, p: Params): string {
       return `${r.col} = ${reason}`;
     case 'append': {
       // "<reason> (noetl-console <version>, <user>@<host>, <ISO time>)" on a line of its own.
-      const line = `(${reason} || ' (noetl-console ' || ${p.add(w.version, 'text')} || ', ' || ${p.add(`${w.user}@${w.host}`, 'text')} || ', ' || ${ISO_NOW} || ')')`;
+      const batch = w.batch ? `, batch ${w.batch}` : '';
+      const line = `(${reason} || ' (noetl-console ' || ${p.add(w.version, 'text')} || ', ' || ${p.add(`${w.user}@${w.host}${batch}`, 'text')} || ', ' || ${ISO_NOW} || ')')`;
       return `${r.col} = CASE WHEN ${current} IS NULL OR ${current} = '' THEN ${line} ELSE ${current} || E'\\n' || ${line} END`;
     }
     case 'json': {
       const entry = `jsonb_build_object(${p.add(r.key, 'text')}, ${reason}, 'noetl_console', jsonb_build_object(
         'action', ${p.add(w.action, 'text')}, 'by', ${p.add(w.user, 'text')}, 'host', ${p.add(w.host, 'text')},
-        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}))`;
+        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}, 'batch', ${p.add(w.batch, 'text')}))`;
       const old = `${current}::jsonb`;
       // Merge into an object, append to an array, keep any other value next to the entry.
       const merged = `CASE

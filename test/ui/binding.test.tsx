@@ -54,7 +54,9 @@ describe('the dialog binds the write', () => {
     expect(frame).toContain('3 not shown, not changed');
     expect(frame).toContain('3 running descendants started after the dialog opened: left running');
 
-    expect(await consoleCloses(schema, ids.parent)).toHaveLength(1);
+    const [close] = await consoleCloses(schema, ids.parent);
+    expect(close!.meta).toMatchObject({ batch_command: 'console', batch_selection: { ids: [ids.parent], named: 1, cascade: true } });
+    expect(close!.meta?.batch_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(await consoleCloses(schema, ids.child)).toHaveLength(1);
     for (const id of late) expect(await consoleCloses(schema, id)).toEqual([]);
 
