@@ -384,9 +384,9 @@ function reasonSet(r: ReasonTarget, w: MarkWrite, p: Params): string {
       return `${r.col} = CASE WHEN ${current} IS NULL OR ${current} = '' THEN ${line} ELSE ${current} || E'\\n' || ${line} END`;
     }
     case 'json': {
-      const entry = `jsonb_build_object(${p.add(r.key, 'text')}, ${reason}, 'noetl_console', jsonb_build_object(
+      const entry = `jsonb_build_object(${p.add(r.key, 'text')}, ${reason}, 'noetl_console', jsonb_strip_nulls(jsonb_build_object(
         'action', ${p.add(w.action, 'text')}, 'by', ${p.add(w.user, 'text')}, 'host', ${p.add(w.host, 'text')},
-        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}, 'batch', ${p.add(w.batch, 'text')}))`;
+        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}, 'batch', ${p.add(w.batch, 'text')})))`;
       const old = `${current}::jsonb`;
       // Merge into an object, append to an array, keep any other value next to the entry.
       const merged = `CASE
