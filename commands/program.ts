@@ -13,6 +13,7 @@ import * as list from './list.js';
 import * as mark from './mark.js';
 import * as show from './show.js';
 import * as ui from './ui.js';
+import * as undo from './undo.js';
 import * as verify from './verify.js';
 import { addServerOptions } from './context.js';
 
@@ -91,7 +92,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, historyCommand, verify, health, metrics, doctor, demo, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, health, metrics, doctor, demo, ui]) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.

@@ -3,7 +3,9 @@
  * executions. NoETL's event log is one source; a status table (one row per
  * run with a status column, see src/status-table/) is another.
  */
+import type { Actor } from './audit.js';
 import type { Database } from './db/database.js';
+import type { UndoResult } from './status-table/mark.js';
 import type { ShowData } from './format/human.js';
 import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { Execution } from './noetl/model.js';
@@ -43,6 +45,8 @@ export interface ExecutionSource {
   mark(req: MarkRequest): Promise<MarkResult[]>;
   /** After a big write: analyze the tables written (null when the write was small); absent where not needed. */
   analyzeWritten?(results: readonly MarkResult[]): Promise<AnalyzeReport | null>;
+  /** Put back what a batch of this console changed (status tables); absent where closes are final (NoETL). Null: the source records no batches. */
+  undo?(batch: string, actor: Actor, dryRun: boolean): Promise<UndoResult[] | null>;
   /** Descendants of `ids` still running, however deep (what a close without cascade leaves behind). */
   runningDescendants(ids: readonly string[]): Promise<string[]>;
   health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;

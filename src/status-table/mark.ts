@@ -102,3 +102,42 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
   return results;
 }
 
+
+export interface UndoResult {
+  execution_id: string;
+  /** restored (or would_restore): its previous status is back; changed_since: not in the status the batch wrote any more, left alone. */
+  outcome: 'restored' | 'would_restore' | 'changed_since';
+  status: string | null;
+  previous: string | null;
+  wrote: string | null;
+}
+
+/**
+ * Put back the status a batch replaced, on the rows still in the status it
+ * wrote; rows changed since are reported and left alone. Null when the
+ * source's reason column cannot hold a batch record.
+ */
+export async function undoBatch(t: MarkTarget, batch: string, who: Omit<sql.UndoWrite, 'batch'>, dryRun: boolean): Promise<UndoResult[] | null> {
+  const read = sql.batchRowsSql(t.shape, batch);
+  if (!read) return null;
+  const run = async (q: Queryable): Promise<UndoResult[]> => {
+    const rows = (await q.query<sql.BatchRow>(read.text, read.values)).rows.filter((r) => r.wrote !== null);
+    const undoable = rows.filter((r) => r.previous !== null && r.status === r.wrote).map((r) => r.id);
+    let restored = new Set<string>();
+    if (!dryRun && undoable.length > 0) {
+      const update = sql.undoSql(t.shape, { batch, ...who }, undoable)!;
+      restored = new Set((await q.query<{ id: string }>(update.text, update.values)).rows.map((r) => r.id));
+    }
+    return rows.map((r) => {
+      const done = dryRun ? undoable.includes(r.id) : restored.has(r.id);
+      return {
+        execution_id: r.id,
+        outcome: done ? (dryRun ? 'would_restore' : 'restored') : 'changed_since',
+        status: done && !dryRun ? r.previous : r.status,
+        previous: r.previous,
+        wrote: r.wrote,
+      };
+    });
+  };
+  return withRetry(() => (dryRun ? run(t.db) : t.db.transaction(run)));
+}

@@ -8,7 +8,8 @@ import type { ExecutionSource, LiveSet } from '../source.js';
 import { resolveTable, type SourceOrigin } from './catalog.js';
 import { canonicalRowId, parseRowId } from './ids.js';
 import { StatusTableLiveSet, type RunningSnapshot } from './live.js';
-import { markRows, statusWritten } from './mark.js';
+import { markRows, statusWritten, undoBatch, type UndoResult } from './mark.js';
+import type { Actor } from '../audit.js';
 import { toExecution, type ModelContext, type StatusTableExecution } from './model.js';
 import * as sql from './sql.js';
 
@@ -122,6 +123,12 @@ export class StatusTableSource implements ExecutionSource {
   /** A status table has no child executions. */
   async runningDescendants(): Promise<string[]> {
     return [];
+  }
+
+  /** Undo a batch this console wrote (src/status-table/mark.ts undoBatch); null when the reason column cannot record batches. */
+  async undo(batch: string, actor: Actor, dryRun: boolean): Promise<UndoResult[] | null> {
+    const ctx = await this.context();
+    return undoBatch({ db: this.db, shape: ctx.shape, vocabulary: ctx.vocabulary, origin: this.name }, batch, { user: actor.os_user, host: actor.host, version: actor.console_version }, dryRun);
   }
 
   async mark(req: MarkRequest): Promise<MarkResult[]> {

@@ -357,7 +357,7 @@ export function markUpdateSql(s: TableShape, w: MarkWrite): Statement {
   if (s.finished) sets.push(`${s.finished.col} = ${nowFor(s.finished)}`);
   if (s.reason) sets.push(reasonSet(s.reason, w, p));
   const text = `WITH locked AS (
-      SELECT t.${s.id} AS id FROM ${s.table} t
+      SELECT t.${s.id} AS id, t.${s.status}::text AS previous FROM ${s.table} t
       WHERE t.${s.id} = ANY(${ids}) AND t.${s.status} = ANY(${running})
       ORDER BY t.${s.id}
       FOR UPDATE
@@ -379,14 +379,17 @@ function reasonSet(r: ReasonTarget, w: MarkWrite, p: Params): string {
       return `${r.col} = ${reason}`;
     case 'append': {
       // "<reason> (noetl-console <version>, <user>@<host>, <ISO time>)" on a line of its own.
-      const batch = w.batch ? `, batch ${w.batch}` : '';
-      const line = `(${reason} || ' (noetl-console ' || ${p.add(w.version, 'text')} || ', ' || ${p.add(`${w.user}@${w.host}${batch}`, 'text')} || ', ' || ${ISO_NOW} || ')')`;
+      // ", batch <id>: <previous> -> <written>": what undo reads back (undoSql).
+      const batch = w.batch ? ` || ', batch ' || ${p.add(w.batch, 'text')} || ': ' || l.previous || ' -> ' || ${p.add(w.status, 'text')}` : '';
+      const line = `(${reason} || ' (noetl-console ' || ${p.add(w.version, 'text')} || ', ' || ${p.add(`${w.user}@${w.host}`, 'text')}${batch} || ', ' || ${ISO_NOW} || ')')`;
       return `${r.col} = CASE WHEN ${current} IS NULL OR ${current} = '' THEN ${line} ELSE ${current} || E'\\n' || ${line} END`;
     }
     case 'json': {
       const entry = `jsonb_build_object(${p.add(r.key, 'text')}, ${reason}, 'noetl_console', jsonb_strip_nulls(jsonb_build_object(
         'action', ${p.add(w.action, 'text')}, 'by', ${p.add(w.user, 'text')}, 'host', ${p.add(w.host, 'text')},
-        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}, 'batch', ${p.add(w.batch, 'text')})))`;
+        'version', ${p.add(w.version, 'text')}, 'at', ${ISO_NOW}, 'batch', ${p.add(w.batch, 'text')},
+        'previous', CASE WHEN ${p.add(w.batch, 'text')} IS NULL THEN NULL ELSE l.previous END,
+        'wrote', CASE WHEN ${p.add(w.batch, 'text')} IS NULL THEN NULL ELSE ${p.add(w.status, 'text')} END)))`;
       const old = `${current}::jsonb`;
       // Merge into an object, append to an array, keep any other value next to the entry.
       const merged = `CASE
@@ -397,4 +400,76 @@ function reasonSet(r: ReasonTarget, w: MarkWrite, p: Params): string {
       return `${r.col} = ${r.jsonb ? merged : `(${merged})::json`}`;
     }
   }
+}
+
+// ---------------------------------------------------------------- undo
+
+export interface UndoWrite {
+  batch: string;
+  user: string;
+  host: string;
+  version: string;
+}
+
+export interface BatchRow {
+  id: string;
+  status: string | null;
+  previous: string | null;
+  wrote: string | null;
+}
+
+/** What a batch recorded per row, next to the reason: the status before and the status written. `b` is the batch id's bind parameter. */
+function batchRecord(r: ReasonTarget, b: string): { previous: string; wrote: string } | null {
+  const col = `t.${r.col}`;
+  if (r.kind === 'append') {
+    // Batch ids are checked to be digits, letters and dashes: nothing special in a regular expression.
+    const at = `('batch ' || ${b} || ': ([^ ,)]+) -> ([^ ,)]+)')`;
+    return { previous: `(regexp_match(${col}, ${at}))[1]`, wrote: `(regexp_match(${col}, ${at}))[2]` };
+  }
+  if (r.kind === 'json') {
+    const entry = `jsonb_path_query_first(${col}::jsonb, '$.** ? (@.batch == $b)', jsonb_build_object('b', ${b}))`;
+    return { previous: `(${entry}->>'previous')`, wrote: `(${entry}->>'wrote')` };
+  }
+  return null;
+}
+
+/** The rows a batch wrote (found by its id next to the reason), their status now, and what the batch recorded. Null when the reason column cannot hold a batch. */
+export function batchRowsSql(s: TableShape, batch: string): Statement | null {
+  const rec = s.reason ? batchRecord(s.reason, '$1::text') : null;
+  if (!s.reason || !rec) return null;
+  return {
+    text: `SELECT t.${s.id}::text AS id, t.${s.status}::text AS status, ${rec.previous} AS previous, ${rec.wrote} AS wrote
+      FROM ${s.table} t WHERE strpos(t.${s.reason.col}::text, $1::text) > 0 ORDER BY t.${s.id}`,
+    values: [batch],
+  };
+}
+
+/**
+ * Undo: rows of the batch still in the status it wrote get their previous
+ * status back, their finished time cleared and (text reasons) an undo line;
+ * locked in id order and re-checked, as the close was. Returns the ids restored.
+ */
+export function undoSql(s: TableShape, w: UndoWrite, ids: readonly string[]): Statement | null {
+  if (!s.reason) return null;
+  const p = new Params();
+  const rec = batchRecord(s.reason, p.add(w.batch, 'text'));
+  if (!rec) return null;
+  const idList = p.add(ids, `${ID_CAST[s.idType]}[]`);
+  const sets = [`${s.status} = (l.previous)::${s.statusType}`];
+  if (s.finished) sets.push(`${s.finished.col} = NULL`);
+  if (s.reason.kind === 'append') {
+    const line = `'undo of batch ' || $1::text || ' (noetl-console ' || ${p.add(w.version, 'text')} || ', ' || ${p.add(`${w.user}@${w.host}`, 'text')} || ', ' || ${ISO_NOW} || ')'`;
+    sets.push(`${s.reason.col} = t.${s.reason.col} || E'\\n' || ${line}`);
+  }
+  const text = `WITH locked AS (
+      SELECT t.${s.id} AS id, ${rec.previous} AS previous, ${rec.wrote} AS wrote FROM ${s.table} t
+      WHERE t.${s.id} = ANY(${idList})
+      ORDER BY t.${s.id}
+      FOR UPDATE
+    )
+    UPDATE ${s.table} t SET ${sets.join(', ')}
+    FROM locked l
+    WHERE t.${s.id} = l.id AND l.previous IS NOT NULL AND t.${s.status}::text = l.wrote
+    RETURNING t.${s.id}::text AS id`;
+  return { text, values: p.values };
 }

@@ -39,13 +39,16 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
       ),
     );
 
-  it('history lists the batches of several operators with who, why, what; filters narrow it; verify reports what came after', async () => {
+  let batchA = '';
+  let batchB = '';
+
+  it('history lists the batches of several operators with who, why, what', async () => {
     const one = await cli(['cancel', ids.a, ids.b, '--reason', 'INC-7 worker pool died', '--json'], 'alice');
     expect(one.code, show(one)).toBe(0);
-    const batchA = jsonOf(one).batch_id as string;
+    batchA = jsonOf(one).batch_id as string;
     expect(batchA).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     const two = await cli(['cancel', ids.p, '--cascade', '--reason', 'tree stuck', '--json'], 'bob');
-    const batchB = jsonOf(two).batch_id as string;
+    batchB = jsonOf(two).batch_id as string;
 
     const all = jsonOf(await cli(['history', '--json']));
     expect(all.count).toBe(2);
@@ -55,6 +58,9 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     expect(newest.selection).toEqual({ ids: [ids.p], named: 1, cascade: true });
     expect(oldest).toMatchObject({ batch_id: batchA, os_user: 'alice', reason: 'INC-7 worker pool died', executions: 2 });
     expect(oldest.started_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  it('history filters by user, reason, execution, batch and time', async () => {
 
     const ids1 = (args: string[]) => cli(['history', '--json', ...args]).then((r) => jsonOf(r).batches.map((b: { batch_id: string }) => b.batch_id));
     expect(await ids1(['--user', 'alice'])).toEqual([batchA]);
@@ -65,6 +71,9 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     const human = await cli(['history']);
     expect(human.stdout).toContain(`${batchA}  cancel 2  alice@`);
 
+  });
+
+  it('verify reports what the engine wrote after the close; undo says NoETL closes are final', async () => {
     // Quiet, then the engine completes a and claims b after our cancel.
     const quiet = await cli(['verify', batchA, '--json']);
     expect(quiet.code, show(quiet)).toBe(0);
@@ -79,6 +88,11 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     const text = await cli(['verify', batchA]);
     expect(text.stdout).toContain(`${ids.b}  engine activity after the close: command.claimed (engine,`);
     expect((await cli(['verify', batchB])).code).toBe(0);
+
+    const final = await cli(['undo', batchA]);
+    expect(final.code, show(final)).toBe(2);
+    expect(final.stderr).toMatch(/^noetl-console: undo: closing events are final in NoETL's event log/);
+    expect((await cli(['undo', 'not-a-batch'])).code).toBe(2);
 
     const unknown = await cli(['verify', '20990101T000000Z-000000']);
     expect(unknown.code, show(unknown)).toBe(2);
