@@ -13,12 +13,13 @@ import * as list from './list.js';
 import * as mark from './mark.js';
 import * as show from './show.js';
 import * as ui from './ui.js';
+import * as rerun from './rerun.js';
 import * as undo from './undo.js';
 import * as verify from './verify.js';
 import { addServerOptions } from './context.js';
 
 /** The commands that close executions, and so may go through the engine's API. */
-const CLOSING_COMMANDS = new Set(['cancel', 'fail', 'complete', 'cleanup']);
+const CLOSING_COMMANDS = new Set(['cancel', 'fail', 'complete', 'cleanup', 'rerun']);
 
 const EXIT_CODES = `
 Exit codes:
@@ -92,7 +93,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, health, metrics, doctor, demo, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, rerun, health, metrics, doctor, demo, ui]) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.

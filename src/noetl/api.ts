@@ -160,7 +160,8 @@ export class NoetlApi {
       response = await fetch(`${this.config.baseUrl}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // A string is sent as it is: JSON text with ids above 2^53 written as numbers.
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(this.config.timeoutMs),
         redirect: 'error',
       });

@@ -244,7 +244,36 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
     },
   };
 
-  async function route(method: string, path: string, body: Record<string, unknown>): Promise<Answer> {
+  /**
+   * POST /api/execute (Rust handlers/execute.rs; Python server/api/core/execution.py):
+   * a new execution of the catalog entry with the payload as its workload,
+   * recorded in its start event as each engine does (Rust: playbook_started,
+   * context.workload, meta.trace; Python: playbook.initialized). The catalog
+   * id is read from the raw body: it may be above 2^53.
+   */
+  async function execute(raw: string, body: Record<string, unknown>): Promise<Answer> {
+    const catalogId = /"catalog_id"\s*:\s*(\d+)/.exec(raw)?.[1];
+    if (!catalogId) return json(opts.engine === 'rust' ? 400 : 422, { error: "Either 'path' or 'catalog_id' must be provided" });
+    const path = (await q<{ path: string }>(`SELECT path FROM ${s}.catalog WHERE catalog_id = $1`, [catalogId])).rows[0]?.path;
+    if (!path) return json(404, { error: `Executable catalog entry not found: catalog_id=${catalogId}` });
+    const id = nextSnowflake();
+    const workload = body.payload ?? body.workload ?? {};
+    const [type, status, context, result, meta] =
+      opts.engine === 'rust'
+        ? ['playbook_started', 'STARTED', { catalog_id: catalogId, execution_id: id, path, workload }, null, { emitter: 'control_plane', ...(body.trace ? { trace: body.trace } : {}) }]
+        : ['playbook.initialized', 'INITIALIZED', null, { status: 'initialized', context: { workload, playbook_path: path } }, null];
+    await q(
+      `INSERT INTO ${s}.event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status, context, result, meta)
+       VALUES ($1, $2, $3, now() AT TIME ZONE 'UTC', $4, 'playbook', $5, $6, $7, $8)`,
+      [id, nextSnowflake(), catalogId, type, status, context && JSON.stringify(context), result && JSON.stringify(result), meta && JSON.stringify(meta)],
+    );
+    return opts.engine === 'rust'
+      ? { status: 200, text: `{"execution_id":"${id}","status":"running","commands_generated":1}` }
+      : { status: 200, text: `{"execution_id":"${id}","status":"started","commands_generated":1}` };
+  }
+
+  async function route(method: string, path: string, body: Record<string, unknown>, raw = ''): Promise<Answer> {
+    if (method === 'POST' && path === '/api/execute') return execute(raw, body);
     const notFound: Answer = opts.engine === 'rust' ? { status: 404, text: '' } : json(404, { detail: 'Not Found' });
     if (method === 'GET' && path === '/api/health') {
       return opts.engine === 'rust'
@@ -292,7 +321,7 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
         if (fault && !fault.afterWork) return misbehave(fault, res, path);
         let answer: Answer;
         try {
-          answer = await route(req.method ?? 'GET', path, body);
+          answer = await route(req.method ?? 'GET', path, body, raw);
         } catch (error) {
           answer = json(500, { error: (error as Error).message, status: 500 });
         }
