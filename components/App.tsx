@@ -2,7 +2,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { currentActor, newBatch, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
-import type { MarkResult } from '../src/noetl/mark.js';
+import { isChange, type MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import type { ExecutionSource } from '../src/source.js';
 import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
@@ -36,12 +36,16 @@ export interface AppProps {
   refreshSeconds: number;
   color: boolean;
   actor?: Actor;
+  /** How long after a write to check that the engine honoured it (tests shorten it). */
+  verifyAfterMs?: number;
 }
 
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
 const CHROME_LINES = 5;
+/** How long after a write the console checks that the engine honoured it. */
+export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -155,6 +159,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     ),
   );
 
+  const verifyTimer = useRef<NodeJS.Timeout | undefined>(undefined);
+  useEffect(() => () => clearTimeout(verifyTimer.current), []);
+
   // The write itself, once the dialog is confirmed.
   const writing = dialog?.writing ?? false;
   const executionsRef = useLatest(executions);
@@ -170,6 +177,15 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound, batch }).then(
       (results) => {
         done(results, null);
+        // A little later: did the engine honour it? (the same check as `verify BATCH`)
+        if (source.verify && results.some((r) => isChange(r.outcome))) {
+          verifyTimer.current = setTimeout(() => {
+            source.verify!(batch.id).then((checked) => {
+              const late = checked.filter((c) => c.status !== 'quiet').length;
+              if (late > 0) dispatch({ type: 'message', message: { text: `batch ${batch.id}: ${late} execution(s) had engine events after the close (noetl-console verify ${batch.id})`, tone: 'warn' } });
+            }, () => undefined);
+          }, verifyAfterMs);
+        }
         // A big close leaves the planner's statistics stale (src/noetl/statistics.ts).
         source.analyzeWritten?.(results).then((r) => {
           const left = r ? [...r.not_permitted, ...r.failed.map((f) => f.table)] : [];

@@ -4,6 +4,7 @@ import { loadExecutionDetail } from './detail.js';
 import { LiveRunningSet } from './live.js';
 import { markExecutions, runningDescendants, type MarkRequest, type MarkResult } from './mark.js';
 import { analyzeWritten } from './statistics.js';
+import { verifyBatch } from './history.js';
 import { NoetlStore, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
@@ -55,6 +56,10 @@ export class NoetlSource implements ExecutionSource {
     // Loaded only here, so that commands without a server start as fast as before.
     const [{ NoetlApi }, { closeViaServer }] = await Promise.all([import('./api.js'), import('./server-close.js')]);
     return closeViaServer(this.store, new NoetlApi(this.server), req);
+  }
+
+  verify(batchId: string) {
+    return verifyBatch(this.store, batchId);
   }
 
   analyzeWritten(results: readonly MarkResult[]) {

@@ -72,4 +72,29 @@ describe('the dialog binds the write', () => {
     expect(frame).toContain('3 cancelled');
     for (const id of late) expect(await consoleCloses(schema, id)).toHaveLength(1);
   });
+
+  it('checks a little after the write that the engine honoured it, and says so when it did not', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema, verifyAfterMs: 3000 }));
+    await waitForText(s, tail(ids.hotel));
+    await press(s, 'g', ...Array(listOrder(ids).indexOf(ids.alpha)).fill('j'));
+    await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');
+    await press(s, 'c');
+    await waitForText(s, '1 will change');
+    await press(s, KEYS.right);
+    await waitForText(s, '> Yes, cancel 1 <');
+    await press(s, KEYS.enter);
+    await waitForText(s, 'Cancel done');
+    const [close] = await consoleCloses(schema, ids.alpha);
+    const batch = String(close!.meta?.batch_id);
+    // The engine claims it after our cancel (a worker that did not hear of it).
+    await db.query(
+      `INSERT INTO "${schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+       SELECT execution_id, max(event_id) + 100, min(catalog_id), now() AT TIME ZONE 'UTC', 'command.claimed', 'load', 'RUNNING'
+       FROM "${schema}".event WHERE execution_id = $1 GROUP BY execution_id`,
+      [ids.alpha],
+    );
+    await waitForText(s, `batch ${batch}: 1 execution(s) had engine events after the close`);
+  });
 });

@@ -62,6 +62,7 @@ function appElement(p: Props) {
       refreshSeconds={p.refreshSeconds ?? 600}
       color={p.color ?? false}
       actor={p.actor ?? TEST_ACTOR}
+      verifyAfterMs={p.verifyAfterMs}
     />
   );
 }
