@@ -36,7 +36,8 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--statement-timeout <seconds>', 'statement timeout, seconds or 500ms-style units (default 15)')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('--config <file>', 'config file of sources (else noetl-console.config.json/.yaml here, else NOETL_CONSOLE_CONFIG)')
-    .option('--source <name>', 'which source of the config file (else its default_source)');
+    .option('--source <name>', 'which source of the config file (else its default_source)')
+    .option('--context <name>', "which context of the config file: a source, read-only or not (else its default_context)");
 }
 
 /** Flags of the commands that close executions: through the engine's API, or not. */
@@ -139,6 +140,28 @@ function holdSignalsDuringWrites(): () => void {
 }
 
 /**
+ * A sharded source that could not read every shard: its JSON says so
+ * ("partial": true, "unreachable_shards"), stderr names each missing shard
+ * and since when, and the command exits 1.
+ */
+export function partialOf(source: ExecutionSource) {
+  const missing = () => source.unreachable?.() ?? [];
+  return {
+    mark(value: unknown): unknown {
+      const down = missing();
+      if (down.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      return { ...value, partial: true, unreachable_shards: down };
+    },
+    report(): boolean {
+      const down = missing();
+      for (const d of down) say(`${d.shard === 'cluster' ? 'cluster database' : `shard ${d.shard}`} (${d.target}) unreachable since ${d.since}: ${d.error}`);
+      if (down.length > 0) say(`partial: ${down.length} database(s) of the cluster did not answer; the rest is shown above`);
+      return down.length > 0;
+    },
+  };
+}
+
+/**
  * Run a command: validate its input first (exit 2 before any connection),
  * then run the body with a connected store. Database trouble exits 1 with one
  * redacted line; the body's number is the exit code.
@@ -154,6 +177,7 @@ export async function runCommand<T>(
 ): Promise<void> {
   let target = 'the database';
   let db: Database | null = null;
+  let source: ExecutionSource | null = null;
   const release = opts.ownSignals ? () => {} : holdSignalsDuringWrites();
   try {
     const flags = connectionFlags(cmd);
@@ -163,7 +187,9 @@ export async function runCommand<T>(
     target = options.target.label;
     guard?.(options, input);
     db = await openDatabase({ ...options, onNotice: say });
-    const source = resolved.open(db);
+    source = resolved.open(db);
+    const partial = partialOf(source);
+    source.onMismatch = (line) => say(line);
     const color = makeChalk(colorEnabled(process.stdout, flags.color));
     const ctx: CommandContext = {
       options,
@@ -173,10 +199,12 @@ export async function runCommand<T>(
       color,
       width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
       print: (line = '') => process.stdout.write(`${line}\n`),
-      printJson: (value) => process.stdout.write(`${toJson(value)}\n`),
+      printJson: (value) => process.stdout.write(`${toJson(partial.mark(value))}\n`),
       note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
     };
     process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
+    // Some shards did not answer: what was printed is what the others hold.
+    if (partial.report()) process.exitCode = EXIT.operational;
     // The write that was in progress when the signal came committed, and it was the last.
     if (writeGate.signal) say(`${writeGate.signal} arrived during the write; it committed (reported above) and nothing else was left to write`);
   } catch (error) {
@@ -188,6 +216,7 @@ export async function runCommand<T>(
     }
   } finally {
     release();
+    if (source?.close) await source.close().catch(() => undefined);
     if (db) await db.close().catch(() => undefined);
   }
 }

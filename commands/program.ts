@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import * as cleanup from './cleanup.js';
+import * as contexts from './contexts.js';
 import * as demo from './demo.js';
 import * as doctor from './doctor.js';
 import * as health from './health.js';
@@ -25,7 +26,8 @@ const EXIT_CODES = `
 Exit codes:
   0  done (also when there was nothing to do)
   1  operational failure: database unreachable, SQL error, timeout, write refused
-     by the database; one line on stderr, never a password
+     by the database; one line on stderr, never a password; a sharded cluster
+     with a shard that did not answer (what the others hold is printed, partial)
   2  bad usage or input: unknown flag, bad minutes or id, bad schema, URL or
      environment, a write in read-only mode; nothing written
   3  cancel/fail finished but some named ids were not changed (already finished or
@@ -93,7 +95,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, rerun, health, metrics, doctor, demo, ui]) mod.register(program);
+  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, rerun, health, metrics, doctor, demo, ui, contexts]) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.

@@ -59,6 +59,12 @@ const databaseUrl = () =>
     .string({ error: 'expected a database URL (postgres://..., postgresql://... or pglite:...)' })
     .regex(/^(postgres|postgresql):\/\/|^pglite:/, { error: 'expected a database URL (postgres://..., postgresql://... or pglite:...)' });
 
+const postgresUrl = () =>
+  z.string({ error: 'expected a database URL (postgres://... or postgresql://...)' }).regex(/^(postgres|postgresql):\/\//, { error: 'expected a database URL (postgres://... or postgresql://...)' });
+
+const envName = () =>
+  z.string({ error: 'expected the name of an environment variable' }).regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'expected the name of an environment variable' });
+
 /** Minutes as a number, or a duration string (90s, 45m, 2h, 1d); stored in seconds. */
 const minutes = () =>
   z.union([z.number(), z.string()], { error: 'expected minutes (a number) or a duration like 90s, 45m, 2h, 1d' }).transform((raw, ctx) => {
@@ -91,6 +97,23 @@ const NoetlSourceConfig = object({
     .regex(/^https?:\/\//i, { error: 'expected the NoETL server URL (http://... or https://...)' })
     .optional(),
   server_engine: z.enum(['rust', 'python', 'auto'], { error: 'expected rust, python or auto' }).optional(),
+  /** A sharded cluster (README, "Sharded clusters"): the shard databases in NoETL's shard order. */
+  shards: z.array(postgresUrl(), { error: 'expected a list of postgres:// URLs, in NoETL shard order' }).min(1, { error: 'expected at least one shard' }).optional(),
+  /** Or the environment variable holding NoETL's own NOETL_SHARDS list. */
+  shards_env: envName().optional(),
+  /** The cluster database (catalog, runtime); shard 0 when absent, as in NoETL. */
+  cluster_url: postgresUrl().optional(),
+  cluster_env: envName().optional(),
+}).superRefine((s, ctx) => {
+  const sharded = s.shards !== undefined || s.shards_env !== undefined;
+  if (s.shards !== undefined && s.shards_env !== undefined) ctx.addIssue({ code: 'custom', path: ['shards_env'], message: 'give shards or shards_env, not both' });
+  if (s.cluster_url !== undefined && s.cluster_env !== undefined) ctx.addIssue({ code: 'custom', path: ['cluster_env'], message: 'give cluster_url or cluster_env, not both' });
+  for (const key of ['cluster_url', 'cluster_env'] as const) {
+    if (!sharded && s[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only with shards or shards_env' });
+  }
+  for (const key of ['database_url', 'server_url'] as const) {
+    if (sharded && s[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `not with shards: a sharded source reads and writes each shard itself${key === 'database_url' ? ' (cluster_url names the cluster database)' : ''}` });
+  }
 });
 
 const StepsConfig = object({
@@ -195,8 +218,20 @@ const HealthConfig = object({
     critical_long_running: h.critical_long_running,
   }));
 
+export const CONTEXT_COLOURS = ['red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white', 'gray'] as const;
+
+/** A named environment: a source, whether it may be written, and the colour of its label. */
+const ContextConfig = object({
+  name: z.string({ error: 'expected a context name' }).regex(SOURCE_NAME, { error: 'expected a context name (letters, digits, _ . -; at most 64)' }),
+  source: z.string({ error: 'expected a source name' }),
+  read_only: z.boolean({ error: 'expected true or false' }).default(false),
+  colour: z.enum(CONTEXT_COLOURS, { error: `expected one of ${CONTEXT_COLOURS.join(', ')}` }).optional(),
+});
+
 const ConfigSchema = object({
   default_source: z.string({ error: 'expected a source name' }).optional(),
+  contexts: z.array(ContextConfig, { error: 'expected a list of contexts (name, source, read_only, colour)' }).optional(),
+  default_context: z.string({ error: 'expected a context name' }).optional(),
   sources: z
     .record(z.string(), SourceConfig, { error: (i) => (i.code === 'invalid_type' ? 'expected a mapping of source names to sources' : undefined) })
     .superRefine((sources, ctx) => {
@@ -211,11 +246,23 @@ const ConfigSchema = object({
       message: `no source named ${JSON.stringify(c.default_source)} (sources: ${Object.keys(c.sources).join(', ')})`,
     });
   }
+  const names = new Set<string>();
+  (c.contexts ?? []).forEach((context, i) => {
+    if (names.has(context.name)) ctx.addIssue({ code: 'custom', path: ['contexts', i, 'name'], message: `${JSON.stringify(context.name)} is named twice` });
+    names.add(context.name);
+    if (!Object.hasOwn(c.sources, context.source)) {
+      ctx.addIssue({ code: 'custom', path: ['contexts', i, 'source'], message: `no source named ${JSON.stringify(context.source)} (sources: ${Object.keys(c.sources).join(', ')})` });
+    }
+  });
+  if (c.default_context !== undefined && !names.has(c.default_context)) {
+    ctx.addIssue({ code: 'custom', path: ['default_context'], message: `no context named ${JSON.stringify(c.default_context)}` });
+  }
 });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type SourceConfig = z.output<typeof SourceConfig>;
 export type NoetlSourceConfig = z.output<typeof NoetlSourceConfig>;
+export type ContextConfig = z.output<typeof ContextConfig>;
 export type StatusTableConfig = z.output<typeof StatusTableSourceConfig>;
 export type StepsConfig = z.output<typeof StepsConfig>;
 export type ReasonConfig = z.output<typeof ReasonConfig>;
@@ -384,4 +431,37 @@ export function selectSource(loaded: LoadedConfig | null, requested?: string): S
   if (loaded.config.default_source !== undefined) return pick(loaded.config.default_source);
   if (names.length === 1) return pick(names[0]!);
   throw new UsageError(`${file} declares several sources (${names.join(', ')}): pick one with --source NAME, or set default_source`);
+}
+
+export interface SelectedContext {
+  name: string;
+  /** The source it names. */
+  source: string;
+  /** Writes refused by the session, as with --read-only. */
+  readOnly: boolean;
+  colour: ContextConfig['colour'] | null;
+}
+
+/**
+ * The context in effect: --context NAME, else default_context when no
+ * --source is given; null without contexts (the source as before).
+ */
+export function selectContext(loaded: LoadedConfig | null, requested: string | undefined, source: string | undefined): SelectedContext | null {
+  const shown = (name: string) => safeText(JSON.stringify(name), 80);
+  if (requested === undefined) {
+    const fallback = loaded?.config.default_context;
+    if (fallback === undefined || source !== undefined) return null;
+    requested = fallback;
+  } else {
+    if (requested.trim() === '') throw new UsageError('--context: empty name');
+    if (source !== undefined) throw new UsageError('--context and --source: give one (a context names its source)');
+    if (!loaded) throw new UsageError(`--context ${shown(requested)}: no config file (looked for --config, ${CONFIG_FILE_NAMES.join(', ')} in the working directory, NOETL_CONSOLE_CONFIG)`);
+  }
+  const contexts = loaded!.config.contexts ?? [];
+  const found = contexts.find((c) => c.name === requested);
+  if (!found) {
+    const names = contexts.map((c) => c.name);
+    throw new UsageError(`--context ${shown(requested)}: no such context in ${safeText(loaded!.file, 200)}${names.length ? ` (contexts: ${names.join(', ')})` : ' (it has no contexts)'}`);
+  }
+  return { name: found.name, source: found.source, readOnly: found.read_only, colour: found.colour ?? null };
 }

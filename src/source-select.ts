@@ -3,13 +3,15 @@
  * (--config, a file in the working directory, NOETL_CONSOLE_CONFIG) and
  * --source, or NoETL from flags and environment when there is no config.
  */
-import { loadConfig, selectSource, type HealthConfig, type NoetlSourceConfig, type SelectedSource } from './config-file.js';
-import { resolveConnection, type ConnectionOptions, type RawConnectionFlags } from './config.js';
+import { loadConfig, selectContext, selectSource, type HealthConfig, type NoetlSourceConfig, type SelectedContext, type SelectedSource } from './config-file.js';
+import { parseNoetlDsn, parseNoetlShards } from './config-shards.js';
+import { parseDatabaseUrl, resolveConnection, type ConnectionOptions, type ConnectionTarget, type RawConnectionFlags } from './config.js';
 import type { Database } from './db/database.js';
 import { parseDuration } from './duration.js';
 import { UsageError, registerSecret } from './errors.js';
 import { DEFAULT_SERVER_TIMEOUT_MS, parseEngineChoice, parseServerUrl, type EngineChoice, type ServerConfig } from './noetl/api.js';
 import { parseExecutionId } from './noetl/ids.js';
+import { ShardedNoetlSource } from './noetl/sharded.js';
 import { NoetlSource } from './noetl/source.js';
 import type { ExecutionSource } from './source.js';
 import { parseRowId } from './status-table/ids.js';
@@ -18,6 +20,7 @@ import { StatusTableSource } from './status-table/source.js';
 export interface SourceFlags extends RawConnectionFlags {
   config?: string;
   source?: string;
+  context?: string;
   /** The closing commands' server flags (commands/context.ts, addServerOptions). */
   server?: string;
   serverEngine?: string;
@@ -27,6 +30,10 @@ export interface SourceFlags extends RawConnectionFlags {
 
 export interface ResolvedSource {
   name: string;
+  /** The config file's context in effect (--context, default_context), or null. */
+  context: SelectedContext | null;
+  /** A sharded NoETL source: each shard's host:port/db in NoETL's order (connection is the cluster database). */
+  shards: string[] | null;
   kind: ExecutionSource['kind'];
   connection: ConnectionOptions;
   /** Validate an operator's id for this source (UsageError, exit 2). */
@@ -44,8 +51,12 @@ export interface ResolvedSource {
 
 export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedSource {
   const loaded = loadConfig({ configPath: flags.config, cwd, env });
-  const selected = selectSource(loaded, flags.source);
+  const context = selectContext(loaded, flags.context, flags.source);
+  const selected = selectSource(loaded, context?.source ?? flags.source);
   const cfg = selected.config;
+  // A read-only context is read-only like --read-only: the session refuses writes.
+  if (context?.readOnly) flags = { ...flags, readOnly: true };
+  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return resolveSharded(flags, selected, cfg, context, env, loaded?.config.health);
   // --database-url wins over the source's database_url, which wins over the environment.
   const fromConfig = flags.databaseUrl === undefined && cfg.database_url !== undefined;
   const connection = resolveConnection(
@@ -65,6 +76,8 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
         return null;
       },
       name: selected.name,
+      context,
+      shards: null,
       kind: 'status-table',
       connection,
       parseId: (raw) => parseRowId(cfg.id.type, raw),
@@ -75,11 +88,69 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
   let server: ServerConfig | null | undefined;
   return {
     name: selected.name,
+    context,
+    shards: null,
     kind: 'noetl',
     connection,
     parseId: parseExecutionId,
     server: () => (server === undefined ? (server = resolveServer(flags, selected, env)) : server),
     open: (db) => new NoetlSource(db, connection.schema, selected.name, server ?? null),
+    health,
+  };
+}
+
+/**
+ * A sharded NoETL cluster: the shards from the file's URLs or from NoETL's
+ * own NOETL_SHARDS format in the named variable; the cluster database from
+ * cluster_url or cluster_env, else shard 0 (as NoETL does).
+ */
+function resolveSharded(
+  flags: SourceFlags,
+  selected: SelectedSource,
+  cfg: NoetlSourceConfig,
+  context: SelectedContext | null,
+  env: NodeJS.ProcessEnv,
+  health: HealthConfig | undefined,
+): ResolvedSource {
+  const where = `${selected.file}: sources.${selected.name}`;
+  if (flags.databaseUrl !== undefined) throw new UsageError(`--database-url: source ${selected.name} is sharded; its shards and cluster_url are in ${selected.file}`);
+  if (flags.server !== undefined) throw new UsageError(`--server: source ${selected.name} is sharded; the console writes each shard directly`);
+  let shards: ConnectionTarget[];
+  if (cfg.shards !== undefined) {
+    shards = cfg.shards.map((url, i) => parseDatabaseUrl(url, `${where}.shards[${i}]`));
+  } else {
+    const name = cfg.shards_env!;
+    shards = parseNoetlShards(env[name] ?? '', name);
+    if (shards.length === 0) throw new UsageError(`${name}: ${env[name] === undefined ? 'not set' : 'empty'} (named by ${where}.shards_env; NoETL's list host=..;port=..;user=..;password=..;database=.., comma-separated)`);
+  }
+  const clusterEnv = cfg.cluster_env !== undefined ? nonEmpty(env[cfg.cluster_env]) : undefined;
+  const cluster =
+    cfg.cluster_url !== undefined
+      ? parseDatabaseUrl(cfg.cluster_url, `${where}.cluster_url`)
+      : clusterEnv !== undefined
+        ? parseNoetlDsn(clusterEnv, cfg.cluster_env!)
+        : null;
+  const base = resolveConnection({ ...flags, databaseUrl: undefined, schema: flags.schema ?? cfg.schema }, env);
+  const connection: ConnectionOptions = { ...base, target: cluster ?? shards[0]! };
+  return {
+    name: selected.name,
+    context,
+    shards: shards.map((t) => t.label),
+    kind: 'noetl',
+    connection,
+    parseId: parseExecutionId,
+    server: () => {
+      if (flags.server !== undefined) throw new UsageError(`--server: source ${selected.name} is sharded; the console writes each shard directly`);
+      return null;
+    },
+    open: (db) =>
+      new ShardedNoetlSource(
+        db,
+        connection.schema,
+        selected.name,
+        // Without a cluster database, shard 0 is it (one connection for both).
+        shards.map((target, i) => (cluster === null && i === 0 ? null : { ...connection, target })),
+      ),
     health,
   };
 }

@@ -13,6 +13,7 @@ import type { Execution } from './noetl/model.js';
 import type { AnalyzeReport } from './noetl/statistics.js';
 import type { HealthCounts, StuckFilter } from './noetl/store.js';
 import type { Action } from './noetl/vocabulary.js';
+import type { UnreachableShard } from './noetl/sharded.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
@@ -54,4 +55,10 @@ export interface ExecutionSource {
   runningDescendants(ids: readonly string[]): Promise<string[]>;
   health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;
   live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet;
+  /** A sharded source: the shards (or cluster database) whose last read or write failed; what was read is partial. */
+  unreachable?(): readonly UnreachableShard[];
+  /** A sharded source: a line for the operator when rows are not where NoETL's hash routes them. */
+  onMismatch?: ((line: string) => void) | null;
+  /** Closes what the source opened besides `db` (a sharded source's shard databases). */
+  close?(): Promise<void>;
 }

@@ -23,8 +23,10 @@ export class NoetlSource implements ExecutionSource {
     readonly name = 'noetl',
     /** Close through this NoETL server's API (not for dry runs). */
     readonly server: ServerConfig | null = null,
+    /** A store that adds to what the schema holds (one shard of a cluster, src/noetl/sharded.ts). */
+    store?: NoetlStore,
   ) {
-    this.store = new NoetlStore(db, schema);
+    this.store = store ?? new NoetlStore(db, schema);
   }
 
   describeWrite(action: Action): string {

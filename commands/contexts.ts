@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { loadConfig, type SourceConfig } from '../src/config-file.js';
+import { UsageError } from '../src/errors.js';
+import { colorEnabled, makeChalk } from '../src/format/color.js';
+import { toJson } from '../src/format/json.js';
+import { safeText } from '../src/format/sanitize.js';
+import { connectionFlags, fail } from './context.js';
+
+/** Where a source reads, without a password and without connecting. */
+function describeSource(cfg: SourceConfig): { type: string; target: string } {
+  if (cfg.type === 'status-table') return { type: 'status-table', target: `table ${cfg.table}` };
+  if (cfg.shards !== undefined) return { type: 'noetl (sharded)', target: `${cfg.shards.length} shard(s)${cfg.cluster_url ? ' + cluster' : ''}` };
+  if (cfg.shards_env !== undefined) return { type: 'noetl (sharded)', target: `shards from $${cfg.shards_env}${cfg.cluster_env ? `, cluster from $${cfg.cluster_env}` : ''}` };
+  return { type: 'noetl', target: `schema ${cfg.schema ?? 'noetl'}` };
+}
+
+export function register(program: Command): void {
+  program
+    .command('contexts')
+    .description('the contexts of the config file: name, source, read-only, colour (connects to nothing)')
+    .option('--config <file>', 'config file (else noetl-console.config.json/.yaml here, else NOETL_CONSOLE_CONFIG)')
+    .option('--json', 'JSON for scripts')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .action((_opts, cmd: Command) => {
+      try {
+        const flags = connectionFlags(cmd);
+        const loaded = loadConfig({ configPath: flags.config, cwd: process.cwd(), env: process.env });
+        if (!loaded) throw new UsageError('no config file (looked for --config, noetl-console.config.json/.yaml/.yml here, NOETL_CONSOLE_CONFIG)');
+        const def = loaded.config.default_context ?? null;
+        const rows = (loaded.config.contexts ?? []).map((c) => ({
+          name: c.name,
+          source: c.source,
+          ...describeSource(loaded.config.sources[c.source]!),
+          read_only: c.read_only,
+          colour: c.colour ?? null,
+          default: c.name === def,
+        }));
+        if ((cmd.opts() as { json?: boolean }).json) {
+          process.stdout.write(`${toJson({ file: loaded.file, default_context: def, contexts: rows })}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          process.stdout.write(`${safeText(loaded.file, 200)} has no contexts (add a contexts: list; see README, "Contexts")\n`);
+          return;
+        }
+        const chalk = makeChalk(colorEnabled(process.stdout, flags.color));
+        const header = ['', 'NAME', 'SOURCE', 'TYPE', 'WHERE', 'MODE'];
+        const lines = rows.map((r) => [r.default ? '*' : '', r.name, r.source, r.type, r.target, r.read_only ? 'read-only' : 'read-write']);
+        const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+        const pad = (cells: string[]) => cells.map((c, i) => safeText(c, 200).padEnd(widths[i]!)).join('  ').trimEnd();
+        process.stdout.write(`${chalk.bold(pad(header))}\n`);
+        rows.forEach((r, i) => {
+          const text = pad(lines[i]!);
+          process.stdout.write(`${r.colour ? chalk[r.colour](text) : text}\n`);
+        });
+      } catch (error) {
+        process.exitCode = fail(error, 'the config file');
+      }
+    });
+}

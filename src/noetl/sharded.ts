@@ -1,0 +1,551 @@
+/**
+ * A sharded NoETL cluster as one ExecutionSource (README, "Sharded clusters").
+ *
+ * NoETL's Rust server keeps each execution's rows on the shard
+ * xxhash64(seed 0, id as 8 little-endian bytes) % shards (shard-route.ts), and
+ * the cluster-wide tables (catalog, runtime) in the cluster database, shard 0
+ * when none is named. Each shard is an ordinary NoetlSource over a store that
+ * takes playbook paths and worker heartbeats from the cluster database and
+ * parents and children from the other shards. Reads fan out in parallel and
+ * merge oldest first; a shard that fails is reported (unreachable()) while the
+ * others answer. Writes go through each shard's own markExecutions: one
+ * shard's transaction never depends on another's, and every execution is
+ * reported with its own outcome.
+ */
+import type { ConnectionOptions } from '../config.js';
+import type { Database, Queryable } from '../db/database.js';
+import { openPostgres } from '../db/postgres.js';
+import { describeDatabaseError, redact } from '../errors.js';
+import type { ExecutionSource, LiveSet } from '../source.js';
+import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
+import { toExecution, type DescribedRow, type Execution } from './model.js';
+import { catalogIdsSql, catalogPathsSql, childCountsSql } from './shard-sql.js';
+import { loadShardRouter, type ShardRouter } from './shard-route.js';
+import { NoetlSource } from './source.js';
+import { compareIds, NoetlStore, type HealthCounts, type StuckFilter } from './store.js';
+import type { Action } from './vocabulary.js';
+
+export interface UnreachableShard {
+  /** The shard's index in NoETL's order, or "cluster" for the cluster database. */
+  shard: number | 'cluster';
+  /** host:port/db, never a password. */
+  target: string;
+  /** When it first failed since it last answered, ISO 8601 UTC. */
+  since: string;
+  error: string;
+}
+
+interface Shard {
+  index: number;
+  db: Database;
+  /** Rows as the shard holds them (for other shards' questions). */
+  raw: NoetlStore;
+  /** Rows completed from the cluster and the other shards. */
+  source: NoetlSource;
+}
+
+/** How long one cluster heartbeat read serves the shards that ask for it together. */
+const HEARTBEAT_REUSE_MS = 1000;
+
+class ShardStore extends NoetlStore {
+  constructor(
+    db: Database,
+    schema: string,
+    private readonly owner: ShardedNoetlSource,
+    private readonly index: number,
+  ) {
+    super(db, schema);
+  }
+
+  override async listStuckRows(filter: StuckFilter): Promise<DescribedRow[]> {
+    return this.owner.complete(this.index, await super.listStuckRows(filter));
+  }
+
+  override async describeRows(ids: readonly string[], q?: Queryable): Promise<DescribedRow[]> {
+    return this.owner.complete(this.index, await super.describeRows(ids, q));
+  }
+
+  override heartbeats(): Promise<Map<string, number | null>> {
+    return this.owner.clusterHeartbeats();
+  }
+}
+
+export class ShardedNoetlSource implements ExecutionSource {
+  readonly kind = 'noetl' as const;
+  readonly actions = ['cancel', 'fail', 'complete'] as const;
+  readonly hasChildren = true;
+  readonly shards: readonly Shard[];
+  private readonly cluster: NoetlStore;
+  private readonly clusterIsShard0: boolean;
+  private readonly down = new Map<number | 'cluster', UnreachableShard>();
+  private heartbeatRead: { at: number; map: Promise<Map<string, number | null>> } | null = null;
+  private router: ShardRouter | null = null;
+
+  constructor(
+    /** The cluster database (catalog, runtime). */
+    readonly db: Database,
+    readonly schema: string,
+    readonly name: string,
+    /** Each shard's connection, in NoETL's shard order; null: the cluster database is this shard. */
+    shardOptions: readonly (ConnectionOptions | null)[],
+  ) {
+    this.cluster = new NoetlStore(db, schema);
+    this.clusterIsShard0 = shardOptions[0] === null;
+    this.shards = shardOptions.map((options, index) => {
+      const shardDb = options === null ? db : openPostgres(options);
+      return {
+        index,
+        db: shardDb,
+        raw: new NoetlStore(shardDb, schema),
+        source: new NoetlSource(shardDb, schema, name, null, new ShardStore(shardDb, schema, this, index)),
+      };
+    });
+  }
+
+  get describeTarget(): string {
+    return `schema ${this.schema} on ${this.shards.length} shard(s)`;
+  }
+
+  describeWrite(action: Action): string {
+    return `${this.shards[0]!.source.describeWrite(action)}, on each execution's shard`;
+  }
+
+  parseId(raw: string): string {
+    return this.shards[0]!.source.parseId(raw);
+  }
+
+  /** Shards (and the cluster database) whose last read or write failed, by index. */
+  unreachable(): UnreachableShard[] {
+    return [...this.down.values()].sort((a, b) => (a.shard === 'cluster' ? -1 : b.shard === 'cluster' ? 1 : a.shard - b.shard));
+  }
+
+  /** The shard NoETL routes an execution to. */
+  async shardOf(id: string): Promise<number> {
+    this.router ??= await loadShardRouter();
+    return this.router(id, this.shards.length);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.filter((s) => s.db !== this.db).map((s) => s.db.close().catch(() => undefined)));
+  }
+
+  private targetOf(which: number | 'cluster'): string {
+    return which === 'cluster' ? this.db.label : this.shards[which]!.db.label;
+  }
+
+  private failed(which: number | 'cluster', error: unknown): void {
+    const target = this.targetOf(which);
+    const since = this.down.get(which)?.since ?? new Date().toISOString();
+    this.down.set(which, { shard: which, target, since, error: redact(describeDatabaseError(error, target)) });
+  }
+
+  private answered(which: number | 'cluster'): void {
+    this.down.delete(which);
+  }
+
+  /**
+   * Run fn on each of `shards` in parallel. A shard that fails is recorded
+   * and left out; only when every one fails does the first error surface.
+   */
+  private async fanOut<T>(fn: (shard: Shard) => Promise<T>, shards: readonly Shard[] = this.shards): Promise<{ shard: Shard; value: T }[]> {
+    const settled = await Promise.allSettled(shards.map((s) => fn(s)));
+    const out: { shard: Shard; value: T }[] = [];
+    let firstError: unknown = null;
+    settled.forEach((r, i) => {
+      const shard = shards[i]!;
+      if (r.status === 'fulfilled') {
+        this.answered(shard.index);
+        out.push({ shard, value: r.value });
+      } else {
+        this.failed(shard.index, r.reason);
+        firstError ??= r.reason;
+      }
+    });
+    if (out.length === 0 && shards.length > 0) throw firstError;
+    return out;
+  }
+
+  /** The cluster database's worker heartbeats, one read for the shards that ask together. */
+  clusterHeartbeats(): Promise<Map<string, number | null>> {
+    const now = Date.now();
+    if (!this.heartbeatRead || now - this.heartbeatRead.at > HEARTBEAT_REUSE_MS) {
+      const map = this.cluster.heartbeats().then(
+        (m) => {
+          this.answered('cluster');
+          return m;
+        },
+        (error: unknown) => {
+          this.failed('cluster', error);
+          return new Map<string, number | null>();
+        },
+      );
+      this.heartbeatRead = { at: now, map };
+    }
+    return this.heartbeatRead.map;
+  }
+
+  /**
+   * What one shard cannot know alone: the playbook path (the catalog is in
+   * the cluster database), the worker's heartbeat (runtime, likewise), a
+   * parent on another shard, children on other shards. Missing answers leave
+   * the shard's own values; the failure is recorded.
+   */
+  async complete(index: number, rows: DescribedRow[]): Promise<DescribedRow[]> {
+    if (rows.length === 0) return rows;
+    const self = this.shards[index]!;
+    const others = this.shards.filter((s) => s.index !== index);
+    const [paths, heartbeats, hasRuntime, parents, children] = await Promise.all([
+      this.clusterIsShard0 && index === 0 ? null : this.pathsFor(self, rows.filter((r) => r.path === null).map((r) => r.execution_id)),
+      this.clusterHeartbeats(),
+      this.cluster.capabilities().then(
+        (c) => c.hasRuntime,
+        () => false,
+      ),
+      this.foreignParents(index, rows),
+      others.length === 0 ? [] : this.fanOutQuiet(others, (s) => s.db.query<{ parent_execution_id: string; total_children: number; running_children: number }>(childCountsSql(this.schema), [rows.map((r) => r.execution_id)])),
+    ]);
+    const childCounts = new Map<string, { total: number; running: number }>();
+    for (const result of children) {
+      for (const c of result.rows) {
+        const seen = childCounts.get(c.parent_execution_id) ?? { total: 0, running: 0 };
+        childCounts.set(c.parent_execution_id, { total: seen.total + c.total_children, running: seen.running + c.running_children });
+      }
+    }
+    for (const row of rows) {
+      const path = paths?.get(row.execution_id);
+      if (path !== undefined) row.path = path;
+      if (hasRuntime && row.worker_id) {
+        row.heartbeat_ms = heartbeats.get(row.worker_id) ?? null;
+        row.runtime_rows = heartbeats.has(row.worker_id) ? 1 : 0;
+      }
+      const parent = row.parent_execution_id === null ? undefined : parents.get(row.parent_execution_id);
+      if (parent) {
+        row.parent_running = parent.terminal_type === null;
+        row.parent_last_event_ms = parent.last_event_ms;
+      }
+      const more = childCounts.get(row.execution_id);
+      if (more) {
+        row.total_children += more.total;
+        row.running_children += more.running;
+      }
+    }
+    return rows;
+  }
+
+  /** Paths of these executions of `shard` from the cluster catalog. */
+  private async pathsFor(shard: Shard, ids: string[]): Promise<Map<string, string | null> | null> {
+    if (ids.length === 0) return null;
+    const { rows: catalogIds } = await shard.db.query<{ execution_id: string; catalog_id: string }>(catalogIdsSql(this.schema), [ids]);
+    if (catalogIds.length === 0) return null;
+    try {
+      const { rows } = await this.db.query<{ catalog_id: string; path: string | null }>(catalogPathsSql(this.schema), [[...new Set(catalogIds.map((r) => r.catalog_id))]]);
+      this.answered('cluster');
+      const byCatalog = new Map(rows.map((r) => [r.catalog_id, r.path]));
+      return new Map(catalogIds.filter((r) => byCatalog.has(r.catalog_id)).map((r) => [r.execution_id, byCatalog.get(r.catalog_id)!]));
+    } catch (error) {
+      this.failed('cluster', error);
+      return null;
+    }
+  }
+
+  /** Parents that the hash puts on another shard than their child's, as their shard holds them. */
+  private async foreignParents(index: number, rows: readonly DescribedRow[]): Promise<Map<string, DescribedRow>> {
+    const byShard = new Map<number, Set<string>>();
+    for (const row of rows) {
+      if (row.parent_execution_id === null) continue;
+      const at = await this.shardOf(row.parent_execution_id);
+      if (at === index) continue;
+      const set = byShard.get(at) ?? new Set<string>();
+      set.add(row.parent_execution_id);
+      byShard.set(at, set);
+    }
+    const found = await this.fanOutQuiet(
+      [...byShard.keys()].map((i) => this.shards[i]!),
+      (s) => s.raw.describeRows([...byShard.get(s.index)!]),
+    );
+    return new Map(found.flat().map((r) => [r.execution_id, r]));
+  }
+
+  /** fanOut that returns what answered, never throws (the failures are recorded). */
+  private async fanOutQuiet<T>(shards: readonly Shard[], fn: (shard: Shard) => Promise<T>): Promise<T[]> {
+    try {
+      return (await this.fanOut(fn, shards)).map((r) => r.value);
+    } catch {
+      return [];
+    }
+  }
+
+  async listStuck(filter: StuckFilter): Promise<Execution[]> {
+    const answers = await this.fanOut((s) => s.source.store.listStuckRows(filter));
+    const rows = answers.flatMap((a) => a.value).filter((r) => filter.includeChildren || !r.parent_running || r.in_cycle);
+    rows.sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
+    return (filter.limit ? rows.slice(0, filter.limit) : rows).map(toExecution);
+  }
+
+  async describe(ids: readonly string[]): Promise<Execution[]> {
+    const answers = await this.fanOut((s) => s.source.describe(ids));
+    return answers.flatMap((a) => a.value);
+  }
+
+  async detail(id: string, events: number) {
+    const home = await this.shardOf(id);
+    const first = await this.fanOut((s) => s.source.detail(id, events), [this.shards[home]!]).catch(() => []);
+    if (first[0]?.value) return first[0].value;
+    const rest = await this.fanOut(
+      (s) => s.source.detail(id, events),
+      this.shards.filter((s) => s.index !== home),
+    ).catch(() => []);
+    return rest.find((r) => r.value !== null)?.value ?? null;
+  }
+
+  /**
+   * Where each execution's rows are: on the shard the hash names, confirmed
+   * by its rows there; else on the shard that has them (a mismatch, noted).
+   * Unreachable shards are skipped; an id found nowhere stays on its hash shard.
+   */
+  private async locate(ids: readonly string[]): Promise<{ at: Map<string, number>; mismatch: Map<string, number> }> {
+    const routed = new Map<string, number>();
+    for (const id of ids) routed.set(id, await this.shardOf(id));
+    const ask = (shards: readonly Shard[], want: (s: Shard) => string[]) =>
+      Promise.all(
+        shards.map(async (s) => {
+          const list = want(s);
+          if (list.length === 0) return { shard: s, have: new Set<string>() };
+          try {
+            const rows = await s.raw.describeRows(list);
+            this.answered(s.index);
+            return { shard: s, have: new Set(rows.map((r) => r.execution_id)) };
+          } catch (error) {
+            this.failed(s.index, error);
+            return { shard: s, have: null };
+          }
+        }),
+      );
+    const home = await ask(this.shards, (s) => ids.filter((id) => routed.get(id) === s.index));
+    const at = new Map<string, number>();
+    const missing: string[] = [];
+    for (const { shard, have } of home) {
+      for (const id of ids) {
+        if (routed.get(id) !== shard.index || have === null) continue;
+        if (have.has(id)) at.set(id, shard.index);
+        else missing.push(id);
+      }
+    }
+    const mismatch = new Map<string, number>();
+    if (missing.length > 0) {
+      const probes = await ask(this.shards, (s) => missing.filter((id) => routed.get(id) !== s.index));
+      for (const { shard, have } of probes) {
+        for (const id of missing) {
+          if (!have?.has(id) || at.has(id)) continue;
+          at.set(id, shard.index);
+          mismatch.set(id, routed.get(id)!);
+        }
+      }
+    }
+    for (const id of ids) if (!at.has(id)) at.set(id, routed.get(id)!);
+    return { at, mismatch };
+  }
+
+  /** Descendants of `roots` across shards: child -> [parent, the shard holding its rows]. */
+  private async treeBelow(roots: readonly string[]): Promise<Map<string, { parent: string; shard: number }>> {
+    const below = new Map<string, { parent: string; shard: number }>();
+    const seen = new Set(roots);
+    let frontier = [...roots];
+    while (frontier.length > 0) {
+      const asked = frontier;
+      const answers = await this.fanOut((s) => s.raw.descendantEdges(asked));
+      frontier = [];
+      for (const { shard, value } of answers) {
+        for (const edge of value) {
+          if (seen.has(edge.execution_id)) continue;
+          seen.add(edge.execution_id);
+          below.set(edge.execution_id, { parent: edge.parent_execution_id, shard: shard.index });
+          frontier.push(edge.execution_id);
+        }
+      }
+    }
+    return below;
+  }
+
+  async mark(req: MarkRequest): Promise<MarkResult[]> {
+    const named = [...new Set(req.ids)];
+    const { at, mismatch } = await this.locate(named);
+    const tree = req.cascade ? await this.treeBelow(named) : new Map<string, { parent: string; shard: number }>();
+    const rootOf = (id: string): string => {
+      let top = id;
+      const hops = new Set([id]);
+      for (let up = tree.get(top)?.parent; up !== undefined && !hops.has(up); up = tree.get(top)?.parent) {
+        hops.add(up);
+        top = up;
+      }
+      return top;
+    };
+    for (const [id, { shard }] of tree) {
+      if (at.has(id)) continue;
+      at.set(id, shard);
+      const routed = await this.shardOf(id);
+      if (routed !== shard) mismatch.set(id, routed);
+    }
+    for (const [id, routed] of mismatch) {
+      const where = this.shards[at.get(id)!]!.db.label;
+      this.onMismatch?.(`execution ${id}: NoETL's hash routes it to shard ${routed} (${this.shards[routed]!.db.label}) but its rows are on shard ${at.get(id)} (${where}); written there`);
+    }
+    // Every target on its shard; the shard's cascade also meets children that start meanwhile.
+    const groups = new Map<number, string[]>();
+    for (const id of [...named, ...tree.keys()]) {
+      const list = groups.get(at.get(id)!) ?? [];
+      list.push(id);
+      groups.set(at.get(id)!, list);
+    }
+    const byId = new Map<string, MarkResult>();
+    await Promise.all(
+      [...groups].map(async ([index, ids]) => {
+        const shard = this.shards[index]!;
+        let results: MarkResult[];
+        let failure: unknown = null;
+        try {
+          results = await shard.source.mark({ ...req, ids, onBatch: undefined });
+          this.answered(index);
+        } catch (error) {
+          failure = error instanceof PartialMarkError ? error.cause : error;
+          results = error instanceof PartialMarkError ? error.results : [];
+          this.failed(index, failure);
+        }
+        for (const r of results) byId.set(r.execution_id, r);
+        if (failure !== null) {
+          const why = `shard ${index} (${shard.db.label}): ${redact(describeDatabaseError(failure, shard.db.label))}`;
+          for (const id of ids) {
+            if (byId.has(id)) continue;
+            byId.set(id, { execution_id: id, outcome: 'not_attempted', parent_execution_id: tree.get(id)?.parent ?? null, root_execution_id: id, cascaded: false, state: null, event_id: null, message: why });
+          }
+        }
+      }),
+    );
+    // Report roots in the order named, each followed by its descendants level by level.
+    const out: MarkResult[] = [];
+    const placed = new Set<string>();
+    const childrenOf = new Map<string, string[]>();
+    for (const [id, { parent }] of tree) childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), id]);
+    const place = (id: string, root: string) => {
+      const r = byId.get(id);
+      if (!r || placed.has(id)) return;
+      placed.add(id);
+      const parent = tree.get(id)?.parent ?? r.parent_execution_id;
+      const mis = mismatch.get(id);
+      out.push({
+        ...r,
+        parent_execution_id: parent,
+        root_execution_id: root,
+        cascaded: id !== root,
+        ...(mis !== undefined ? { message: [r.message, `routed to shard ${mis} by NoETL's hash, found on shard ${at.get(id)}`].filter(Boolean).join('; ') } : {}),
+      });
+    };
+    for (const id of named) {
+      const root = rootOf(id);
+      if (root !== id && named.includes(root)) continue;
+      place(id, id);
+      let level = childrenOf.get(id) ?? [];
+      while (level.length > 0) {
+        const sorted = [...level].sort(compareIds);
+        for (const child of sorted) place(child, id);
+        level = sorted.flatMap((c) => childrenOf.get(c) ?? []);
+      }
+    }
+    for (const [id, r] of byId) if (!placed.has(id)) place(id, r.root_execution_id);
+    req.onBatch?.(out);
+    return out;
+  }
+
+  /** Mismatches between NoETL's hash and where rows are: told to the operator (commands: stderr). */
+  onMismatch: ((line: string) => void) | null = null;
+
+  async runningDescendants(ids: readonly string[]): Promise<string[]> {
+    const tree = await this.treeBelow(ids);
+    if (tree.size === 0) return [];
+    const byShard = new Map<number, string[]>();
+    for (const [id, { shard }] of tree) byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
+    const answers = await this.fanOut(
+      (s) => s.raw.describeRows(byShard.get(s.index)!),
+      [...byShard.keys()].map((i) => this.shards[i]!),
+    );
+    return answers
+      .flatMap((a) => a.value)
+      .filter((r) => r.terminal_type === null)
+      .map((r) => r.execution_id)
+      .sort(compareIds);
+  }
+
+  async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
+    const [answers, workers] = await Promise.all([
+      this.fanOut((s) => s.raw.health(stuckSeconds, longRunningSeconds)),
+      this.cluster.health(stuckSeconds, longRunningSeconds).then(
+        (h) => (this.answered('cluster'), h.live_workers),
+        (error: unknown) => (this.failed('cluster', error), null),
+      ),
+    ]);
+    const all = answers.map((a) => a.value);
+    const oldest = all.map((h) => h.oldest_running_seconds).filter((v): v is number => v !== null);
+    return {
+      running: all.reduce((n, h) => n + h.running, 0),
+      stuck: all.reduce((n, h) => n + h.stuck, 0),
+      long_running: all.reduce((n, h) => n + h.long_running, 0),
+      oldest_running_seconds: oldest.length ? Math.max(...oldest) : null,
+      recent_24h: all.reduce((n, h) => n + h.recent_24h, 0),
+      live_workers: workers,
+      now: all[0]!.now,
+    };
+  }
+
+  live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet {
+    return new ShardedLiveSet(this, this.shards.map((s) => s.source.live(options)));
+  }
+
+  /** fanOut over each shard's own live set (its own watermark and reconcile). */
+  refreshShards<T>(fn: (index: number) => Promise<T>): Promise<{ shard: Shard; value: T }[]> {
+    return this.fanOut((s) => fn(s.index));
+  }
+}
+
+/** One live set per shard, refreshed in parallel, viewed as one. */
+class ShardedLiveSet implements LiveSet {
+  private running: Set<string> | null = null;
+
+  constructor(
+    private readonly owner: ShardedNoetlSource,
+    private readonly sets: readonly LiveSet[],
+  ) {}
+
+  async refresh(force?: boolean) {
+    const started = performance.now();
+    const answers = await this.owner.refreshShards((i) => this.sets[i]!.refresh(force));
+    this.running = null;
+    return {
+      kind: answers.some((a) => a.value.kind === 'full') ? ('full' as const) : ('incremental' as const),
+      described: answers.reduce((n, a) => n + a.value.described, 0),
+      running: this.runningCount,
+      ms: performance.now() - started,
+    };
+  }
+
+  view(filter: StuckFilter): Execution[] {
+    const rows = this.sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }));
+    // A parent on another shard: its own shard's set knows it runs.
+    this.running ??= new Set(this.sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id)));
+    const running = this.running;
+    const kept = filter.includeChildren ? rows : rows.filter((e) => e.parent_execution_id === null || !running.has(e.parent_execution_id));
+    kept.sort((a, b) => a.started_at.localeCompare(b.started_at) || compareIds(a.execution_id, b.execution_id));
+    return filter.limit ? kept.slice(0, filter.limit) : kept;
+  }
+
+  count(filter: StuckFilter): number {
+    return this.view({ ...filter, limit: null }).length;
+  }
+
+  get runningCount(): number {
+    return this.sets.reduce((n, s) => n + s.runningCount, 0);
+  }
+
+  get clockMs(): number {
+    return Math.max(...this.sets.map((s) => s.clockMs));
+  }
+}
