@@ -16,6 +16,7 @@ import type { ConnectionOptions } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { openPostgres } from '../db/postgres.js';
 import { describeDatabaseError, redact } from '../errors.js';
+import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
@@ -287,15 +288,43 @@ export class ShardedNoetlSource implements ExecutionSource {
     return answers.flatMap((a) => a.value);
   }
 
-  async detail(id: string, events: number) {
+  async detail(id: string, events: number): Promise<ShowData | null> {
     const home = await this.shardOf(id);
     const first = await this.fanOut((s) => s.source.detail(id, events), [this.shards[home]!]).catch(() => []);
-    if (first[0]?.value) return first[0].value;
-    const rest = await this.fanOut(
-      (s) => s.source.detail(id, events),
-      this.shards.filter((s) => s.index !== home),
-    ).catch(() => []);
-    return rest.find((r) => r.value !== null)?.value ?? null;
+    let found = first[0]?.value ?? null;
+    if (!found) {
+      const rest = await this.fanOut(
+        (s) => s.source.detail(id, events),
+        this.shards.filter((s) => s.index !== home),
+      ).catch(() => []);
+      found = rest.find((r) => r.value !== null)?.value ?? null;
+    }
+    if (!found) return null;
+    // The child tree spans shards: breadth first, each level in id order (as NoetlStore.descendants).
+    const tree = await this.treeBelow([id]);
+    const byShard = new Map<number, string[]>();
+    for (const [child, { shard }] of tree) byShard.set(shard, [...(byShard.get(shard) ?? []), child]);
+    const described = new Map(
+      (await this.fanOutQuiet([...byShard.keys()].map((i) => this.shards[i]!), (s) => s.source.describe(byShard.get(s.index)!))).flat().map((e) => [e.execution_id, e]),
+    );
+    const childrenOf = new Map<string, string[]>();
+    for (const child of [...tree.keys()].sort(compareIds)) {
+      const parent = tree.get(child)!.parent;
+      childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), child]);
+    }
+    const children: ShowData['children'] = [];
+    let frontier = [id];
+    for (let depth = 1; frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const parent of frontier) {
+        for (const child of childrenOf.get(parent) ?? []) {
+          children.push({ execution_id: child, parent_execution_id: parent, depth, execution: described.get(child) ?? null });
+          next.push(child);
+        }
+      }
+      frontier = next;
+    }
+    return { ...found, children };
   }
 
   /**

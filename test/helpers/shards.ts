@@ -72,6 +72,12 @@ export async function createShardCluster(prefix: string, count: number, build: (
   for (let i = 0; i < count; i++) {
     const mine = rows.map((r) => r.id).filter((id) => route(id, count) === i);
     for (const table of ['event', 'command', 'execution']) await dbs[i]!.query(`DELETE FROM ${s}.${table} WHERE execution_id <> ALL($1::bigint[])`, [mine]);
+    // No foreign key spans two databases: a shard's rows name catalog rows of the cluster database.
+    await dbs[i]!.query(`DO $$ DECLARE r record; BEGIN
+      FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint
+               WHERE contype = 'f' AND conparentid = 0 AND connamespace = '${SCHEMA}'::regnamespace LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname);
+      END LOOP; END $$`);
     await dbs[i]!.query(`DELETE FROM ${s}.catalog; DELETE FROM ${s}.runtime`);
   }
   for (const table of ['event', 'command', 'execution']) await dbs[count]!.query(`DELETE FROM ${s}.${table}`);
