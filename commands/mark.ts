@@ -25,7 +25,7 @@ const MarkOptions = z.object({
 /** Before connecting: a write command in a read-only session is refused (exit 2, nothing written). */
 export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: boolean, what: string): void {
   if (options.readOnly && !dryRun) {
-    throw new UsageError(`refused: ${what} writes, and this session is read-only (--read-only / NOETL_CONSOLE_READ_ONLY); use --dry-run to preview`);
+    throw new UsageError(`refused: ${what} writes, and this session is read-only (--read-only / NOETL_CONSOLE_READ_ONLY / a read_only context); use --dry-run to preview`);
   }
 }
 

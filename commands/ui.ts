@@ -42,6 +42,7 @@ export async function runUi(cmd: Command): Promise<void> {
     process.exitCode = await runInteractive({
       connection: options,
       openSource: resolved.open,
+      context: resolved.context,
       olderThanSeconds: o.olderThan,
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,

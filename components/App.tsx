@@ -7,7 +7,7 @@ import type { Execution } from '../src/noetl/model.js';
 import type { ExecutionSource } from '../src/source.js';
 import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
-import { errorLine } from './connection.js';
+import { clockTime, errorLine } from './connection.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { DetailView } from './DetailView.js';
 import { detailLines } from './detailLines.js';
@@ -38,6 +38,8 @@ export interface AppProps {
   actor?: Actor;
   /** How long after a write to check that the engine honoured it (tests shorten it). */
   verifyAfterMs?: number;
+  /** The config file's context in effect, shown in the header. */
+  context?: { name: string; colour: string | null } | null;
 }
 
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
@@ -45,7 +47,7 @@ const CHROME_LINES = 5;
 /** How long after a write the console checks that the engine honoured it. */
 export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -239,6 +241,8 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         selected={s.marks.size}
         refreshedAt={live.refreshedAt}
         theme={theme}
+        context={context}
+        missing={missingShards(source)}
       />
       <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
       {body}
@@ -256,4 +260,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
       )}
     </Box>
   );
+}
+
+/** A sharded source's shards that did not answer: `shard 1 down since 12:01:03`. */
+function missingShards(source: ExecutionSource): string {
+  return (source.unreachable?.() ?? []).map((m) => `${m.shard === 'cluster' ? 'cluster db' : `shard ${m.shard}`} down since ${clockTime(Date.parse(m.since))}`).join(', ');
 }

@@ -20,6 +20,10 @@ interface Props {
   selected: number;
   refreshedAt: number | null;
   theme: Theme;
+  /** The config file's context (--context), its label colour. */
+  context?: { name: string; colour: string | null } | null;
+  /** Shards of a sharded cluster that did not answer, and since when. */
+  missing?: string;
 }
 
 /** Two lines: how and where (mode, refresh, database, schema), then what (filter, counts). */
@@ -33,6 +37,12 @@ export function Header(p: Props) {
           noetl-console
         </Text>
         {'  '}
+        {p.context ? (
+          <Text bold inverse={!t.color} color={t.color ? (p.context.colour ?? t.accent) : undefined}>
+            {`[${safeText(p.context.name, 30)}]`}
+          </Text>
+        ) : null}
+        {p.context ? '  ' : ''}
         {p.replica ? (
           <Text bold inverse={!t.color} color={t.warn}>
             replica (read-only)
@@ -44,6 +54,11 @@ export function Header(p: Props) {
         ) : (
           <Text>read-write</Text>
         )}
+        {p.missing ? (
+          <Text bold inverse={!t.color} color={t.warn}>
+            {`  ${safeText(p.missing, 80)}`}
+          </Text>
+        ) : null}
         {'  '}
         {p.paused ? (
           <Text bold inverse color={t.warn}>

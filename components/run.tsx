@@ -13,6 +13,8 @@ export interface InteractiveOptions {
   color: boolean;
   /** The source on the open database (NoETL or a status table). */
   openSource: (db: Database) => ExecutionSource;
+  /** The config file's context in effect (the header shows it). */
+  context?: { name: string; colour: string | null } | null;
   /** An already open database (the demo's); it is left open when the app ends. */
   database?: Database;
 }
@@ -57,6 +59,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       filter: { olderThanSeconds: o.olderThanSeconds, idleSeconds: o.idleSeconds, text: '', includeChildren: false },
       refreshSeconds: o.refreshSeconds,
       color: o.color,
+      context: o.context ?? null,
     }),
     // Ink throttles frames to maxFps: at 60 a key pressed just after a refresh's frame
     // waits up to 16.7 ms for its own. Frames are diffs, so 120 costs little.
@@ -82,6 +85,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       await writeGate.idle();
     }
     for (const signal of SIGNALS) process.off(signal, stop);
+    await source.close?.().catch(() => undefined);
     if (!o.database) await db.close().catch(() => undefined);
   }
   if (!stoppedBy) return 0;

@@ -439,7 +439,7 @@ export interface SelectedContext {
   source: string;
   /** Writes refused by the session, as with --read-only. */
   readOnly: boolean;
-  colour: ContextConfig['colour'] | null;
+  colour: NonNullable<ContextConfig['colour']> | null;
 }
 
 /**
