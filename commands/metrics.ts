@@ -45,7 +45,7 @@ export function register(program: Command): void {
       cmd,
       () => validate(MetricsOptions, cmd.opts()),
       async (ctx, o) => {
-        const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top };
+        const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top, context: ctx.resolved.context?.name ?? null };
         // The incremental running set: a server that is scraped every 15 s reads only what changed.
         const live = ctx.source.live();
         if (!o.listen) {

@@ -4,7 +4,7 @@
  * bounded query rate (`metrics --listen`), refreshed incrementally.
  */
 import { createServer, type Server } from 'node:http';
-import type { LiveSet } from './source.js';
+import type { LiveSet, ShardCounts } from './source.js';
 import type { Execution } from './noetl/model.js';
 
 export interface MetricsOptions {
@@ -12,6 +12,8 @@ export interface MetricsOptions {
   longRunningSeconds: number;
   /** Per-path series for the N paths with the most running executions. */
   topPaths: number;
+  /** The config file's context: a label on every sample. */
+  context?: string | null;
 }
 
 export interface MetricsSnapshot {
@@ -20,6 +22,8 @@ export interface MetricsSnapshot {
   longRunning: number;
   oldestRunningSeconds: number;
   byPath: { path: string; running: number; stuck: number }[];
+  /** A sharded cluster: each shard's counts. */
+  shards?: ShardCounts[];
 }
 
 export function snapshotOf(live: LiveSet, o: MetricsOptions): MetricsSnapshot {
@@ -42,6 +46,7 @@ export function snapshotOf(live: LiveSet, o: MetricsOptions): MetricsSnapshot {
     longRunning: all.filter((e: Execution) => e.age_seconds >= o.longRunningSeconds).length,
     oldestRunningSeconds: all.reduce((m, e) => Math.max(m, e.age_seconds), 0),
     byPath,
+    ...(live.shardCounts ? { shards: live.shardCounts(o.stuckSeconds) } : {}),
   };
 }
 
@@ -54,9 +59,11 @@ const P = 'noetl_console';
 /** The exposition text. `snapshot` null means the scrape failed: only the success gauge is 0. */
 export function renderMetrics(snapshot: MetricsSnapshot | null, o: MetricsOptions, durationSeconds: number): string {
   const lines: string[] = [];
+  const context = o.context ? `context="${escapeLabel(o.context)}"` : '';
+  const withContext = (labels: string) => (!context ? labels : labels ? `{${context},${labels.slice(1)}` : `{${context}}`);
   const gauge = (name: string, help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${P}_${name} ${help}`, `# TYPE ${P}_${name} gauge`);
-    for (const [labels, value] of samples) lines.push(`${P}_${name}${labels} ${Number.isFinite(value) ? value : 'NaN'}`);
+    for (const [labels, value] of samples) lines.push(`${P}_${name}${withContext(labels)} ${Number.isFinite(value) ? value : 'NaN'}`);
   };
   if (snapshot) {
     gauge('running_executions', 'Executions with a start event and no terminal event.', [['', snapshot.running]]);
@@ -77,6 +84,16 @@ export function renderMetrics(snapshot: MetricsSnapshot | null, o: MetricsOption
       `Stuck executions per playbook path (top ${o.topPaths} by running).`,
       snapshot.byPath.map((p) => [`{path="${escapeLabel(p.path)}"}`, p.stuck]),
     );
+    if (snapshot.shards) {
+      const shard = (s: ShardCounts) => `{shard="${s.shard}",target="${escapeLabel(s.target)}"}`;
+      gauge('shard_up', 'Whether the shard answered the last read (sharded cluster).', snapshot.shards.map((s) => [shard(s), s.up ? 1 : 0]));
+      gauge('shard_running_executions', 'Running executions per shard.', snapshot.shards.filter((s) => s.up).map((s) => [shard(s), s.running]));
+      gauge(
+        'shard_stuck_executions',
+        'Stuck executions per shard.',
+        snapshot.shards.filter((s) => s.up).map((s) => [`{shard="${s.shard}",target="${escapeLabel(s.target)}",threshold_seconds="${o.stuckSeconds}"}`, s.stuck]),
+      );
+    }
   }
   gauge('scrape_success', 'Whether the last read of the database succeeded.', [['', snapshot ? 1 : 0]]);
   gauge('scrape_duration_seconds', 'How long the last read of the database took.', [['', Number(durationSeconds.toFixed(6))]]);

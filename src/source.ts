@@ -23,6 +23,17 @@ export interface LiveSet {
   count(filter: StuckFilter): number;
   readonly runningCount: number;
   readonly clockMs: number;
+  /** A sharded source: per shard, whether its last refresh answered, and its running and stuck counts. */
+  shardCounts?(stuckSeconds: number): ShardCounts[];
+}
+
+export interface ShardCounts {
+  shard: number;
+  /** host:port/db, never a password. */
+  target: string;
+  up: boolean;
+  running: number;
+  stuck: number;
 }
 
 export interface ExecutionSource {

@@ -17,7 +17,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { openPostgres } from '../db/postgres.js';
 import { describeDatabaseError, redact } from '../errors.js';
 import type { ShowData } from '../format/human.js';
-import type { ExecutionSource, LiveSet } from '../source.js';
+import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql } from './shard-sql.js';
@@ -529,6 +529,10 @@ export class ShardedNoetlSource implements ExecutionSource {
     return new ShardedLiveSet(this, this.shards.map((s) => s.source.live(options)));
   }
 
+  isDown(index: number): boolean {
+    return this.down.has(index);
+  }
+
   /** fanOut over each shard's own live set (its own watermark and reconcile). */
   refreshShards<T>(fn: (index: number) => Promise<T>): Promise<{ shard: Shard; value: T }[]> {
     return this.fanOut((s) => fn(s.index));
@@ -556,10 +560,16 @@ class ShardedLiveSet implements LiveSet {
     };
   }
 
+  /** The sets of the shards that answered their last refresh: a shard down shows nothing rather than old rows. */
+  private answering(): LiveSet[] {
+    return this.sets.filter((_, i) => !this.owner.isDown(i));
+  }
+
   view(filter: StuckFilter): Execution[] {
-    const rows = this.sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }));
+    const sets = this.answering();
+    const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }));
     // A parent on another shard: its own shard's set knows it runs.
-    this.running ??= new Set(this.sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id)));
+    this.running ??= new Set(sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id)));
     const running = this.running;
     const kept = filter.includeChildren ? rows : rows.filter((e) => e.parent_execution_id === null || !running.has(e.parent_execution_id));
     kept.sort((a, b) => a.started_at.localeCompare(b.started_at) || compareIds(a.execution_id, b.execution_id));
@@ -571,7 +581,20 @@ class ShardedLiveSet implements LiveSet {
   }
 
   get runningCount(): number {
-    return this.sets.reduce((n, s) => n + s.runningCount, 0);
+    return this.answering().reduce((n, s) => n + s.runningCount, 0);
+  }
+
+  shardCounts(stuckSeconds: number): ShardCounts[] {
+    return this.sets.map((s, shard) => {
+      const up = !this.owner.isDown(shard);
+      return {
+        shard,
+        target: this.owner.shards[shard]!.db.label,
+        up,
+        running: up ? s.runningCount : 0,
+        stuck: up ? s.count({ olderThanSeconds: stuckSeconds, includeChildren: true }) : 0,
+      };
+    });
   }
 
   get clockMs(): number {

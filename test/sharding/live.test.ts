@@ -1,0 +1,106 @@
+/**
+ * A sharded source whose shard goes away mid-run (a proxy in front of it is
+ * closed) or hangs (the proxy stalls): the other shards still list, refresh
+ * and write; the shard is named with the time it first failed; metrics label
+ * each shard; when it answers again it is no longer missing.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { currentActor } from '../../src/audit.js';
+import type { ConnectionOptions } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
+import { openPostgres } from '../../src/db/postgres.js';
+import { renderMetrics, snapshotOf } from '../../src/metrics.js';
+import { ShardedNoetlSource } from '../../src/noetl/sharded.js';
+import { Scenario } from '../fixtures/scenario.js';
+import { describePostgres } from '../helpers/db.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { SCHEMA, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
+
+const BASE = 612000000000000000n;
+
+describePostgres('a sharded source with a shard that goes away', () => {
+  let k: ShardCluster;
+  let proxy: FaultProxy;
+  let source: ShardedNoetlSource;
+  let clusterDb: Database;
+  const ids: string[][] = [[], [], []];
+
+  const options = (url: string): ConnectionOptions => ({
+    target: { kind: 'postgres', connectionString: url, label: new URL(url).host + new URL(url).pathname },
+    schema: SCHEMA,
+    readOnly: false,
+    statementTimeoutMs: 1000,
+    connectTimeoutMs: 2000,
+  });
+  const listed = async () => (await source.listStuck({ olderThanSeconds: 0, includeChildren: true })).map((e) => e.execution_id).sort();
+
+  beforeAll(async () => {
+    for (let shard = 0; shard < 3; shard++) for (let j = 0; j < 3; j++) ids[shard]!.push(await idOnShard(shard, 3, BASE + BigInt(shard * 10_000 + j * 1000)));
+    k = await createShardCluster('wt16', 3, () => {
+      const s = new Scenario(BASE);
+      s.worker('w', 5);
+      ids.flat().forEach((id, i) => s.execution({ path: `etl/${i}`, startedMinutesAgo: 90 - i, id }).claimed('load', 60 - i, 'w'));
+      return s;
+    });
+    proxy = await FaultProxy.start();
+    clusterDb = openPostgres(options(k.clusterUrl));
+    source = new ShardedNoetlSource(clusterDb, SCHEMA, 'prod', [options(k.shardUrls[0]!), options(proxy.url(k.shardUrls[1]!)), options(k.shardUrls[2]!)]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await source?.close();
+    await clusterDb?.close();
+    await proxy?.close();
+    await k?.drop();
+  });
+
+  it('lists every shard while all answer', async () => {
+    expect(await listed()).toEqual(ids.flat().sort());
+    expect(source.unreachable()).toEqual([]);
+  });
+
+  it('keeps listing, refreshing and writing the others when a shard hangs, and names it', async () => {
+    const live = source.live();
+    await live.refresh();
+    expect(live.runningCount).toBe(9);
+    proxy.stallAll();
+    const started = Date.now();
+    expect(await listed()).toEqual([...ids[0]!, ...ids[2]!].sort());
+    const [down] = source.unreachable();
+    expect(down).toMatchObject({ shard: 1, target: `127.0.0.1:${proxy.port}${new URL(k.shardUrls[1]!).pathname}` });
+    expect(Date.parse(down!.since)).toBeGreaterThanOrEqual(started - 1000);
+    // The live view leaves out the missing shard rather than show its old rows.
+    await live.refresh(true);
+    expect(live.runningCount).toBe(6);
+    expect(live.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id).sort()).toEqual([...ids[0]!, ...ids[2]!].sort());
+    const metrics = renderMetrics(snapshotOf(live, { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' }), { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' }, 0.1);
+    expect(metrics).toMatch(/^noetl_console_shard_up\{context="prod-eu",shard="1",target="127\.0\.0\.1:\d+\/\S+"\} 0$/m);
+    expect(metrics).toMatch(/^noetl_console_shard_running_executions\{context="prod-eu",shard="0",target="[^"]+"\} 3$/m);
+    expect(metrics).toMatch(/^noetl_console_running_executions\{context="prod-eu"\} 6$/m);
+    // Still the same since: it has not answered in between.
+    await listed();
+    expect(source.unreachable()[0]!.since).toBe(down!.since);
+    // A write to a shard that answers commits; the one routed to the missing shard is not attempted.
+    const results = await source.mark({ action: 'cancel', ids: [ids[0]![0]!, ids[1]![0]!], reason: 'test', cascade: false, dryRun: false, actor: currentActor() });
+    expect(results.map((r) => [r.execution_id, r.outcome])).toEqual([
+      [ids[0]![0]!, 'cancelled'],
+      [ids[1]![0]!, 'not_attempted'],
+    ]);
+    const { rows } = await k.shards[1]!.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${SCHEMA}".event WHERE execution_id = $1`, [ids[1]![0]!]);
+    const { rows: ref } = await k.reference.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${SCHEMA}".event WHERE execution_id = $1`, [ids[1]![0]!]);
+    expect(rows[0]!.n).toBe(ref[0]!.n);
+  }, 60_000);
+
+  it('is no longer missing once it answers again', async () => {
+    proxy.heal();
+    expect(await listed()).toEqual(ids.flat().filter((id) => id !== ids[0]![0]).sort());
+    expect(source.unreachable()).toEqual([]);
+  }, 60_000);
+
+  it('when a shard is dropped for good (its proxy closed), reports it the same way', async () => {
+    await proxy.close();
+    expect(await listed()).toEqual([...ids[0]!, ...ids[2]!].filter((id) => id !== ids[0]![0]).sort());
+    expect(source.unreachable().map((d) => d.shard)).toEqual([1]);
+    expect(source.unreachable()[0]!.error).toMatch(/connection refused|lost the connection|terminat/);
+  }, 60_000);
+});
