@@ -27,7 +27,8 @@ export function registerSecret(value: string | undefined | null): void {
 export function redact(text: string): string {
   let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s]*)@/gi, '$1***@');
   out = out.replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
-  for (const secret of secrets) {
+  // Longest first: a secret inside another (one shard's password in another's) must not leave the rest showing.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length >= 3) out = out.split(secret).join('***');
   }
   return out;
