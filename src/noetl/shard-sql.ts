@@ -1,5 +1,7 @@
 /** The statements a sharded source adds: what a shard's rows need from the cluster database. */
-import { quoteIdent } from './sql.js';
+import { WORKER_STALE_SECONDS, heartbeatsSql, quoteIdent } from './sql.js';
+
+export { heartbeatsSql };
 import { ALL_TERMINAL_TYPES, sqlList } from './vocabulary.js';
 
 /** Each execution's catalog_id, from its first event carrying one. $1 ids. */
@@ -24,4 +26,16 @@ export function childCountsSql(schema: string): string {
           AND x.event_type IN (${sqlList(ALL_TERMINAL_TYPES)})))::int AS running_children
     FROM (SELECT DISTINCT e.execution_id, e.parent_execution_id FROM ${s}.event e WHERE e.parent_execution_id = ANY($1::bigint[])) k
     GROUP BY k.parent_execution_id`;
+}
+
+/** Which cluster-wide tables the cluster database has. $1 schema name (unquoted). */
+export function clusterTablesSql(): string {
+  return `SELECT to_regclass(quote_ident($1) || '.catalog') IS NOT NULL AS has_catalog,
+    to_regclass(quote_ident($1) || '.runtime') IS NOT NULL AS has_runtime`;
+}
+
+/** Worker pools with a fresh heartbeat (the cluster database's runtime table), as health counts them. */
+export function liveWorkersSql(schema: string): string {
+  return `SELECT count(*)::int AS live_workers FROM ${quoteIdent(schema)}.runtime w
+    WHERE w.kind = 'worker_pool' AND w.heartbeat >= now() - interval '${WORKER_STALE_SECONDS} seconds'`;
 }

@@ -20,7 +20,7 @@ import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
-import { catalogIdsSql, catalogPathsSql, childCountsSql } from './shard-sql.js';
+import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
 import { compareIds, NoetlStore, type HealthCounts, type StuckFilter } from './store.js';
@@ -76,7 +76,8 @@ export class ShardedNoetlSource implements ExecutionSource {
   readonly actions = ['cancel', 'fail', 'complete'] as const;
   readonly hasChildren = true;
   readonly shards: readonly Shard[];
-  private readonly cluster: NoetlStore;
+  /** Which of catalog and runtime the cluster database has (it need not have the event tables). */
+  private clusterTables: Promise<{ has_catalog: boolean; has_runtime: boolean }> | null = null;
   private readonly clusterIsShard0: boolean;
   private readonly down = new Map<number | 'cluster', UnreachableShard>();
   private heartbeatRead: { at: number; map: Promise<Map<string, number | null>> } | null = null;
@@ -90,7 +91,6 @@ export class ShardedNoetlSource implements ExecutionSource {
     /** Each shard's connection, in NoETL's shard order; null: the cluster database is this shard. */
     shardOptions: readonly (ConnectionOptions | null)[],
   ) {
-    this.cluster = new NoetlStore(db, schema);
     this.clusterIsShard0 = shardOptions[0] === null;
     this.shards = shardOptions.map((options, index) => {
       const shardDb = options === null ? db : openPostgres(options);
@@ -166,11 +166,39 @@ export class ShardedNoetlSource implements ExecutionSource {
     return out;
   }
 
+  private tables(): Promise<{ has_catalog: boolean; has_runtime: boolean }> {
+    this.clusterTables ??= this.db.query<{ has_catalog: boolean; has_runtime: boolean }>(clusterTablesSql(), [this.schema]).then(
+      ({ rows }) => rows[0]!,
+      (error: unknown) => {
+        this.clusterTables = null;
+        throw error;
+      },
+    );
+    return this.clusterTables;
+  }
+
+  /** Run fn on the cluster database: its failure is recorded and `fallback` returned. */
+  private async onCluster<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      const value = await fn();
+      this.answered('cluster');
+      return value;
+    } catch (error) {
+      this.failed('cluster', error);
+      return fallback;
+    }
+  }
+
   /** The cluster database's worker heartbeats, one read for the shards that ask together. */
   clusterHeartbeats(): Promise<Map<string, number | null>> {
     const now = Date.now();
     if (!this.heartbeatRead || now - this.heartbeatRead.at > HEARTBEAT_REUSE_MS) {
-      const map = this.cluster.heartbeats().then(
+      const read = async () => {
+        if (!(await this.tables()).has_runtime) return new Map<string, number | null>();
+        const { rows } = await this.db.query<{ name: string; heartbeat_ms: number | null }>(heartbeatsSql(this.schema));
+        return new Map(rows.map((r) => [r.name, r.heartbeat_ms]));
+      };
+      const map = read().then(
         (m) => {
           this.answered('cluster');
           return m;
@@ -198,8 +226,8 @@ export class ShardedNoetlSource implements ExecutionSource {
     const [paths, heartbeats, hasRuntime, parents, children] = await Promise.all([
       this.clusterIsShard0 && index === 0 ? null : this.pathsFor(self, rows.filter((r) => r.path === null).map((r) => r.execution_id)),
       this.clusterHeartbeats(),
-      this.cluster.capabilities().then(
-        (c) => c.hasRuntime,
+      this.tables().then(
+        (t) => t.has_runtime,
         () => false,
       ),
       this.foreignParents(index, rows),
@@ -238,15 +266,12 @@ export class ShardedNoetlSource implements ExecutionSource {
     if (ids.length === 0) return null;
     const { rows: catalogIds } = await shard.db.query<{ execution_id: string; catalog_id: string }>(catalogIdsSql(this.schema), [ids]);
     if (catalogIds.length === 0) return null;
-    try {
+    return this.onCluster(async () => {
+      if (!(await this.tables()).has_catalog) return null;
       const { rows } = await this.db.query<{ catalog_id: string; path: string | null }>(catalogPathsSql(this.schema), [[...new Set(catalogIds.map((r) => r.catalog_id))]]);
-      this.answered('cluster');
       const byCatalog = new Map(rows.map((r) => [r.catalog_id, r.path]));
       return new Map(catalogIds.filter((r) => byCatalog.has(r.catalog_id)).map((r) => [r.execution_id, byCatalog.get(r.catalog_id)!]));
-    } catch (error) {
-      this.failed('cluster', error);
-      return null;
-    }
+    }, null);
   }
 
   /** Parents that the hash puts on another shard than their child's, as their shard holds them. */
@@ -507,10 +532,10 @@ export class ShardedNoetlSource implements ExecutionSource {
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
     const [answers, workers] = await Promise.all([
       this.fanOut((s) => s.raw.health(stuckSeconds, longRunningSeconds)),
-      this.cluster.health(stuckSeconds, longRunningSeconds).then(
-        (h) => (this.answered('cluster'), h.live_workers),
-        (error: unknown) => (this.failed('cluster', error), null),
-      ),
+      this.onCluster(async () => {
+        if (!(await this.tables()).has_runtime) return null;
+        return (await this.db.query<{ live_workers: number }>(liveWorkersSql(this.schema))).rows[0]!.live_workers;
+      }, null),
     ]);
     const all = answers.map((a) => a.value);
     const oldest = all.map((h) => h.oldest_running_seconds).filter((v): v is number => v !== null);

@@ -80,7 +80,8 @@ export async function createShardCluster(prefix: string, count: number, build: (
       END LOOP; END $$`);
     await dbs[i]!.query(`DELETE FROM ${s}.catalog; DELETE FROM ${s}.runtime`);
   }
-  for (const table of ['event', 'command', 'execution']) await dbs[count]!.query(`DELETE FROM ${s}.${table}`);
+  // The cluster database: the cluster-wide tables only.
+  await dbs[count]!.query(`DROP TABLE ${s}.event, ${s}.command, ${s}.execution CASCADE`);
   return {
     shardUrls: names.slice(0, count).map(urlOf),
     clusterUrl: urlOf(names[count]!),

@@ -98,7 +98,7 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
       expect(here.length).toBeGreaterThan(0);
       for (const id of here) expect(k.shardOf(id)).toBe(i);
     }
-    expect((await eventsByExecution(k.cluster)).size).toBe(0);
+    expect((await k.cluster.query<{ t: string | null }>(`SELECT to_regclass('"${SCHEMA}".event')::text AS t`)).rows[0]!.t).toBeNull();
   });
 
   it('lists the union of the shards, oldest first, as one database would', async () => {
@@ -164,7 +164,6 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
       }
       for (const id of tree) if (k.shardOf(id) === i) expect(after[i]!.has(id)).toBe(true);
     }
-    expect((await eventsByExecution(k.cluster)).size).toBe(0);
     // Again: nothing left to do, and nothing written.
     const again = await runCli(['cancel', ids.p, '--cascade', '--json', '--config', config]);
     expect(jsonOf(again).changed_count).toBe(0);
