@@ -22,6 +22,9 @@ export function register(program: Command): void {
       cmd,
       () => validate(DoctorOptions, cmd.opts()),
       async (ctx, o) => {
+        if (ctx.resolved.shards !== null) {
+          throw new UsageError(`doctor checks one database; source ${ctx.source.name} is sharded: run it on each shard (--database-url URL --schema NAME)`);
+        }
         if (!(ctx.source instanceof NoetlSource)) {
           throw new UsageError(`doctor checks NoETL's event table; source ${ctx.source.name} is a status table (index its status column)`);
         }

@@ -51,7 +51,13 @@ export async function idOnShard(shard: number, count: number, from: bigint): Pro
  * `build()` (a Scenario is written once): the shards keep their executions'
  * rows, the cluster database the catalog and the runtime.
  */
-export async function createShardCluster(prefix: string, count: number, build: () => Scenario): Promise<ShardCluster> {
+export async function createShardCluster(
+  prefix: string,
+  count: number,
+  build: () => Scenario,
+  /** Where an execution's rows go, when not where the hash routes them (a misplaced execution). */
+  misplaced: ReadonlyMap<string, number> = new Map(),
+): Promise<ShardCluster> {
   const tag = `${prefix}_${randomBytes(4).toString('hex')}`;
   const names = [...Array.from({ length: count }, (_, i) => `${tag}_s${i}`), `${tag}_cluster`, `${tag}_ref`];
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
@@ -70,7 +76,7 @@ export async function createShardCluster(prefix: string, count: number, build: (
   }
   const { rows } = await dbs[count + 1]!.query<{ id: string }>(`SELECT DISTINCT execution_id::text AS id FROM ${s}.event`);
   for (let i = 0; i < count; i++) {
-    const mine = rows.map((r) => r.id).filter((id) => route(id, count) === i);
+    const mine = rows.map((r) => r.id).filter((id) => (misplaced.get(id) ?? route(id, count)) === i);
     for (const table of ['event', 'command', 'execution']) await dbs[i]!.query(`DELETE FROM ${s}.${table} WHERE execution_id <> ALL($1::bigint[])`, [mine]);
     // No foreign key spans two databases: a shard's rows name catalog rows of the cluster database.
     await dbs[i]!.query(`DO $$ DECLARE r record; BEGIN

@@ -18,7 +18,7 @@ import { SCHEMA, createShardCluster, idOnShard, type ShardCluster } from '../hel
 const BASE = 611000000000000000n;
 const MAX = '9223372036854775807';
 const PASSWORD = 'Sh4rd-pw-never-shown';
-type Name = 'p' | 'c1' | 'c2' | 'g' | 'a' | 'b' | 'c' | 'd' | 'done' | 'max' | 'big';
+type Name = 'p' | 'c1' | 'c2' | 'g' | 'a' | 'b' | 'c' | 'd' | 'done' | 'max' | 'big' | 'stray';
 
 describePostgres('a sharded NoETL cluster through the bin', () => {
   let k: ShardCluster;
@@ -40,6 +40,7 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     s.execution({ path: 'etl/done', startedMinutesAgo: 90, id: ids.done }).step('one', 85).finish('completed', 84);
     s.execution({ path: 'etl/max', startedMinutesAgo: 60, id: ids.max }).issued('one', 59);
     s.execution({ path: 'etl/big', startedMinutesAgo: 65, id: ids.big }).issued('one', 64);
+    s.execution({ path: 'etl/stray', startedMinutesAgo: 55, id: ids.stray }).issued('one', 54);
     return s;
   };
 
@@ -80,7 +81,9 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     ids.done = await idOnShard(0, 3, BASE + 9000n);
     ids.max = MAX;
     ids.big = '9007199254740993123';
-    k = await createShardCluster('wt16', 3, build);
+    // Routed to shard 0, its rows on shard 2: a mismatch the console must find and report.
+    ids.stray = await idOnShard(0, 3, BASE + 10_000n);
+    k = await createShardCluster('wt16', 3, build, new Map([[ids.stray, 2]]));
     dir = mkdtempSync(join(tmpdir(), 'wt16-shards-'));
     const probe = await FaultProxy.start();
     closedPort = probe.port;
@@ -96,7 +99,7 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     for (let i = 0; i < 3; i++) {
       const here = [...(await eventsByExecution(k.shards[i]!)).keys()];
       expect(here.length).toBeGreaterThan(0);
-      for (const id of here) expect(k.shardOf(id)).toBe(i);
+      for (const id of here) expect(k.shardOf(id)).toBe(id === ids.stray ? 0 : i);
     }
     expect((await k.cluster.query<{ t: string | null }>(`SELECT to_regclass('"${SCHEMA}".event')::text AS t`)).rows[0]!.t).toBeNull();
   });
@@ -168,6 +171,19 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     const again = await runCli(['cancel', ids.p, '--cascade', '--json', '--config', config]);
     expect(jsonOf(again).changed_count).toBe(0);
     expect(await Promise.all(k.shards.map(eventsByExecution))).toEqual(after);
+  });
+
+  it("writes an execution where its rows are when the hash names another shard, and says so", async () => {
+    const config = sharded(k.shardUrls);
+    const r = await runCli(['cancel', ids.stray, '--json', '--config', config]);
+    expect(r.code, show(r)).toBe(0);
+    const [result] = jsonOf(r).results;
+    expect(result).toMatchObject({ execution_id: ids.stray, outcome: 'cancelled' });
+    expect(result.message).toBe('routed to shard 0 by NoETL\'s hash, found on shard 2');
+    expect(r.stderr).toMatch(new RegExp(`execution ${ids.stray}: NoETL's hash routes it to shard 0 \\(\\S+\\) but its rows are on shard 2 \\(\\S+\\); written there`));
+    expect((await eventsByExecution(k.shards[0]!)).has(ids.stray)).toBe(false);
+    expect((await eventsByExecution(k.shards[2]!)).get(ids.stray)).toBe((await eventsByExecution(k.reference)).get(ids.stray)! + 2);
+    expect((await onReference(['cancel', ids.stray])).code).toBe(0);
   });
 
   it('with a shard down: lists and writes the others, says which shard and since when, exits 1', async () => {
