@@ -19,6 +19,7 @@ import { describeDatabaseError, redact } from '../errors.js';
 import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
+import type { AnalyzeReport } from './statistics.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
@@ -445,8 +446,11 @@ export class ShardedNoetlSource implements ExecutionSource {
       this.onMismatch?.(`execution ${id}: NoETL's hash routes it to shard ${routed} (${this.shards[routed]!.db.label}) but its rows are on shard ${at.get(id)} (${where}); written there`);
     }
     // Every target on its shard; the shard's cascade also meets children that start meanwhile.
+    // With a bound set (what the operator was shown) a descendant outside it is not written.
+    const bound = req.bound;
+    const unseen = bound ? [...tree.keys()].filter((id) => !bound.has(id) && !named.includes(id)) : [];
     const groups = new Map<number, string[]>();
-    for (const id of [...named, ...tree.keys()]) {
+    for (const id of [...named, ...tree.keys()].filter((id) => !unseen.includes(id))) {
       const list = groups.get(at.get(id)!) ?? [];
       list.push(id);
       groups.set(at.get(id)!, list);
@@ -465,7 +469,10 @@ export class ShardedNoetlSource implements ExecutionSource {
           results = error instanceof PartialMarkError ? error.results : [];
           this.failed(index, failure);
         }
-        for (const r of results) byId.set(r.execution_id, r);
+        for (const r of results) {
+          byId.set(r.execution_id, r);
+          this.writtenAt.set(r.execution_id, index);
+        }
         if (failure !== null) {
           const why = `shard ${index} (${shard.db.label}): ${redact(describeDatabaseError(failure, shard.db.label))}`;
           for (const id of ids) {
@@ -475,6 +482,17 @@ export class ShardedNoetlSource implements ExecutionSource {
         }
       }),
     );
+    // Outside the bound set and not met by a shard's own cascade: running ones are reported not_shown.
+    const unmet = unseen.filter((id) => !byId.has(id));
+    if (unmet.length > 0) {
+      const byShard = new Map<number, string[]>();
+      for (const id of unmet) byShard.set(at.get(id)!, [...(byShard.get(at.get(id)!) ?? []), id]);
+      const read = await this.fanOutQuiet([...byShard.keys()].map((i) => this.shards[i]!), (s) => s.raw.describeRows(byShard.get(s.index)!));
+      for (const row of read.flat()) {
+        if (row.terminal_type !== null) continue;
+        byId.set(row.execution_id, { execution_id: row.execution_id, outcome: 'not_shown', parent_execution_id: row.parent_execution_id, root_execution_id: row.execution_id, cascaded: true, state: null, event_id: null });
+      }
+    }
     // Report roots in the order named, each followed by its descendants level by level.
     const out: MarkResult[] = [];
     const placed = new Set<string>();
@@ -508,6 +526,31 @@ export class ShardedNoetlSource implements ExecutionSource {
     for (const [id, r] of byId) if (!placed.has(id)) place(id, r.root_execution_id);
     req.onBatch?.(out);
     return out;
+  }
+
+  /** The shard each execution of the last mark() was written on (analyzeWritten). */
+  private readonly writtenAt = new Map<string, number>();
+
+  /** After a big write: each shard analyzes what it wrote there (the threshold is per database, as its statistics are). */
+  async analyzeWritten(results: readonly MarkResult[]): Promise<AnalyzeReport | null> {
+    const byShard = new Map<number, MarkResult[]>();
+    for (const r of results) {
+      const at = this.writtenAt.get(r.execution_id);
+      if (at === undefined) continue;
+      byShard.set(at, [...(byShard.get(at) ?? []), r]);
+    }
+    const reports = await Promise.all(
+      [...byShard].map(async ([index, list]) => ({ index, report: await this.shards[index]!.source.analyzeWritten(list) })),
+    );
+    const done = reports.filter((r) => r.report !== null);
+    if (done.length === 0) return null;
+    const on = (index: number, table: string) => `shard ${index}: ${table}`;
+    return {
+      rows: done.reduce((n, r) => n + r.report!.rows, 0),
+      analyzed: done.flatMap((r) => r.report!.analyzed.map((t) => on(r.index, t))),
+      not_permitted: done.flatMap((r) => r.report!.not_permitted.map((t) => on(r.index, t))),
+      failed: done.flatMap((r) => r.report!.failed.map((f) => ({ ...f, table: on(r.index, f.table) }))),
+    };
   }
 
   /** Mismatches between NoETL's hash and where rows are: told to the operator (commands: stderr). */

@@ -24,6 +24,7 @@ describePostgres('a sharded source with a shard that goes away', () => {
   let source: ShardedNoetlSource;
   let clusterDb: Database;
   const ids: string[][] = [[], [], []];
+  const tree = { p: '', c: '', g: '' };
 
   const options = (url: string): ConnectionOptions => ({
     target: { kind: 'postgres', connectionString: url, label: new URL(url).host + new URL(url).pathname },
@@ -36,10 +37,16 @@ describePostgres('a sharded source with a shard that goes away', () => {
 
   beforeAll(async () => {
     for (let shard = 0; shard < 3; shard++) for (let j = 0; j < 3; j++) ids[shard]!.push(await idOnShard(shard, 3, BASE + BigInt(shard * 10_000 + j * 1000)));
+    tree.p = await idOnShard(0, 3, BASE + 50_000n);
+    tree.c = await idOnShard(1, 3, BASE + 51_000n);
+    tree.g = await idOnShard(2, 3, BASE + 52_000n);
     k = await createShardCluster('wt16', 3, () => {
       const s = new Scenario(BASE);
       s.worker('w', 5);
       ids.flat().forEach((id, i) => s.execution({ path: `etl/${i}`, startedMinutesAgo: 90 - i, id }).claimed('load', 60 - i, 'w'));
+      const p = s.execution({ path: 'tree', startedMinutesAgo: 50, id: tree.p }).step('spawn', 49);
+      const c = s.execution({ path: 'tree/child', startedMinutesAgo: 48, parent: p, id: tree.c }).step('spawn', 47);
+      s.execution({ path: 'tree/grandchild', startedMinutesAgo: 46, parent: c, id: tree.g }).issued('x', 45);
       return s;
     });
     proxy = await FaultProxy.start();
@@ -55,8 +62,23 @@ describePostgres('a sharded source with a shard that goes away', () => {
   });
 
   it('lists every shard while all answer', async () => {
-    expect(await listed()).toEqual(ids.flat().sort());
+    expect(await listed()).toEqual([...ids.flat(), tree.p, tree.c, tree.g].sort());
     expect(source.unreachable()).toEqual([]);
+  });
+
+  it('writes only what the operator was shown: a descendant on another shard outside it is not_shown, unchanged', async () => {
+    const count = async (db: Database, id: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${SCHEMA}".event WHERE execution_id = $1`, [id])).rows[0]!.n;
+    const before = await count(k.shards[2]!, tree.g);
+    const results = await source.mark({ action: 'cancel', ids: [tree.p], reason: 'bound', cascade: true, dryRun: false, actor: currentActor(), bound: new Set([tree.p, tree.c]) });
+    expect(results.map((r) => [r.execution_id, r.outcome, r.root_execution_id, r.cascaded])).toEqual([
+      [tree.p, 'cancelled', tree.p, false],
+      [tree.c, 'cancelled', tree.p, true],
+      [tree.g, 'not_shown', tree.p, true],
+    ]);
+    expect(await count(k.shards[2]!, tree.g)).toBe(before);
+    expect(await listed()).toContain(tree.g);
+    // Then closed on its own, so that the tests after this one see the nine executions.
+    expect((await source.mark({ action: 'cancel', ids: [tree.g], reason: 'bound', cascade: false, dryRun: false, actor: currentActor() }))[0]!.outcome).toBe('cancelled');
   });
 
   it('keeps listing, refreshing and writing the others when a shard hangs, and names it', async () => {
