@@ -39,3 +39,9 @@ export function liveWorkersSql(schema: string): string {
   return `SELECT count(*)::int AS live_workers FROM ${quoteIdent(schema)}.runtime w
     WHERE w.kind = 'worker_pool' AND w.heartbeat >= now() - interval '${WORKER_STALE_SECONDS} seconds'`;
 }
+
+/** Which of $1 have rows on this shard. */
+export function presentSql(schema: string): string {
+  return `SELECT x.id::text AS execution_id FROM unnest($1::bigint[]) AS x(id)
+    WHERE EXISTS (SELECT 1 FROM ${quoteIdent(schema)}.event e WHERE e.execution_id = x.id)`;
+}

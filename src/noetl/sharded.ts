@@ -21,7 +21,7 @@ import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import type { AnalyzeReport } from './statistics.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
-import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql } from './shard-sql.js';
+import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
 import { compareIds, NoetlStore, type HealthCounts, type StuckFilter } from './store.js';
@@ -367,7 +367,7 @@ export class ShardedNoetlSource implements ExecutionSource {
           const list = want(s);
           if (list.length === 0) return { shard: s, have: new Set<string>() };
           try {
-            const rows = await s.raw.describeRows(list);
+            const { rows } = await s.db.query<{ execution_id: string }>(presentSql(this.schema), [list]);
             this.answered(s.index);
             return { shard: s, have: new Set(rows.map((r) => r.execution_id)) };
           } catch (error) {
