@@ -139,10 +139,8 @@ function resolveSharded(
     kind: 'noetl',
     connection,
     parseId: parseExecutionId,
-    server: () => {
-      if (flags.server !== undefined) throw new UsageError(`--server: source ${selected.name} is sharded; the console writes each shard directly`);
-      return null;
-    },
+    // --server is refused above.
+    server: () => null,
     open: (db) =>
       new ShardedNoetlSource(
         db,
