@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { UsageError } from '../src/errors.js';
 import { safeText } from '../src/format/sanitize.js';
-import { history } from '../src/noetl/history.js';
+import { history, type HistoryFilter } from '../src/noetl/history.js';
+import { ShardedNoetlSource } from '../src/noetl/sharded.js';
 import { NoetlSource } from '../src/noetl/source.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';
@@ -37,15 +38,17 @@ export function register(program: Command): void {
         return { ...o, execution: o.execution === undefined ? null : src.parseId(o.execution) };
       },
       async (ctx, o) => {
-        if (!(ctx.source instanceof NoetlSource)) throw new UsageError(`history reads NoETL's event log; source ${ctx.source.name} is a status table`);
-        const batches = await history(ctx.source.store, {
+        const source = ctx.source;
+        if (!(source instanceof NoetlSource) && !(source instanceof ShardedNoetlSource)) throw new UsageError(`history reads NoETL's event log; source ${source.name} is a status table`);
+        const filter: HistoryFilter = {
           sinceSeconds: o.since,
           user: o.user ?? null,
           reason: o.reason ?? null,
           executionId: o.execution,
           batchId: o.batch ?? null,
           limit: o.limit,
-        });
+        };
+        const batches = source instanceof ShardedNoetlSource ? await source.history(filter) : await history(source.store, filter);
         if (o.json) {
           ctx.printJson({ count: batches.length, batches });
           return;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EXIT, UsageError } from '../src/errors.js';
 import { verifyBatch } from '../src/noetl/history.js';
+import { ShardedNoetlSource } from '../src/noetl/sharded.js';
 import { NoetlSource } from '../src/noetl/source.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { validate } from './options.js';
@@ -23,8 +24,9 @@ export function register(program: Command): void {
         return { batch, ...validate(VerifyOptions, cmd.opts()) };
       },
       async (ctx, o) => {
-        if (!(ctx.source instanceof NoetlSource)) throw new UsageError(`verify reads NoETL's event log; source ${ctx.source.name} is a status table`);
-        const results = await verifyBatch(ctx.source.store, o.batch);
+        const source = ctx.source;
+        if (!(source instanceof NoetlSource) && !(source instanceof ShardedNoetlSource)) throw new UsageError(`verify reads NoETL's event log; source ${source.name} is a status table`);
+        const results = source instanceof ShardedNoetlSource ? await source.verify(o.batch) : await verifyBatch(source.store, o.batch);
         if (results.length === 0) throw new UsageError(`verify: no batch ${o.batch} in this database (see \`history\`)`);
         const counts: Record<string, number> = {};
         for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;

@@ -20,6 +20,7 @@ import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
 import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import type { AnalyzeReport } from './statistics.js';
+import { history, verifyBatch, type BatchRecord, type HistoryFilter, type VerifyResult } from './history.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
@@ -551,6 +552,35 @@ export class ShardedNoetlSource implements ExecutionSource {
       not_permitted: done.flatMap((r) => r.report!.not_permitted.map((t) => on(r.index, t))),
       failed: done.flatMap((r) => r.report!.failed.map((f) => ({ ...f, table: on(r.index, f.table) }))),
     };
+  }
+
+  /** What happened to a batch's executions since it closed them, on every shard. */
+  async verify(batchId: string): Promise<VerifyResult[]> {
+    const answers = await this.fanOut((s) => verifyBatch(s.raw, batchId));
+    return answers.flatMap((a) => a.value).sort((a, b) => compareIds(a.execution_id, b.execution_id));
+  }
+
+  /** The console's batches on every shard: one batch, written across shards, is one record. */
+  async history(f: HistoryFilter): Promise<BatchRecord[]> {
+    const answers = await this.fanOut((s) => history(s.raw, f));
+    const byBatch = new Map<string, BatchRecord>();
+    for (const b of answers.flatMap((a) => a.value)) {
+      const seen = byBatch.get(b.batch_id);
+      if (!seen) {
+        byBatch.set(b.batch_id, { ...b });
+        continue;
+      }
+      const first = b.started_at < seen.started_at ? b : seen;
+      const ids = [...new Set([...seen.execution_ids, ...b.execution_ids])].sort(compareIds);
+      byBatch.set(b.batch_id, {
+        ...first,
+        started_at: first.started_at,
+        finished_at: b.finished_at > seen.finished_at ? b.finished_at : seen.finished_at,
+        executions: ids.length,
+        execution_ids: ids,
+      });
+    }
+    return [...byBatch.values()].sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0)).slice(0, f.limit);
   }
 
   /** Mismatches between NoETL's hash and where rows are: told to the operator (commands: stderr). */

@@ -167,6 +167,14 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
       }
       for (const id of tree) if (k.shardOf(id) === i) expect(after[i]!.has(id)).toBe(true);
     }
+    // One batch across the shards: history shows it once, verify reads every shard.
+    const batch = jsonOf(mine).batch_id as string;
+    const hist = await runCli(['history', '--batch', batch, '--json', '--config', config]);
+    expect(hist.code, show(hist)).toBe(0);
+    expect(jsonOf(hist).batches.map((b: any) => [b.batch_id, b.executions, b.execution_ids])).toEqual([[batch, 4, [...tree].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))]]);
+    const verified = await runCli(['verify', batch, '--json', '--config', config]);
+    expect(verified.code, show(verified)).toBe(0);
+    expect(jsonOf(verified).results.map((r: any) => [r.execution_id, r.status]).sort()).toEqual([...tree].sort().map((id) => [id, 'quiet']));
     // Again: nothing left to do, and nothing written.
     const again = await runCli(['cancel', ids.p, '--cascade', '--json', '--config', config]);
     expect(jsonOf(again).changed_count).toBe(0);
