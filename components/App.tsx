@@ -8,13 +8,13 @@ import type { ExecutionSource } from '../src/source.js';
 import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { errorLine } from './connection.js';
-import { ConfirmDialog } from './ConfirmDialog.js';
+import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
 import { DetailView } from './DetailView.js';
 import { detailLines } from './detailLines.js';
 import type { Filter } from './filters.js';
 import { Footer } from './Footer.js';
 import { Header } from './Header.js';
-import { helpBody, HelpView } from './HelpView.js';
+import { errorBody, helpBody, HelpView } from './HelpView.js';
 import { useDetail } from './hooks/useDetail.js';
 import { useLatest } from './hooks/useLatest.js';
 import { useLiveList } from './hooks/useLiveList.js';
@@ -38,6 +38,10 @@ export interface AppProps {
   actor?: Actor;
   /** How long after a write to check that the engine honoured it (tests shorten it). */
   verifyAfterMs?: number;
+  /** From --reason: the dialog opens with it. */
+  reason?: string | null;
+  /** Called with the exit status when the operator quits (130 after Ctrl-C). */
+  onQuit?: (code: number) => void;
 }
 
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
@@ -45,7 +49,7 @@ const CHROME_LINES = 5;
 /** How long after a write the console checks that the engine honoured it. */
 export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, reason: presetReason = null, onQuit }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -113,7 +117,15 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   topRef.current = top;
 
   const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme) : []), [detail.data, theme]);
-  const help = useMemo(() => helpBody(theme), [theme]);
+  // Read-only or a source without an action: its keys are not offered at all.
+  const actions = useMemo(() => (readOnly ? [] : source.actions), [readOnly, source.actions]);
+  const [lastError, setLastError] = useState<{ text: string; at: number } | null>(null);
+  const downError = live.connection.state === 'down' ? live.connection.error : null;
+  useEffect(() => {
+    if (downError) setLastError({ text: downError, at: Date.now() });
+  }, [downError]);
+  const errorOverlay = s.overlay?.kind === 'help' && s.overlay.error === true;
+  const help = useMemo(() => (errorOverlay ? errorBody(lastError, width - 1, theme) : helpBody(theme, actions)), [errorOverlay, lastError, width, theme, actions]);
   const executions = useMemo(() => {
     const m = new Map<string, Execution>();
     if (preview.status === 'ready') for (const i of preview.items) if (i.execution) m.set(i.execution.execution_id, i.execution);
@@ -131,7 +143,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }
   else if (dialog) {
     bodyLines = preview.status === 'ready' ? preview.items.length : 0;
-    pageSize = Math.max(1, bodyHeight - 9);
+    pageSize = dialogPage(dialog, preview, source.hasChildren, bodyHeight);
   } else if (s.detail) {
     bodyLines = dLines.length;
     pageSize = bodyHeight - 2;
@@ -148,6 +160,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     connected: live.connection.state === 'up',
     changeCount: preview.status === 'ready' ? preview.changeCount : null,
     defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
+    presetReason,
   };
   const viewRef = useLatest(view);
   useInput(
@@ -199,8 +212,10 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }, [writing]);
 
   useEffect(() => {
-    if (s.quitting) exit();
-  }, [s.quitting, exit]);
+    if (!s.quitting) return;
+    onQuit?.(s.exitCode);
+    exit();
+  }, [s.quitting, s.exitCode, exit, onQuit]);
   if (s.quitting) return null;
 
   let body;
@@ -238,6 +253,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         shown={ids.length - goneIds.size}
         selected={s.marks.size}
         refreshedAt={live.refreshedAt}
+        disconnected={live.connection.state === 'down'}
         theme={theme}
       />
       <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
@@ -252,7 +268,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
           <Text dimColor>{'   Enter keep · Esc drop'}</Text>
         </Text>
       ) : (
-        <Footer scope={scope} theme={theme} />
+        <Footer scope={scope} actions={actions} theme={theme} />
       )}
     </Box>
   );

@@ -19,6 +19,8 @@ interface Props {
   shown: number;
   selected: number;
   refreshedAt: number | null;
+  /** The last refresh failed: the data is not live. */
+  disconnected?: boolean;
   theme: Theme;
 }
 
@@ -45,7 +47,11 @@ export function Header(p: Props) {
           <Text>read-write</Text>
         )}
         {'  '}
-        {p.paused ? (
+        {p.disconnected ? (
+          <Text bold inverse={!t.color} color={t.danger}>
+            disconnected
+          </Text>
+        ) : p.paused ? (
           <Text bold inverse color={t.warn}>
             PAUSED
           </Text>

@@ -8,7 +8,12 @@ import type { Execution } from '../src/noetl/model.js';
 export interface Row {
   e: Execution;
   gone: string | null;
+  /** When it was first seen gone (ms). */
+  goneAt?: number;
 }
+
+/** How long a gone row stays on screen (cursor or mark on it) before it leaves. */
+export const GONE_LINGER_MS = 8_000;
 
 function olderFirst(a: Execution, b: Execution): number {
   if (a.started_at !== b.started_at) return a.started_at < b.started_at ? -1 : 1;
@@ -22,11 +27,11 @@ function olderFirst(a: Execution, b: Execution): number {
  * place, the kept rows of `previous` that are no longer in it. `goneWhy` says
  * why each one left (its final state, or that it no longer matches).
  */
-export function mergeRows(previous: readonly Row[], fresh: readonly Execution[], keep: ReadonlySet<string>, goneWhy: ReadonlyMap<string, string>): Row[] {
+export function mergeRows(previous: readonly Row[], fresh: readonly Execution[], keep: ReadonlySet<string>, goneWhy: ReadonlyMap<string, string>, now = Date.now()): Row[] {
   const freshIds = new Set(fresh.map((e) => e.execution_id));
   const ghosts = previous
-    .filter((r) => keep.has(r.e.execution_id) && !freshIds.has(r.e.execution_id))
-    .map((r) => ({ e: r.e, gone: goneWhy.get(r.e.execution_id) ?? r.gone ?? 'gone' }))
+    .filter((r) => keep.has(r.e.execution_id) && !freshIds.has(r.e.execution_id) && (r.goneAt === undefined || now - r.goneAt < GONE_LINGER_MS))
+    .map((r) => ({ e: r.e, gone: goneWhy.get(r.e.execution_id) ?? r.gone ?? 'gone', goneAt: r.goneAt ?? now }))
     .sort((a, b) => olderFirst(a.e, b.e));
   const out: Row[] = [];
   let g = 0;

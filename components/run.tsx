@@ -4,6 +4,7 @@ import { openDatabase } from '../src/db/open.js';
 import type { ExecutionSource } from '../src/source.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
+import { unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -11,6 +12,8 @@ export interface InteractiveOptions {
   idleSeconds: number | null;
   refreshSeconds: number;
   color: boolean;
+  /** From --reason: the dialog opens with it. */
+  reason?: string | null;
   /** The source on the open database (NoETL or a status table). */
   openSource: (db: Database) => ExecutionSource;
   /** An already open database (the demo's); it is left open when the app ends. */
@@ -50,6 +53,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   process.stdout.write(ALT_SCREEN_ON);
   process.once('exit', restore);
 
+  let quitCode = 0;
+  useAsciiGlyphs(!unicodeTerminal(process.env));
   const app = render(
     createElement(App, {
       source,
@@ -57,6 +62,10 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       filter: { olderThanSeconds: o.olderThanSeconds, idleSeconds: o.idleSeconds, text: '', includeChildren: false },
       refreshSeconds: o.refreshSeconds,
       color: o.color,
+      reason: o.reason ?? null,
+      onQuit: (code: number) => {
+        quitCode = code;
+      },
     }),
     // Ink throttles frames to maxFps: at 60 a key pressed just after a refresh's frame
     // waits up to 16.7 ms for its own. Frames are diffs, so 120 costs little.
@@ -84,7 +93,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     for (const signal of SIGNALS) process.off(signal, stop);
     if (!o.database) await db.close().catch(() => undefined);
   }
-  if (!stoppedBy) return 0;
+  if (!stoppedBy) return quitCode;
   const outcome = writeGate.afterSignal.at(-1);
   if (outcome) process.stderr.write(`noetl-console: ${stoppedBy} during a write: it ${outcome === 'unknown' ? 'may or may not have committed: re-read before acting' : outcome}\n`);
   return outcome === 'committed' ? 0 : outcome === 'unknown' ? 1 : 128 + (constants.signals[stoppedBy] ?? 15);
