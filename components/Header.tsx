@@ -4,6 +4,7 @@ import { clockTime } from './connection.js';
 import type { Counts } from './hooks/useLiveList.js';
 import { describeFilter, type Filter } from './filters.js';
 import type { Theme } from './theme.js';
+import { G } from './glyphs.js';
 
 interface Props {
   label: string;
@@ -28,6 +29,7 @@ interface Props {
 export function Header(p: Props) {
   const t = p.theme;
   const n = (v: number | undefined) => (v === undefined ? '-' : String(v));
+  const dot = ` ${G().dot} `;
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -62,18 +64,20 @@ export function Header(p: Props) {
         {/* Where comes last: it is the longest part and the same all session. */}
         {`  ${safeText(p.label, 60)}  ${safeText(p.target, 60)}`}
       </Text>
+      {/* Counts first: a long filter is cut, never them. */}
       <Text wrap="truncate-end">
-        {describeFilter({ ...p.filter, text: safeText(p.filter.text, 40) })}
-        <Text dimColor>{'  running '}</Text>
-        {n(p.health?.running)}
-        <Text dimColor>{' stuck '}</Text>
-        {n(p.health?.stuck)}
-        <Text dimColor>{' shown '}</Text>
+        <Text dimColor>{'shown '}</Text>
         {p.shown}
-        <Text dimColor>{' selected '}</Text>
+        <Text dimColor>{`${dot}marked `}</Text>
         <Text bold={p.selected > 0} color={p.selected > 0 ? t.mark : undefined}>
           {p.selected}
         </Text>
+        <Text dimColor>{`${dot}stuck `}</Text>
+        {n(p.health?.stuck)}
+        <Text dimColor>{`${dot}running `}</Text>
+        {n(p.health?.running)}
+        {'  '}
+        {describeFilter({ ...p.filter, text: safeText(p.filter.text, 60) })}
       </Text>
     </Box>
   );

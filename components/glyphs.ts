@@ -39,3 +39,18 @@ export function unicodeTerminal(env: NodeJS.ProcessEnv): boolean {
   const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
   return locale === '' || /utf-?8/i.test(locale);
 }
+
+/** One ASCII character for each non-ASCII one the console or Ink draws: widths stay as laid out. */
+const TO_ASCII: Record<string, string> = {
+  '…': '~', '≥': '>', '·': '-', '↑': '^', '↓': 'v', '←': '<', '→': '>', '└': '`', '—': '-',
+  '╭': '+', '╮': '+', '╰': '+', '╯': '+', '┌': '+', '┐': '+', '┘': '+', '─': '-', '│': '|',
+};
+const NON_ASCII = /[^\x00-\x7f]/g;
+
+/**
+ * The terminal output in ASCII: the glyphs above by their stand-ins, any
+ * other non-ASCII character (text from the database) as `?`.
+ */
+export function toAscii(text: string): string {
+  return text.replace(NON_ASCII, (c) => TO_ASCII[c] ?? '?');
+}

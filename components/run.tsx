@@ -4,7 +4,7 @@ import { openDatabase } from '../src/db/open.js';
 import type { ExecutionSource } from '../src/source.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
-import { unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
+import { toAscii, unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -54,7 +54,12 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   process.once('exit', restore);
 
   let quitCode = 0;
-  useAsciiGlyphs(!unicodeTerminal(process.env));
+  if (!unicodeTerminal(process.env)) {
+    useAsciiGlyphs(true);
+    // Whatever is still non-ASCII (Ink's own ellipsis, text from the database) is translated on the way out.
+    const write = process.stdout.write.bind(process.stdout) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? toAscii(chunk) : chunk, ...rest)) as typeof process.stdout.write;
+  }
   const app = render(
     createElement(App, {
       source,

@@ -19,6 +19,8 @@ export interface DialogState {
   caret: number;
   /** How far back ↑ went in the session's reasons; -1 = not recalling. */
   recall: number;
+  /** The reason as it was before ↑, for ↓ to come back to. */
+  draft?: { reason: string; edited: boolean };
   typed: string;
   focus: Focus;
   scroll: number;
@@ -184,7 +186,7 @@ const MAX_REASON = 1000;
 /** Line editing in the reason, readline style; null when the key is not an edit. */
 function editReason(d: DialogState, printable: string | null, name: string, reasons: readonly string[]): DialogState | null {
   const chars = [...d.reason];
-  const set = (text: string[], caret: number): DialogState => ({ ...d, reason: text.join(''), caret: clamp(caret, 0, text.length), edited: true, recall: -1 });
+  const set = (text: string[], caret: number): DialogState => ({ ...d, reason: text.join(''), caret: clamp(caret, 0, text.length), edited: true, recall: -1, draft: undefined });
   // The untouched default is a placeholder: typing or erasing starts from empty, moving the caret keeps it as text.
   const base = d.edited ? chars : [];
   const at = d.edited ? clamp(d.caret, 0, chars.length) : 0;
@@ -217,9 +219,10 @@ function editReason(d: DialogState, printable: string | null, name: string, reas
     case 'down': {
       const recall = clamp(d.recall + (name === 'up' ? 1 : -1), -1, reasons.length - 1);
       if (recall === d.recall) return d;
-      if (recall === -1) return { ...d, recall, reason: d.edited ? '' : d.reason, caret: 0 };
+      const draft = d.draft ?? { reason: d.reason, edited: d.edited };
+      if (recall === -1) return { ...d, recall, ...draft, caret: [...draft.reason].length };
       const text = reasons[reasons.length - 1 - recall]!;
-      return { ...d, recall, reason: text, caret: [...text].length, edited: true };
+      return { ...d, recall, reason: text, caret: [...text].length, edited: true, draft };
     }
     default:
       return null;

@@ -174,7 +174,7 @@ describePostgres('the console (tmux) gets a signal', () => {
       await showUiRow(tm);
       tm.keys('c');
       await tm.waitForText('will change:');
-      tm.keys('Right', 'Enter');
+      tm.keys('Enter', 'Enter');
       await waitForBlocked(admin, holderPid, 1, 'the console write');
       process.kill(tm.consolePid(), 'SIGTERM');
       await tm.waitForText('waiting for the write in progress');

@@ -44,15 +44,15 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     expect(screen).toContain('shown 5');
 
     tm.keys('j', 'j', 'Space', 'j', 'Space');
-    screen = await tm.waitForText('selected 2');
+    screen = await tm.waitForText('marked 2');
     tm.keys('c');
     screen = await tm.waitForText('will change:');
-    expect(screen).toContain('Cancel 2 executions');
+    expect(screen).toContain('Cancel 2 + 1 running child = 3');
     expect(screen).toMatch(/etl\/alpha\s+2h00m\s+will cancel/);
     expect(screen).toMatch(/etl\/parent\s+1h10m\s+will cancel/);
     expect(screen).toMatch(/└ …\d+ etl\/child\s+1h05m\s+will cancel/);
-    expect(screen).toContain('> No <');
-    tm.keys('Right', 'Enter');
+    expect(screen).toContain('> Reason:');
+    tm.keys('Enter', 'Enter');
     screen = await tm.waitForText('Cancel done');
     expect(screen).toContain('3 cancelled, 1 already finished');
 
