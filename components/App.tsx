@@ -220,7 +220,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
 
   let body;
   if (s.overlay?.kind === 'help') body = <HelpView lines={help} scroll={s.overlay.scroll} height={bodyHeight} width={width} />;
-  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
+  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} chrome={CHROME_LINES} terminalRows={size.rows} theme={theme} />;
   else if (s.overlay?.kind === 'results')
     body = <ResultsView results={s.overlay} executions={s.overlay.executions} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
   else if (s.detail) body = <DetailView detail={detail} lines={dLines} scroll={s.detail.scroll} height={bodyHeight} width={width - 1} theme={theme} />;

@@ -59,7 +59,7 @@ export function dialogTitle(d: DialogState, preview: Preview): string {
  * with the reason (focused, the default as a placeholder), the typed count
  * for big batches, the cascade switch, and No / Yes.
  */
-export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, idTail, height, width, theme: t }: {
+export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, idTail, height, width, chrome = 5, terminalRows, theme: t }: {
   dialog: DialogState;
   /** Whether the source has child executions to cascade to (a status table has none). */
   hasChildren?: boolean;
@@ -69,6 +69,9 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
   idTail: number;
   height: number;
   width: number;
+  /** Terminal rows around the dialog (header, status, footer), and the terminal's, to say what size it needs. */
+  chrome?: number;
+  terminalRows?: number;
   theme: Theme;
 }) {
   const verb = capitalize(ACTIONS[d.action].verb);
@@ -79,7 +82,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
   if (layout.tooSmall) {
     return (
       <Box flexDirection="column" height={height} width={width}>
-        <Text wrap="wrap" color={t.danger}>{`${verb}: the dialog needs ${layout.needRows + 5} rows (now ${height + 5}); Esc closes`}</Text>
+        <Text wrap="wrap" color={t.danger}>{`${verb}: the dialog needs ${layout.needRows + chrome} rows (now ${terminalRows ?? height + chrome}); Esc closes`}</Text>
       </Box>
     );
   }
@@ -98,29 +101,35 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       {focused(f) ? `> ${label} <` : `  ${label}  `}
     </Text>
   );
+  // The label stays; the text scrolls so that the caret is always in view.
+  const reasonLabel = `${focused('reason') ? '>' : ' '} Reason: `;
+  const room = Math.max(4, inner - reasonLabel.length - 1);
   const reasonChars = [...d.reason];
   const caret = Math.min(d.caret, reasonChars.length);
+  const start = d.edited && focused('reason') ? Math.max(0, caret - room + 1) : 0;
+  const shownChars = reasonChars.slice(start, start + room);
+  const at = caret - start;
   const reasonField = (
-    <Text wrap="truncate-start">
-      <Text bold={focused('reason')}>{`${focused('reason') ? '>' : ' '} Reason: `}</Text>
+    <Text wrap="truncate-end">
+      <Text bold={focused('reason')}>{reasonLabel}</Text>
       {!d.edited ? (
         <>
           {focused('reason') ? <Text inverse> </Text> : null}
-          <Text dimColor>{d.reason}</Text>
+          <Text dimColor>{shownChars.slice(0, room - 1).join('')}</Text>
         </>
       ) : focused('reason') ? (
         <>
-          <Text underline>{reasonChars.slice(0, caret).join('')}</Text>
-          <Text inverse>{reasonChars[caret] ?? ' '}</Text>
-          <Text underline>{reasonChars.slice(caret + 1).join('')}</Text>
+          <Text underline>{shownChars.slice(0, at).join('')}</Text>
+          <Text inverse>{shownChars[at] ?? ' '}</Text>
+          <Text underline>{shownChars.slice(at + 1).join('')}</Text>
         </>
       ) : (
-        <Text>{d.reason}</Text>
+        <Text>{shownChars.join('')}</Text>
       )}
     </Text>
   );
   const countField = (
-    <Text wrap="truncate-start">
+    <Text wrap="truncate-end">
       <Text bold={focused('count')}>{`${focused('count') ? '>' : ' '} Type ${changeCount ?? G().ellipsis} to confirm: `}</Text>
       <Text underline={focused('count')}>{d.typed}</Text>
       {focused('count') ? <Text inverse> </Text> : null}

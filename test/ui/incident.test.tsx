@@ -1,0 +1,185 @@
+/**
+ * Issue 14's incident, in the component: a dead worker pool left 30 runs of one
+ * playbook stuck, each with a running child, among a few other stuck ones.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
+import { closesOf } from '../helpers/closes.js';
+import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { footerItems, helpLines } from '../../components/keymap.js';
+import { toAscii, unicodeTerminal, useAsciiGlyphs } from '../../components/glyphs.js';
+import { KEYS, cursorLine, freshSchema, press, renderApp, renderSized, rowOf, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { finishOutside, seedIncident, seedList } from './seed.js';
+
+let t: TestDatabase;
+let db: Database;
+let screen: Screen | null = null;
+
+beforeAll(async () => {
+  t = await createTestDatabase('pglite');
+  db = t.db;
+});
+afterAll(async () => t?.close());
+afterEach(() => {
+  screen?.unmount();
+  screen = null;
+  useAsciiGlyphs(false);
+});
+
+const tail = (id: string) => id.slice(-6);
+const REASON = 'INC-7 worker pool died';
+/** The closes the console wrote, newest per execution, by id. */
+async function closedBy(schema: string, ids: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const id of ids) {
+    const closes = closesOf(await eventsOf(db, schema, id)).filter((e) => e.meta?.emitted_by === 'noetl-console');
+    if (closes.length > 0) out.set(id, String(closes.at(-1)!.meta?.reason));
+  }
+  return out;
+}
+
+describe('the incident', () => {
+  it('/ nightly_batch Enter a c <reason> Enter 60 Enter closes exactly the 60, with the reason', async () => {
+    const schema = await freshSchema(db);
+    const inc = await seedIncident(db, schema);
+    const s = (screen = renderSized({ db, schema }, 80, 24));
+    await waitForText(s, 'shown 33');
+    await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
+    let frame = await waitForText(s, 'Cancel 30 + 30 running children = 60');
+    expect(frame).toContain('> Reason:  stuck: cancelled by oncall with noetl-console');
+    expect(frame).toMatch(/↓ \d+ more/);
+    expect(frame.split('\n').every((l) => [...l].length <= 80)).toBe(true);
+    expect(frame).not.toContain('outside the filter');
+    await press(s, REASON, KEYS.enter, '60', KEYS.enter);
+    frame = await waitForText(s, 'Cancel done');
+    expect(frame).toContain('60 cancelled');
+    const closed = await closedBy(schema, [...inc.parents, ...inc.children, ...inc.others]);
+    expect([...closed.keys()].sort()).toEqual([...inc.parents, ...inc.children].sort());
+    expect(new Set(closed.values())).toEqual(new Set([REASON]));
+  });
+
+  it('a mark made before the filter is listed first, in a warning line, and counted in the title', async () => {
+    const schema = await freshSchema(db);
+    const inc = await seedIncident(db, schema);
+    const s = (screen = renderSized({ db, schema }, 80, 24));
+    await waitForText(s, 'shown 33');
+    const stray = inc.others.find((id) => s.lastFrame().includes(tail(id)) && cursorLine(s.lastFrame())?.includes(tail(id)))!;
+    await press(s, KEYS.space);
+    await waitForText(s, 'marked 1');
+    await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
+    const frame = await waitForText(s, 'Cancel 31 + 30 running children = 61');
+    const lines = frame.split('\n');
+    const warning = lines.findIndex((l) => l.includes('1 mark outside the filter, acted on too'));
+    expect(warning).toBeGreaterThan(0);
+    expect(lines[warning]).toContain(tail(stray));
+    // Listed first: the line after the warning is the stray execution.
+    expect(lines[warning + 1]).toContain(tail(stray));
+    await press(s, KEYS.escape);
+    await waitForText(s, 'nothing written');
+    expect((await closedBy(schema, [stray, ...inc.parents])).size).toBe(0);
+  });
+
+  it('fits 40x10 with the counts, the reason, the count and the buttons; smaller, it says the size it needs', async () => {
+    const schema = await freshSchema(db);
+    await seedIncident(db, schema);
+    const s = (screen = renderSized({ db, schema }, 40, 10));
+    await waitForText(s, 'shown 33');
+    await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
+    const frame = await waitForText(s, 'Cancel 30 + 30 running children = 60');
+    const lines = frame.split('\n');
+    expect(lines.length).toBeLessThan(10);
+    expect(lines.every((l) => [...l].length <= 40)).toBe(true);
+    expect(frame).toContain('> Reason:');
+    expect(frame).toContain('Type 60 to confirm:');
+    expect(frame).toContain('Yes, cancel 60');
+    s.resize!(40, 7);
+    await waitForText(s, /needs 9 rows\s+\(now\s+7\)/);
+    s.resize!(40, 10);
+    await waitForText(s, 'Yes, cancel 60');
+    await press(s, KEYS.escape);
+    await waitForText(s, 'nothing written');
+  });
+
+  it('--reason presets the reason: c Enter writes it', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema, reason: 'INC-9 preset' }));
+    await waitForText(s, tail(ids.hotel));
+    await press(s, 'c');
+    await waitForText(s, '> Reason: INC-9 preset');
+    await waitForText(s, 'will cancel');
+    await press(s, KEYS.enter);
+    await waitForText(s, '> Yes, cancel 1 <');
+    await press(s, KEYS.enter);
+    await waitForText(s, 'Cancel done');
+    expect(await closedBy(schema, [ids.hotel])).toEqual(new Map([[ids.hotel, 'INC-9 preset']]));
+  });
+});
+
+describe('honest state', () => {
+  it('a gone row cannot be marked, and leaves the list after a short while', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema, refreshSeconds: 0.3 }));
+    await waitForText(s, tail(ids.hotel));
+    await finishOutside(db, schema, ids.hotel);
+    await waitUntil(s, (f) => rowOf(f, ids.hotel)?.includes('gone: completed'), 'hotel gone');
+    await press(s, KEYS.space);
+    await waitForText(s, 'that execution is gone: nothing to mark');
+    expect(s.lastFrame()).toContain('marked 0');
+    await press(s, 'g', 'c');
+    await waitForText(s, 'nothing to cancel');
+    await waitForNoText(s, tail(ids.hotel), 20_000);
+  });
+
+  it('read-only and a source without an action hide their keys from footer and help', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema, readOnly: true }));
+    await waitForText(s, tail(ids.hotel));
+    const footer = s.lastFrame().split('\n').at(-1)!;
+    expect(footer).toContain('? help');
+    expect(footer).not.toMatch(/c cancel|f fail/);
+    await press(s, '?');
+    const help = await waitForText(s, 'Anywhere');
+    expect(help).not.toContain('cancel the marked rows');
+    expect(help).not.toContain('Confirmation dialog');
+    // The flag on the keymap entry: a source that can only fail offers only f.
+    expect(footerItems('list', ['fail']).map((i) => i.label)).toContain('fail');
+    expect(footerItems('list', ['fail']).map((i) => i.label)).not.toContain('cancel');
+    expect(helpLines(['fail']).flatMap((g) => g.rows.map((r) => r.keys))).not.toContain('c');
+  });
+
+  it('0 shows every age; - steps down to it', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema }));
+    await waitForText(s, tail(ids.hotel));
+    expect(s.lastFrame()).not.toContain(tail(ids.echo));
+    await press(s, '0');
+    await waitForText(s, 'age any');
+    await waitForText(s, tail(ids.echo));
+    await press(s, '1');
+    await waitForNoText(s, tail(ids.echo));
+    await press(s, '-');
+    await waitForText(s, tail(ids.echo));
+  });
+
+  it('falls back to ASCII with a non-UTF-8 locale or TERM=dumb', async () => {
+    expect(unicodeTerminal({ LANG: 'C' })).toBe(false);
+    expect(unicodeTerminal({ LANG: 'en_US.ISO-8859-1' })).toBe(false);
+    expect(unicodeTerminal({ LANG: 'en_US.UTF-8', TERM: 'dumb' })).toBe(false);
+    expect(unicodeTerminal({ LC_ALL: 'C', LANG: 'en_US.UTF-8' })).toBe(false);
+    expect(unicodeTerminal({ LANG: 'C.UTF-8', TERM: 'xterm' })).toBe(true);
+    expect(toAscii('age≥5m · …12 ╭─╮ └ é')).toBe('age>5m - ~12 +-+ ` ?');
+    useAsciiGlyphs(true);
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema }));
+    await waitForText(s, tail(ids.hotel));
+    const frame = await waitForText(s, 'age>=5m | idle any');
+    expect(frame).toContain(`~${tail(ids.hotel)}`);
+    await press(s, 'c');
+    expect(await waitForText(s, 'will cancel')).toMatch(/^\+-+\+$/m);
+  });
+});
