@@ -23,11 +23,13 @@ import { useNow } from './hooks/useNow.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
-import { matchText } from './rows.js';
+import { matchRows } from './rows.js';
+import { parseFilter, type ParsedFilter } from '../src/filter.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
 import { Table, windowTop } from './Table.js';
 import { themeFor } from './theme.js';
+import { G } from './glyphs.js';
 
 export interface AppProps {
   source: ExecutionSource;
@@ -86,7 +88,18 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }, [source.db, live.connection.state === 'up', Math.floor((live.refreshedAt ?? 0) / 30_000)]);
 
   // Rows shown, and where the cursor is (by id; by position when its row left).
-  const shown = useMemo(() => matchText(live.rows, s.filter.text), [live.rows, s.filter.text]);
+  // The expression as typed; while it does not parse, the last one that did stays in force.
+  const parsed = useMemo(() => {
+    try {
+      return { filter: parseFilter(s.filter.text), error: null };
+    } catch (error) {
+      return { filter: null, error: (error as Error).message };
+    }
+  }, [s.filter.text]);
+  const goodFilter = useRef<ParsedFilter>(parseFilter(''));
+  if (parsed.filter) goodFilter.current = parsed.filter;
+  const inForce = goodFilter.current;
+  const shown = useMemo(() => matchRows(live.rows, inForce), [live.rows, inForce]);
   const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
   const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
   const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
@@ -161,6 +174,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     changeCount: preview.status === 'ready' ? preview.changeCount : null,
     defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
     presetReason,
+    filterError: parsed.error,
   };
   const viewRef = useLatest(view);
   useInput(
@@ -256,7 +270,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         disconnected={live.connection.state === 'down'}
         theme={theme}
       />
-      <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
+      <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
       {body}
       {s.overlay?.kind === 'search' ? (
         <Text wrap="truncate-start">
@@ -265,7 +279,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
           </Text>
           {safeText(s.filter.text, 200)}
           <Text inverse> </Text>
-          <Text dimColor>{'   Enter keep · Esc drop'}</Text>
+          <Text dimColor>{`   Enter keep ${G().dot} Esc drop`}</Text>
         </Text>
       ) : (
         <Footer scope={scope} actions={actions} theme={theme} />

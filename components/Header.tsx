@@ -74,10 +74,10 @@ export function Header(p: Props) {
         </Text>
         <Text dimColor>{`${dot}stuck `}</Text>
         {n(p.health?.stuck)}
-        <Text dimColor>{`${dot}running `}</Text>
-        {n(p.health?.running)}
         {'  '}
         {describeFilter({ ...p.filter, text: safeText(p.filter.text, 60) })}
+        <Text dimColor>{`${dot}running `}</Text>
+        {n(p.health?.running)}
       </Text>
     </Box>
   );

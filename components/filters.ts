@@ -27,9 +27,10 @@ export function nextIdle(current: number | null): number | null {
 
 export function describeFilter(f: Filter): string {
   const { ge, dot } = G();
-  const parts = [f.olderThanSeconds === 0 ? 'age any' : `age${ge}${formatSeconds(f.olderThanSeconds)}`];
+  // The typed filter first: it is what the operator set last and reads for.
+  const parts = f.text ? [`filter "${f.text}"`] : [];
+  parts.push(f.olderThanSeconds === 0 ? 'age any' : `age${ge}${formatSeconds(f.olderThanSeconds)}`);
   parts.push(f.idleSeconds === null ? 'idle any' : `idle${ge}${formatSeconds(f.idleSeconds)}`);
-  if (f.text) parts.push(`text "${f.text}"`);
   parts.push(f.includeChildren ? 'with children' : 'no children');
   return parts.join(` ${dot} `);
 }

@@ -1,4 +1,5 @@
 import type { Execution } from '../src/noetl/model.js';
+import { matchFilter, type ParsedFilter } from '../src/filter.js';
 
 /**
  * A row of the list. `gone` is set when the execution dropped out of the
@@ -43,11 +44,10 @@ export function mergeRows(previous: readonly Row[], fresh: readonly Execution[],
   return out;
 }
 
-/** Case-insensitive substring on the playbook path or the execution id. */
-export function matchText(rows: readonly Row[], text: string): readonly Row[] {
-  const needle = text.trim().toLowerCase();
-  if (!needle) return rows;
-  return rows.filter((r) => r.e.execution_id.includes(needle) || (r.e.path ?? '').toLowerCase().includes(needle));
+/** The rows the filter expression keeps (src/filter.ts, the same as `list --filter`). */
+export function matchRows(rows: readonly Row[], filter: ParsedFilter): readonly Row[] {
+  if (filter.terms.length === 0) return rows;
+  return rows.filter((r) => matchFilter(filter, r.e));
 }
 
 /** Why a kept execution left the list, from its described state. */

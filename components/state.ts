@@ -89,6 +89,8 @@ export interface View {
   defaultReason: (action: Action) => string;
   /** From --reason: the dialog opens with it typed in. */
   presetReason?: string | null;
+  /** Why the filter expression being typed does not parse, or null. */
+  filterError?: string | null;
 }
 
 export type UiAction =
@@ -332,7 +334,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     case 'clearSearch':
       return s.filter.text ? { ...s, filter: { ...s.filter, text: '' } } : s;
     case 'confirm':
-      if (o?.kind === 'search') return { ...s, overlay: null };
+      if (o?.kind === 'search') return v.filterError ? { ...s, message: { text: `filter: ${v.filterError}`, tone: 'warn' } } : { ...s, overlay: null };
       if (o?.kind === 'dialog') return confirmDialog(s, o, v);
       return s;
     case 'cascade':

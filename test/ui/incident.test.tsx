@@ -116,6 +116,31 @@ describe('the incident', () => {
   });
 });
 
+describe('the filter language in /', () => {
+  it('narrows by key:value and age; the header shows counts first and the filter; a bad term is named in place', async () => {
+    const schema = await freshSchema(db);
+    const inc = await seedIncident(db, schema);
+    const s = (screen = renderSized({ db, schema }, 80, 24));
+    await waitForText(s, 'shown 33');
+    await press(s, '/', 'diag:"worker dead" worker:w-dead age>1h', KEYS.enter);
+    let frame = await waitForText(s, 'shown 30 · marked 0 · stuck 63');
+    expect(frame.split('\n')[1]).toMatch(/^shown 30 · marked 0 · stuck 63  filter "diag:"worker dead" worker:w-dead age>1h/);
+    expect(frame).not.toContain('hourly_rollup');
+    await press(s, 'a');
+    await waitForText(s, 'shown 30 · marked 30 · stuck 63');
+    await press(s, 'A', '/', ...Array(40).fill(KEYS.backspace), '-nightly age>3h');
+    frame = await waitForText(s, 'shown 1 ·');
+    expect(frame).toContain(tail(inc.others[2]!));
+    await press(s, ' colour:red');
+    frame = await waitForText(s, 'term "colour:red": unknown key "colour"');
+    expect(frame).toContain('shown 1 ·'); // the last good filter stays in force
+    await press(s, KEYS.enter);
+    await waitForText(s, 'filter: term "colour:red"');
+    await press(s, KEYS.escape);
+    await waitForText(s, 'shown 33');
+  });
+});
+
 describe('honest state', () => {
   it('a gone row cannot be marked, and leaves the list after a short while', async () => {
     const schema = await freshSchema(db);

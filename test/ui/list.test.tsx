@@ -57,7 +57,7 @@ describe('main screen', () => {
     expect(lines[0]).toContain('read-write');
     expect(lines[0]).toMatch(/live 600s \d\d:\d\d:\d\d/);
     expect(lines[1]).toContain('age≥5m · idle any · no children');
-    expect(lines[1]).toMatch(/^shown 8 · marked 0 · stuck 9 · running 10  age≥5m/);
+    expect(lines[1]).toMatch(/^shown 8 · marked 0 · stuck 9  age≥5m · idle any · no children · running 10$/);
     const order = listOrder(ids);
     const positions = order.map((id) => lines.findIndex((l) => l.includes(tail(id))));
     expect(positions.every((p) => p > 0)).toBe(true);
@@ -223,24 +223,24 @@ describe('keys', () => {
     await press(s, '/');
     await waitForText(s, 'Enter keep');
     await press(s, 'b', 'r', 'a');
-    let frame = await waitForText(s, 'text "bra"');
+    let frame = await waitForText(s, 'filter "bra"');
     expect(rowIds(frame, listOrder(ids))).toEqual([ids.bravo]);
     expect(cursorLine(frame)).toContain(tail(ids.bravo));
     await press(s, KEYS.enter);
     frame = await waitForText(s, '? help');
-    expect(frame).toContain('text "bra"');
+    expect(frame).toContain('filter "bra"');
     await press(s, KEYS.escape);
-    frame = await waitForNoText(s, 'text "');
+    frame = await waitForNoText(s, 'filter "');
     expect(rowIds(frame, listOrder(ids))).toEqual(listOrder(ids));
 
     // By id, typed in one burst (a paste), then dropped with Esc while typing.
     await press(s, '/', tail(ids.alpha));
-    frame = await waitForText(s, `text "${tail(ids.alpha)}"`);
+    frame = await waitForText(s, `filter "${tail(ids.alpha)}"`);
     expect(rowIds(frame, listOrder(ids))).toEqual([ids.alpha]);
     await press(s, KEYS.backspace);
-    await waitForText(s, `text "${tail(ids.alpha).slice(0, -1)}"`);
+    await waitForText(s, `filter "${tail(ids.alpha).slice(0, -1)}"`);
     await press(s, KEYS.escape);
-    frame = await waitForNoText(s, 'text "');
+    frame = await waitForNoText(s, 'filter "');
     expect(frame).toContain('? help');
   });
 
