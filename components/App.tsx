@@ -175,6 +175,14 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
     presetReason,
     filterError: parsed.error,
+    filterText: inForce.text === s.filter.text.trim() ? s.filter.text : undefined,
+    idsFor: (text: string) => {
+      try {
+        return matchRows(live.rows, parseFilter(text)).map((r) => r.e.execution_id);
+      } catch {
+        return null;
+      }
+    },
   };
   const viewRef = useLatest(view);
   useInput(

@@ -91,6 +91,9 @@ export interface View {
   presetReason?: string | null;
   /** Why the filter expression being typed does not parse, or null. */
   filterError?: string | null;
+  /** The filter text `ids` were computed for, and how to compute them for another (null: it does not parse). */
+  filterText?: string;
+  idsFor?: (text: string) => readonly string[] | null;
 }
 
 export type UiAction =
@@ -158,7 +161,13 @@ export function reduce(s: UiState, a: UiAction): UiState {
   }
 }
 
-function onKey(s: UiState, name: string, view: View): UiState {
+function onKey(s: UiState, name: string, given: View): UiState {
+  // Keys typed fast arrive before the render that follows a filter change: the rows are those of the filter in state.
+  let view = given;
+  if (given.idsFor && given.filterText !== undefined && given.filterText !== s.filter.text) {
+    const ids = given.idsFor(s.filter.text);
+    if (ids) view = { ...given, ids, filterText: s.filter.text };
+  }
   // Several keys can arrive in one event: the cursor is read from state, not from the last render.
   const at = s.cursorId === null ? -1 : view.ids.indexOf(s.cursorId);
   const v = at >= 0 ? { ...view, cursorIdx: at } : view;
