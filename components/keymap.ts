@@ -195,3 +195,16 @@ export function helpLines(actions?: readonly Action[]): { title: string; rows: {
       rows: bindingsFor(scope, actions).map((b) => ({ keys: keysLabel(b), help: b.help })),
     }));
 }
+
+/** The keys section of README.md, generated from the table (test/ui/keymap.test.ts keeps them equal). */
+export function keysMarkdown(): string {
+  const out: string[] = [];
+  for (const group of helpLines()) {
+    out.push(`**${group.title}**`, '', '| Keys | What they do |', '| --- | --- |');
+    for (const row of group.rows) out.push(`| ${row.keys.split(' ').map((k) => `\`${k}\``).join(' ')} | ${row.help.replace(/\|/g, '\\|')} |`);
+    out.push('');
+  }
+  const writes = KEYMAP.filter((b) => b.writes).map((b) => `\`${keysLabel(b)}\``);
+  out.push(`In text fields (filter, reason, count) keys type text. ${writes.join(', ')} are not offered in read-only mode, nor for an action the source cannot write.`);
+  return out.join('\n');
+}
