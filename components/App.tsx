@@ -44,14 +44,24 @@ export interface AppProps {
   reason?: string | null;
   /** Called with the exit status when the operator quits (130 after Ctrl-C). */
   onQuit?: (code: number) => void;
+  /** Puts text on the clipboard; by default OSC 52 to the terminal (tests pass their own). */
+  clipboard?: (text: string) => void;
 }
+
+/** OSC 52: the terminal (and tmux, and an SSH client's terminal) sets its clipboard. */
+export function osc52(text: string): string {
+  return `\u001B]52;c;${Buffer.from(text).toString('base64')}\u0007`;
+}
+const writeClipboard = (text: string) => {
+  process.stdout.write(osc52(text));
+};
 
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
 const CHROME_LINES = 5;
 /** How long after a write the console checks that the engine honoured it. */
 export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, reason: presetReason = null, onQuit }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, reason: presetReason = null, onQuit, clipboard = writeClipboard }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -122,8 +132,15 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   // Layout: the body is what is left between header/status and footer.
   const width = Math.max(20, size.columns);
   const bodyHeight = Math.max(3, size.rows - CHROME_LINES);
-  const idTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
-  const columns = useMemo(() => layoutColumns(width, idTail + 1), [width, idTail]);
+  const shortTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
+  const fullWidth = useMemo(() => live.rows.reduce((m, r) => Math.max(m, r.e.execution_id.length), 0), [live.rows]);
+  // Full ids when the terminal has room for them and still for path and diagnosis.
+  const { columns, idTail } = useMemo(() => {
+    const wide = layoutColumns(width, fullWidth);
+    const w = (k: string) => wide.find((c) => c.key === k)?.width ?? 0;
+    if (fullWidth > 0 && w('step') > 0 && w('path') >= 20 && w('diag') >= 22) return { columns: wide, idTail: fullWidth };
+    return { columns: layoutColumns(width, shortTail + 1), idTail: shortTail };
+  }, [width, fullWidth, shortTail]);
   const tableHeight = bodyHeight - 1;
   const topRef = useRef(0);
   const top = windowTop(topRef.current, cursorIdx, tableHeight, ids.length);
@@ -233,6 +250,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [writing]);
 
+  useEffect(() => {
+    if (s.copy) clipboard(s.copy.id);
+  }, [s.copy, clipboard]);
   useEffect(() => {
     if (!s.quitting) return;
     onQuit?.(s.exitCode);

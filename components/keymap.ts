@@ -41,7 +41,8 @@ export type Command =
   | 'close'
   | 'review'
   | 'edit'
-  | 'lastError';
+  | 'lastError'
+  | 'copyId';
 
 export interface Binding {
   command: Command;
@@ -83,6 +84,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'pause', keys: ['p'], scopes: ['list', 'detail'], help: 'pause / resume live refresh' },
   { command: 'refresh', keys: ['r'], scopes: ['list', 'detail'], help: 'refresh now' },
   { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
+  { command: 'copyId', keys: ['y'], scopes: ['list', 'detail'], help: 'copy the full id of the cursor row (OSC 52: works over SSH and tmux)' },
   { command: 'lastError', keys: ['e'], scopes: ['list', 'detail'], help: 'the last database error in full' },
   { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
   { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the list', footer: 'back' },

@@ -68,6 +68,8 @@ export interface UiState {
   exitCode: number;
   /** Reasons written this session, oldest first (↑ in the reason recalls them). */
   reasons: readonly string[];
+  /** The last id asked to be copied, with a counter so that copying it twice copies twice. */
+  copy: { id: string; n: number } | null;
 }
 
 /** What the reducer needs to know about the screen when a key arrives. */
@@ -119,6 +121,7 @@ export function initialState(filter: Filter): UiState {
     quitting: false,
     exitCode: 0,
     reasons: [],
+    copy: null,
   };
 }
 
@@ -286,6 +289,11 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       return { ...s, quitting: true, exitCode: name === 'ctrl+c' ? 130 : 0 };
     case 'help':
       return { ...s, overlay: { kind: 'help', scroll: 0 } };
+    case 'copyId': {
+      const id = s.detail?.id ?? v.ids[v.cursorIdx];
+      if (!id) return s;
+      return { ...s, copy: { id, n: (s.copy?.n ?? 0) + 1 }, message: { text: `copied ${id}`, tone: 'info' } };
+    }
     case 'lastError':
       return { ...s, overlay: { kind: 'help', scroll: 0, error: true } };
     case 'close':

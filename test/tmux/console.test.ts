@@ -135,6 +135,13 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     tm.keys('Escape');
     await tm.waitForText('nothing written');
     expect((await consoleCloses(schema)).size).toBe(0);
+    // y puts the full id on the clipboard with OSC 52; tmux keeps it as a paste buffer.
+    tm.clipboardOn();
+    tm.keys('y');
+    const copied = await tm.waitForText(/copied \d+/);
+    const id = /copied (\d+)/.exec(copied)![1]!;
+    expect(cursorLine(copied)).toContain(tail(id));
+    await tm.waitFor(() => tm.pasteBuffer() === id, 'the id in the tmux buffer');
     tm.keys('q');
     await tm.waitFor(() => !tm.alive(), 'the console to quit');
   });

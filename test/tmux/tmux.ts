@@ -86,6 +86,20 @@ export class TmuxSession {
     return this.waitFor((s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), String(text), timeoutMs);
   }
 
+  /** Let the console set the clipboard with OSC 52 (tmux then keeps it as a paste buffer). */
+  clipboardOn(): void {
+    execFileSync('tmux', ['set-option', '-t', this.name, 'set-clipboard', 'on']);
+  }
+
+  /** The newest tmux paste buffer. */
+  pasteBuffer(): string {
+    try {
+      return execFileSync('tmux', ['show-buffer'], { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
+  }
+
   kill(): void {
     try {
       execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });

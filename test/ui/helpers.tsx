@@ -65,6 +65,7 @@ function appElement(p: Props) {
       verifyAfterMs={p.verifyAfterMs}
       reason={p.reason ?? null}
       onQuit={p.onQuit}
+      clipboard={p.clipboard ?? (() => undefined)}
     />
   );
 }

@@ -141,6 +141,28 @@ describe('the filter language in /', () => {
   });
 });
 
+describe('full ids', () => {
+  it('shows full ids when the terminal has room, and y copies the cursor id and says so', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const copies: string[] = [];
+    const s = (screen = renderSized({ db, schema, clipboard: (t) => copies.push(t) }, 140, 30));
+    let frame = await waitForText(s, tail(ids.hotel));
+    expect(rowOf(frame, ids.hotel)).toContain(` ${ids.hotel} etl/hotel`);
+    await press(s, 'j', 'y');
+    frame = await waitForText(s, `copied ${ids.golf}`);
+    expect(copies).toEqual([ids.golf]);
+    s.resize!(80, 24);
+    frame = await waitForText(s, `…${tail(ids.hotel)} `);
+    expect(frame).not.toContain(ids.hotel);
+    await press(s, KEYS.enter);
+    await waitForText(s, `Execution ${ids.golf}`);
+    await press(s, 'y');
+    await waitUntil(s, () => copies.length === 2, 'a second copy');
+    expect(copies).toEqual([ids.golf, ids.golf]);
+  });
+});
+
 describe('honest state', () => {
   it('a gone row cannot be marked, and leaves the list after a short while', async () => {
     const schema = await freshSchema(db);
