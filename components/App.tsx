@@ -23,7 +23,7 @@ import { useNow } from './hooks/useNow.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
-import { matchRows } from './rows.js';
+import { matchRows, sortRows } from './rows.js';
 import { parseFilter, type ParsedFilter } from '../src/filter.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
@@ -109,7 +109,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   const goodFilter = useRef<ParsedFilter>(parseFilter(''));
   if (parsed.filter) goodFilter.current = parsed.filter;
   const inForce = goodFilter.current;
-  const shown = useMemo(() => matchRows(live.rows, inForce), [live.rows, inForce]);
+  const shown = useMemo(() => sortRows(matchRows(live.rows, inForce), s.sort), [live.rows, inForce, s.sort]);
   const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
   const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
   const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
@@ -195,7 +195,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     filterText: inForce.text === s.filter.text.trim() ? s.filter.text : undefined,
     idsFor: (text: string) => {
       try {
-        return matchRows(live.rows, parseFilter(text)).map((r) => r.e.execution_id);
+        return sortRows(matchRows(live.rows, parseFilter(text)), s.sort).map((r) => r.e.execution_id);
       } catch {
         return null;
       }
@@ -275,6 +275,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         cursor={cursorIdx}
         marks={s.marks}
         columns={columns}
+        sort={s.sort}
         idTail={idTail}
         theme={theme}
         emptyText={live.refreshedAt === null ? '' : 'No stuck executions match the filter.'}
@@ -296,6 +297,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         selected={s.marks.size}
         refreshedAt={live.refreshedAt}
         disconnected={live.connection.state === 'down'}
+        sort={s.sort}
         theme={theme}
       />
       <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />

@@ -5,6 +5,7 @@ import type { Counts } from './hooks/useLiveList.js';
 import { describeFilter, type Filter } from './filters.js';
 import type { Theme } from './theme.js';
 import { G } from './glyphs.js';
+import { DEFAULT_SORT, type Sort } from './rows.js';
 
 interface Props {
   label: string;
@@ -20,6 +21,8 @@ interface Props {
   shown: number;
   selected: number;
   refreshedAt: number | null;
+  /** Shown when not the default (oldest first). */
+  sort?: Sort;
   /** The last refresh failed: the data is not live. */
   disconnected?: boolean;
   theme: Theme;
@@ -74,6 +77,7 @@ export function Header(p: Props) {
         </Text>
         <Text dimColor>{`${dot}stuck `}</Text>
         {n(p.health?.stuck)}
+        {p.sort && (p.sort.key !== DEFAULT_SORT.key || p.sort.desc !== DEFAULT_SORT.desc) ? `  sort ${p.sort.key}${p.sort.desc ? G().down : G().up}` : ''}
         {'  '}
         {describeFilter({ ...p.filter, text: safeText(p.filter.text, 60) })}
         <Text dimColor>{`${dot}running `}</Text>

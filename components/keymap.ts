@@ -42,7 +42,10 @@ export type Command =
   | 'review'
   | 'edit'
   | 'lastError'
-  | 'copyId';
+  | 'copyId'
+  | 'sortPrev'
+  | 'sortNext'
+  | 'sortInvert';
 
 export interface Binding {
   command: Command;
@@ -80,6 +83,9 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'idle', keys: ['i'], scopes: ['list'], help: 'cycle idle threshold: any, 5m, 15m, 1h' },
   { command: 'search', keys: ['/'], scopes: ['list'], help: 'filter: words in path or id, diag:"worker dead", worker: step: age>2h idle>30m', footer: 'filter' },
   { command: 'clearSearch', keys: ['escape'], scopes: ['list'], help: 'clear the filter' },
+  { command: 'sortPrev', keys: ['<'], scopes: ['list'], help: 'sort by the column to the left' },
+  { command: 'sortNext', keys: ['>'], scopes: ['list'], help: 'sort by the column to the right', footer: 'sort' },
+  { command: 'sortInvert', keys: ['I'], scopes: ['list'], help: 'invert the sort order' },
   { command: 'children', keys: ['h'], scopes: ['list'], help: 'show / hide child executions as rows' },
   { command: 'pause', keys: ['p'], scopes: ['list', 'detail'], help: 'pause / resume live refresh' },
   { command: 'refresh', keys: ['r'], scopes: ['list', 'detail'], help: 'refresh now' },

@@ -55,3 +55,42 @@ export function goneReason(state: string | undefined): string {
   if (!state) return 'gone: not found';
   return state === 'running' ? 'gone: unmatched' : `gone: ${state}`;
 }
+
+export type SortKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
+export interface Sort {
+  key: SortKey;
+  /** Largest (or last) first. */
+  desc: boolean;
+}
+/** Oldest first, as NoETL's sweep sees them. */
+export const DEFAULT_SORT: Sort = { key: 'age', desc: true };
+export const SORT_KEYS: readonly SortKey[] = ['id', 'path', 'age', 'idle', 'step', 'diag', 'ch'];
+
+function sortValue(e: Execution, key: SortKey): string | number | bigint {
+  switch (key) {
+    case 'id':
+      return BigInt(e.execution_id);
+    case 'path':
+      return (e.path ?? '').toLowerCase();
+    case 'age':
+      return e.age_seconds;
+    case 'idle':
+      return e.idle_seconds ?? e.age_seconds;
+    case 'step':
+      return (e.stuck_step ?? e.last_step ?? '').toLowerCase();
+    case 'diag':
+      return e.diagnosis.toLowerCase();
+    case 'ch':
+      return e.running_children;
+  }
+}
+
+/** Rows by one column; ties keep the list's order (oldest first). */
+export function sortRows(rows: readonly Row[], sort: Sort): readonly Row[] {
+  if (sort.key === DEFAULT_SORT.key && sort.desc === DEFAULT_SORT.desc) return rows;
+  const dir = sort.desc ? -1 : 1;
+  return rows
+    .map((r, i) => ({ r, i, v: sortValue(r.e, sort.key) }))
+    .sort((a, b) => (a.v < b.v ? -dir : a.v > b.v ? dir : a.i - b.i))
+    .map((x) => x.r);
+}

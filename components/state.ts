@@ -3,6 +3,7 @@ import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import { AGE_PRESETS, nextIdle, stepAge, type Filter } from './filters.js';
 import { lookup, type Command, type Scope } from './keymap.js';
+import { DEFAULT_SORT, SORT_KEYS, type Sort } from './rows.js';
 
 export type Focus = 'reason' | 'count' | 'no' | 'yes';
 
@@ -68,6 +69,7 @@ export interface UiState {
   exitCode: number;
   /** Reasons written this session, oldest first (↑ in the reason recalls them). */
   reasons: readonly string[];
+  sort: Sort;
   /** The last id asked to be copied, with a counter so that copying it twice copies twice. */
   copy: { id: string; n: number } | null;
 }
@@ -122,6 +124,7 @@ export function initialState(filter: Filter): UiState {
     exitCode: 0,
     reasons: [],
     copy: null,
+    sort: DEFAULT_SORT,
   };
 }
 
@@ -289,6 +292,15 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       return { ...s, quitting: true, exitCode: name === 'ctrl+c' ? 130 : 0 };
     case 'help':
       return { ...s, overlay: { kind: 'help', scroll: 0 } };
+    case 'sortPrev':
+    case 'sortNext': {
+      const i = SORT_KEYS.indexOf(s.sort.key) + (command === 'sortNext' ? 1 : SORT_KEYS.length - 1);
+      const key = SORT_KEYS[i % SORT_KEYS.length]!;
+      // Numbers read largest first, text A to Z.
+      return { ...s, sort: { key, desc: key === 'age' || key === 'idle' || key === 'ch' } };
+    }
+    case 'sortInvert':
+      return { ...s, sort: { ...s.sort, desc: !s.sort.desc } };
     case 'copyId': {
       const id = s.detail?.id ?? v.ids[v.cursorIdx];
       if (!id) return s;

@@ -141,6 +141,41 @@ describe('the filter language in /', () => {
   });
 });
 
+describe('sorting', () => {
+  it('> and < move the sort column, I inverts; the header shows it; the cursor stays on its execution across refreshes', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderSized({ db, schema, refreshSeconds: 0.3 }, 100, 30));
+    let frame = await waitForText(s, tail(ids.hotel));
+    expect(frame).toMatch(/ AGE↓ /);
+    const order = (f: string) => f.split('\n').filter((l) => /^[> ][* ] /.test(l)).map((l) => /etl\/(\w+)|vendor/.exec(l)?.[0]).filter(Boolean);
+    expect(order(frame).slice(0, 3)).toEqual(['etl/hotel', 'etl/golf', 'etl/alpha']);
+    await press(s, 'j', 'j'); // alpha
+    await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');
+    await press(s, '<'); // age → path, A to Z
+    frame = await waitForText(s, 'sort path↑');
+    expect(frame).toMatch(/ PATH↑ /);
+    expect(order(frame)).toEqual(['etl/alpha', 'etl/bravo', 'etl/charlie', 'etl/delta', 'etl/golf', 'etl/hotel', 'etl/parent', 'vendor']);
+    expect(cursorLine(frame)).toContain(tail(ids.alpha));
+    await press(s, 'I');
+    frame = await waitForText(s, 'sort path↓');
+    expect(order(frame)[0]).toBe('vendor');
+    // Refreshes keep the order and the cursor.
+    await finishOutside(db, schema, ids.delta);
+    frame = await waitForNoText(s, tail(ids.delta));
+    expect(order(frame)[0]).toBe('vendor');
+    expect(cursorLine(frame)).toContain(tail(ids.alpha));
+    await press(s, '>', '>'); // path → age → idle
+    frame = await waitForText(s, 'sort idle↓');
+    expect(frame).toMatch(/ IDLE↓ /);
+    await press(s, '>', '>', '>', '>', '>', '>', '>'); // all seven columns round, back to idle
+    await waitForText(s, 'sort idle↓');
+    await press(s, '<');
+    frame = await waitForText(s, / AGE↓ /);
+    expect(frame).not.toMatch(/ sort (age|idle)/);
+  });
+});
+
 describe('full ids', () => {
   it('shows full ids when the terminal has room, and y copies the cursor id and says so', async () => {
     const schema = await freshSchema(db);
