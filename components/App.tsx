@@ -23,7 +23,7 @@ import { useNow } from './hooks/useNow.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
-import { matchRows, sortRows } from './rows.js';
+import { matchRows, sortRows, treeRows } from './rows.js';
 import { parseFilter, type ParsedFilter } from '../src/filter.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
@@ -109,7 +109,14 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   const goodFilter = useRef<ParsedFilter>(parseFilter(''));
   if (parsed.filter) goodFilter.current = parsed.filter;
   const inForce = goodFilter.current;
-  const shown = useMemo(() => sortRows(matchRows(live.rows, inForce), s.sort), [live.rows, inForce, s.sort]);
+  const visible = useCallback(
+    (f: ParsedFilter) => {
+      const rows = sortRows(matchRows(live.rows, f), s.sort);
+      return s.filter.includeChildren ? treeRows(rows) : rows;
+    },
+    [live.rows, s.sort, s.filter.includeChildren],
+  );
+  const shown = useMemo(() => visible(inForce), [visible, inForce]);
   const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
   const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
   const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
@@ -146,7 +153,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   const top = windowTop(topRef.current, cursorIdx, tableHeight, ids.length);
   topRef.current = top;
 
-  const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme) : []), [detail.data, theme]);
+  const selectedChild = s.detail?.child ?? null;
+  const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme, selectedChild) : []), [detail.data, theme, selectedChild]);
+  const detailChildren = useMemo(() => detail.data?.children.map((c) => c.execution_id) ?? [], [detail.data]);
   // Read-only or a source without an action: its keys are not offered at all.
   const actions = useMemo(() => (readOnly ? [] : source.actions), [readOnly, source.actions]);
   const [lastError, setLastError] = useState<{ text: string; at: number } | null>(null);
@@ -192,10 +201,11 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
     presetReason,
     filterError: parsed.error,
+    detailChildren,
     filterText: inForce.text === s.filter.text.trim() ? s.filter.text : undefined,
     idsFor: (text: string) => {
       try {
-        return sortRows(matchRows(live.rows, parseFilter(text)), s.sort).map((r) => r.e.execution_id);
+        return visible(parseFilter(text)).map((r) => r.e.execution_id);
       } catch {
         return null;
       }

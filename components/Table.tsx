@@ -52,7 +52,8 @@ export function Table(p: Props) {
         const marked = p.marks.has(row.e.execution_id);
         const marker = `${isCursor ? '>' : ' '}${marked ? '*' : ' '} `;
         const cells = p.columns.map((c) => {
-          const text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
+          let text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
+          if (c.key === 'path' && row.depth) text = `${'  '.repeat(row.depth - 1)}${G().branch} ${text}`;
           return { key: c.key, text: fit(text, c.width, c.align) };
         });
         const before = cells.filter((c) => c.key !== 'diag' && c.key !== 'ch');

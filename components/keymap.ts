@@ -45,7 +45,10 @@ export type Command =
   | 'copyId'
   | 'sortPrev'
   | 'sortNext'
-  | 'sortInvert';
+  | 'sortInvert'
+  | 'nextChild'
+  | 'prevChild'
+  | 'openChild';
 
 export interface Binding {
   command: Command;
@@ -86,14 +89,17 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'sortPrev', keys: ['<'], scopes: ['list'], help: 'sort by the column to the left' },
   { command: 'sortNext', keys: ['>'], scopes: ['list'], help: 'sort by the column to the right', footer: 'sort' },
   { command: 'sortInvert', keys: ['I'], scopes: ['list'], help: 'invert the sort order' },
-  { command: 'children', keys: ['h'], scopes: ['list'], help: 'show / hide child executions as rows' },
+  { command: 'children', keys: ['h'], scopes: ['list'], help: 'tree view: child executions indented under their parent, on / off' },
   { command: 'pause', keys: ['p'], scopes: ['list', 'detail'], help: 'pause / resume live refresh' },
   { command: 'refresh', keys: ['r'], scopes: ['list', 'detail'], help: 'refresh now' },
   { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
   { command: 'copyId', keys: ['y'], scopes: ['list', 'detail'], help: 'copy the full id of the cursor row (OSC 52: works over SSH and tmux)' },
   { command: 'lastError', keys: ['e'], scopes: ['list', 'detail'], help: 'the last database error in full' },
   { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
-  { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the list', footer: 'back' },
+  { command: 'nextChild', keys: ['tab'], scopes: ['detail'], help: 'select the next child execution', footer: 'child' },
+  { command: 'prevChild', keys: ['shift+tab'], scopes: ['detail'], help: 'select the previous child execution' },
+  { command: 'openChild', keys: ['enter'], scopes: ['detail'], help: 'open the selected child execution' },
+  { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the parent, or to the list', footer: 'back' },
   { command: 'close', keys: ['escape', 'q', '?'], scopes: ['help'], help: 'close help (or the error)' },
   { command: 'close', keys: ['escape', 'enter', 'q'], scopes: ['results'], help: 'close the outcome list', footer: 'close' },
   { command: 'review', keys: ['v'], scopes: ['results'], help: 'review, in a new dialog, the running descendants the write did not touch (not shown)', footer: 'review' },

@@ -11,6 +11,8 @@ export interface Row {
   gone: string | null;
   /** When it was first seen gone (ms). */
   goneAt?: number;
+  /** In the tree view: how far under its shown ancestor (0 for a top row). */
+  depth?: number;
 }
 
 /** How long a gone row stays on screen (cursor or mark on it) before it leaves. */
@@ -93,4 +95,33 @@ export function sortRows(rows: readonly Row[], sort: Sort): readonly Row[] {
     .map((r, i) => ({ r, i, v: sortValue(r.e, sort.key) }))
     .sort((a, b) => (a.v < b.v ? -dir : a.v > b.v ? dir : a.i - b.i))
     .map((x) => x.r);
+}
+
+/**
+ * The tree view: each row followed by its children (those shown), indented,
+ * in the order given; a row whose parent is not shown is a top row.
+ */
+export function treeRows(rows: readonly Row[]): Row[] {
+  const ids = new Set(rows.map((r) => r.e.execution_id));
+  const kids = new Map<string, Row[]>();
+  const top: Row[] = [];
+  for (const r of rows) {
+    const p = r.e.parent_execution_id;
+    if (p !== null && ids.has(p) && p !== r.e.execution_id) {
+      const list = kids.get(p) ?? [];
+      list.push(r);
+      kids.set(p, list);
+    } else top.push(r);
+  }
+  const out: Row[] = [];
+  const seen = new Set<string>();
+  const walk = (r: Row, depth: number) => {
+    if (seen.has(r.e.execution_id)) return; // a parent cycle shows each row once
+    seen.add(r.e.execution_id);
+    out.push(depth === (r.depth ?? 0) ? r : { ...r, depth });
+    for (const k of kids.get(r.e.execution_id) ?? []) walk(k, depth + 1);
+  };
+  for (const r of top) walk(r, 0);
+  for (const r of rows) if (!seen.has(r.e.execution_id)) walk(r, 0);
+  return out;
 }

@@ -50,6 +50,15 @@ export interface Message {
   tone: 'info' | 'warn' | 'error';
 }
 
+export interface DetailState {
+  id: string;
+  scroll: number;
+  /** The child execution Tab selected (index in the detail's child list), or null. */
+  child: number | null;
+  /** The parents opened before this child: Esc goes back to them. */
+  back: readonly { id: string; scroll: number; child: number | null }[];
+}
+
 export interface UiState {
   cursorId: string | null;
   /** Where the cursor was, for when its row is dropped (a filter change). */
@@ -57,7 +66,7 @@ export interface UiState {
   marks: ReadonlySet<string>;
   filter: Filter;
   paused: boolean;
-  detail: { id: string; scroll: number } | null;
+  detail: DetailState | null;
   overlay: Overlay;
   message: Message | null;
   /** Bumped to ask for a refresh now. */
@@ -82,6 +91,8 @@ export interface View {
   goneIds: ReadonlySet<string>;
   cursorIdx: number;
   pageSize: number;
+  /** Child executions of the detail view, in its order. */
+  detailChildren?: readonly string[];
   /** Lines of the scrollable body of the detail, help or outcome view. */
   bodyLines: number;
   readOnly: boolean;
@@ -314,11 +325,28 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       if (o?.kind === 'dialog' && name === 'n' && (o.focus === 'reason' || o.focus === 'count')) return s;
       if (o?.kind === 'dialog') return { ...s, overlay: null, message: { text: `${ACTIONS[o.action].verb}: closed, nothing written`, tone: 'info' } };
       return { ...s, overlay: null };
-    case 'back':
+    case 'back': {
+      const prev = s.detail?.back.at(-1);
+      if (s.detail && prev) return { ...s, detail: { ...prev, back: s.detail.back.slice(0, -1) } };
       return { ...s, detail: null };
+    }
     case 'open': {
       const id = v.ids[v.cursorIdx];
-      return id ? { ...s, detail: { id, scroll: 0 } } : s;
+      return id ? { ...s, detail: { id, scroll: 0, child: null, back: [] } } : s;
+    }
+    case 'nextChild':
+    case 'prevChild': {
+      const n = v.detailChildren?.length ?? 0;
+      if (!s.detail || n === 0) return s;
+      const cur = s.detail.child;
+      const child = command === 'nextChild' ? (cur === null ? 0 : (cur + 1) % n) : cur === null ? n - 1 : (cur + n - 1) % n;
+      return { ...s, detail: { ...s.detail, child } };
+    }
+    case 'openChild': {
+      const d = s.detail;
+      const id = d && d.child !== null ? v.detailChildren?.[d.child] : undefined;
+      if (!d || !id) return { ...s, message: { text: 'Tab selects a child execution, Enter opens it', tone: 'info' } };
+      return { ...s, detail: { id, scroll: 0, child: null, back: [...d.back, { id: d.id, scroll: d.scroll, child: d.child }] } };
     }
     case 'mark': {
       const id = v.ids[v.cursorIdx];

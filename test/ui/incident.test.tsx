@@ -176,6 +176,41 @@ describe('sorting', () => {
   });
 });
 
+describe('tree', () => {
+  it('h shows children indented under their parent; in the detail view Tab selects a child, Enter opens it, Esc returns', async () => {
+    const schema = await freshSchema(db);
+    const ids = await seedList(db, schema);
+    const s = (screen = renderApp({ db, schema }));
+    await waitForText(s, tail(ids.hotel));
+    await press(s, 'h');
+    let frame = await waitForText(s, tail(ids.child));
+    const lines = frame.split('\n');
+    const p = lines.findIndex((l) => l.includes(tail(ids.parent)));
+    expect(lines[p + 1]).toContain(tail(ids.child));
+    expect(lines[p + 1]).toMatch(/└ etl\/child /);
+    expect(rowOf(frame, ids.parent)).not.toContain('└');
+
+    // The detail view of the parent: Tab picks the child, Enter opens it, Esc comes back.
+    await press(s, 'g');
+    await press(s, ...Array(lines.filter((l) => /^[> ][* ] /.test(l) && /etl|vendor/.test(l)).findIndex((l) => l.includes(tail(ids.parent)))).fill('j'));
+    await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.parent)), 'cursor on parent');
+    await press(s, KEYS.enter);
+    frame = await waitForText(s, /Child executions \(2\)/);
+    await press(s, KEYS.tab);
+    frame = await waitForText(s, new RegExp(`>\\s+└ ${ids.child} RUNNING`));
+    await press(s, KEYS.enter);
+    frame = await waitForText(s, `Execution ${ids.child}`);
+    await waitForText(s, new RegExp(`Parent\\s+${ids.parent}`));
+    await press(s, KEYS.escape);
+    frame = await waitForText(s, `Execution ${ids.parent}`);
+    await press(s, KEYS.shiftTab, KEYS.shiftTab);
+    await waitForText(s, new RegExp(`>\\s+└ ${ids.child} RUNNING`));
+    await press(s, KEYS.escape);
+    frame = await waitForText(s, '? help');
+    expect(cursorLine(frame)).toContain(tail(ids.parent));
+  });
+});
+
 describe('full ids', () => {
   it('shows full ids when the terminal has room, and y copies the cursor id and says so', async () => {
     const schema = await freshSchema(db);
