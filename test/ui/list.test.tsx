@@ -290,7 +290,7 @@ describe('keys', () => {
   });
 
   it('? shows every key binding, generated from the keymap; Esc closes it', async () => {
-    const s = (screen = renderSized({ db, schema }, 100, 80));
+    const s = (screen = renderSized({ db, schema }, 100, 140));
     await waitForText(s, tail(ids.hotel));
     await press(s, '?');
     const all = await waitForText(s, 'Anywhere');
