@@ -16,7 +16,7 @@ export interface Row {
 }
 
 /** How long a gone row stays on screen (cursor or mark on it) before it leaves. */
-export const GONE_LINGER_MS = 8_000;
+export const GONE_LINGER_MS = 15_000;
 
 function olderFirst(a: Execution, b: Execution): number {
   if (a.started_at !== b.started_at) return a.started_at < b.started_at ? -1 : 1;

@@ -192,6 +192,8 @@ function onKey(s: UiState, name: string, given: View): UiState {
   const printable = name === 'space' ? ' ' : [...name].length === 1 ? name : null;
   if (s.overlay?.kind === 'search' && printable !== null) return editSearch(s, s.filter.text + printable);
   if (s.overlay?.kind === 'search' && name === 'backspace') return editSearch(s, s.filter.text.slice(0, -1));
+  if (s.overlay?.kind === 'search' && name === 'ctrl+u') return editSearch(s, '');
+  if (s.overlay?.kind === 'search' && name === 'ctrl+w') return editSearch(s, s.filter.text.replace(/\S*\s*$/, ''));
   if (s.overlay?.kind === 'dialog' && !s.overlay.writing && s.overlay.focus === 'reason') {
     const edited = editReason(s.overlay, printable, name, s.reasons);
     if (edited) return { ...s, overlay: { ...edited, note: null } };

@@ -109,7 +109,7 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     expect([...closed.keys()].sort()).toEqual([...inc.parents, ...inc.children].sort());
     expect(new Set(closed.values())).toEqual(new Set([REASON]));
     tm.keys('Escape');
-    await tm.waitForText(/shown 0 · marked 0 · stuck 3 /);
+    await tm.waitFor((s) => s.includes('? help') && /shown 0 · marked 0 · stuck 3 /.test(s), 'the list again');
     tm.keys('q');
     await tm.waitFor(() => !tm.alive(), 'the console to quit');
   });

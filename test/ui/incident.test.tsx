@@ -196,15 +196,18 @@ describe('tree', () => {
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.parent)), 'cursor on parent');
     await press(s, KEYS.enter);
     frame = await waitForText(s, /Child executions \(2\)/);
+    const picked = new RegExp(`>\\s+└ ${ids.child} RUNNING`);
     await press(s, KEYS.tab);
-    frame = await waitForText(s, new RegExp(`>\\s+└ ${ids.child} RUNNING`));
+    await waitForText(s, /^>\s+└ /m);
+    if (!picked.test(s.lastFrame())) await press(s, KEYS.tab);
+    frame = await waitForText(s, picked);
     await press(s, KEYS.enter);
     frame = await waitForText(s, `Execution ${ids.child}`);
     await waitForText(s, new RegExp(`Parent\\s+${ids.parent}`));
     await press(s, KEYS.escape);
     frame = await waitForText(s, `Execution ${ids.parent}`);
-    await press(s, KEYS.shiftTab, KEYS.shiftTab);
-    await waitForText(s, new RegExp(`>\\s+└ ${ids.child} RUNNING`));
+    await press(s, KEYS.shiftTab, KEYS.shiftTab); // two children: round to the same one
+    await waitForText(s, picked);
     await press(s, KEYS.escape);
     frame = await waitForText(s, '? help');
     expect(cursorLine(frame)).toContain(tail(ids.parent));
@@ -246,7 +249,7 @@ describe('honest state', () => {
     expect(s.lastFrame()).toContain('marked 0');
     await press(s, 'g', 'c');
     await waitForText(s, 'nothing to cancel');
-    await waitForNoText(s, tail(ids.hotel), 20_000);
+    await waitForNoText(s, tail(ids.hotel), 40_000);
   });
 
   it('read-only and a source without an action hide their keys from footer and help', async () => {

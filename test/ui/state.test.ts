@@ -29,6 +29,15 @@ describe('the reducer', () => {
     expect([...s.marks]).toEqual(['2']);
   });
 
+  it('/ edits the filter with ^w (a word) and ^u (all)', () => {
+    const v = view();
+    let s = typed(keys(start(), v, '/'), v, 'diag:dead worker:w-1');
+    s = keys(s, v, 'ctrl+w');
+    expect(s.filter.text).toBe('diag:dead ');
+    s = keys(s, v, 'ctrl+u');
+    expect(s.filter.text).toBe('');
+  });
+
   it('the reason: placeholder replaced by the first character; readline keys; ↑ ↓ recall', () => {
     const v = view();
     let s = keys(start(), v, 'c');
