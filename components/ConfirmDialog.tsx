@@ -15,6 +15,8 @@ export interface DialogLayout {
   tooSmall: boolean;
   needRows: number;
   bordered: boolean;
+  /** The note on a line of its own; else after the focused field. */
+  noteLine: boolean;
   listHeight: number;
   summary: boolean;
   cascade: boolean;
@@ -27,13 +29,16 @@ export interface DialogLayout {
  * list (with a scroll indicator) and a border as room allows.
  */
 export function dialogLayout(d: DialogState, changeCount: number | null, hasChildren: boolean, height: number): DialogLayout {
-  const essentials = 1 + (d.outside.length > 0 ? 1 : 0) + 1 + (needsCount(d, changeCount) ? 1 : 0) + (d.note ? 1 : 0) + 1;
+  const essentials = 1 + (d.outside.length > 0 ? 1 : 0) + 1 + (needsCount(d, changeCount) ? 1 : 0) + 1;
+  const note = d.note ? 1 : 0;
   const cascadeLines = hasChildren ? 1 : 0;
-  const full = essentials + 1 + cascadeLines + 2; // summary, cascade, border
-  if (height >= full + 1) return { tooSmall: false, needRows: essentials, bordered: true, listHeight: height - full, summary: true, cascade: hasChildren };
-  if (height < essentials) return { tooSmall: true, needRows: essentials, bordered: false, listHeight: 0, summary: false, cascade: false };
-  const spare = height - essentials;
-  return { tooSmall: false, needRows: essentials, bordered: false, listHeight: 0, summary: spare >= 1, cascade: hasChildren && spare >= 2 };
+  const full = essentials + note + 1 + cascadeLines + 2; // note, summary, cascade, border
+  if (height >= full + 1) return { tooSmall: false, needRows: essentials, bordered: true, noteLine: true, listHeight: height - full, summary: true, cascade: hasChildren };
+  if (height < essentials) return { tooSmall: true, needRows: essentials, bordered: false, noteLine: false, listHeight: 0, summary: false, cascade: false };
+  let spare = height - essentials;
+  const noteLine = note > 0 && spare >= 1;
+  if (noteLine) spare--;
+  return { tooSmall: false, needRows: essentials, bordered: false, noteLine, listHeight: 0, summary: spare >= 1, cascade: hasChildren && spare >= 2 };
 }
 
 /** Lines one page of the dialog's list scrolls by. */
@@ -101,6 +106,11 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       {focused(f) ? `> ${label} <` : `  ${label}  `}
     </Text>
   );
+  const inlineNote = d.note && !layout.noteLine ? (
+    <Text bold color={t.warn}>
+      {`  ${G().warn} ${d.note}`}
+    </Text>
+  ) : null;
   // The label stays; the text scrolls so that the caret is always in view.
   const reasonLabel = `${focused('reason') ? '>' : ' '} Reason: `;
   const room = Math.max(4, inner - reasonLabel.length - 1);
@@ -126,6 +136,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       ) : (
         <Text>{shownChars.join('')}</Text>
       )}
+      {focused('reason') ? inlineNote : null}
     </Text>
   );
   const countField = (
@@ -133,6 +144,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       <Text bold={focused('count')}>{`${focused('count') ? '>' : ' '} Type ${changeCount ?? G().ellipsis} to confirm: `}</Text>
       <Text underline={focused('count')}>{d.typed}</Text>
       {focused('count') ? <Text inverse> </Text> : null}
+      {focused('count') ? inlineNote : null}
     </Text>
   );
   const outsideText = `${G().warn} ${plural(d.outside.length, 'mark')} outside the filter, acted on too: ${d.outside.map((id) => shortId(id, idTail)).join(' ')}`;
@@ -162,7 +174,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       ) : null}
       {reasonField}
       {needsCount(d, changeCount) ? countField : null}
-      {d.note ? (
+      {d.note && layout.noteLine ? (
         <Text wrap="truncate-end" bold color={t.warn}>
           {`  ${d.note}`}
         </Text>
@@ -171,6 +183,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
         {button('no', 'No')}
         {'  '}
         {button('yes', `Yes, ${verb.toLowerCase()}${changeCount === null ? '' : ` ${changeCount}`}`)}
+        {focused('yes') || focused('no') ? inlineNote : null}
       </Text>
     </Box>
   );

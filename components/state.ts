@@ -474,7 +474,7 @@ function confirmDialog(s: UiState, d: DialogState, v: View): UiState {
   if (v.changeCount === 0) return dialog({ note: 'nothing to change: all already finished' });
   if (!d.reason.trim()) return dialog({ focus: 'reason', note: 'a reason is required' });
   if (needsCount(d, v.changeCount) && d.typed !== String(v.changeCount)) {
-    const note = d.typed ? `${d.typed} is not ${v.changeCount}: type ${v.changeCount} to confirm` : `type ${v.changeCount} to confirm`;
+    const note = d.typed ? `${d.typed} is not ${v.changeCount}` : 'the count is missing';
     return dialog({ focus: 'count', note });
   }
   return dialog({ writing: true, note: null });

@@ -143,7 +143,7 @@ describePostgres('the console (tmux) gets a signal', () => {
     tm.type('/');
     tm.type('signals/ui');
     tm.keys('Enter');
-    await tm.waitFor((s) => s.includes('text "signals/ui"') && /^> .*signals\/ui /m.test(s) && !s.includes('signals-batch'), 'one row shown');
+    await tm.waitFor((s) => s.includes('filter "signals/ui"') && /^> .*signals\/ui /m.test(s) && !s.includes('signals-batch'), 'one row shown');
   };
 
   it('SIGINT while the list is shown: normal screen, cursor shown, exit 130', async () => {

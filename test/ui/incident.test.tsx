@@ -92,6 +92,12 @@ describe('the incident', () => {
     expect(frame).toContain('> Reason:');
     expect(frame).toContain('Type 60 to confirm:');
     expect(frame).toContain('Yes, cancel 60');
+    // A wrong count says so in place, on the count's line when there is no room for another.
+    await press(s, KEYS.enter, '5', '9', KEYS.enter);
+    const wrong = await waitForText(s, '59 is not 60');
+    expect(wrong).toContain('> Type 60 to confirm: 59');
+    expect(wrong).toContain('Cancel 30 + 30 running children = 60');
+    expect(wrong).toContain('Yes, cancel 60');
     s.resize!(40, 7);
     await waitForText(s, /needs 9 rows\s+\(now\s+7\)/);
     s.resize!(40, 10);
