@@ -147,7 +147,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       {focused('count') ? inlineNote : null}
     </Text>
   );
-  const outsideText = `${G().warn} ${plural(d.outside.length, 'mark')} outside the filter, acted on too: ${d.outside.map((id) => shortId(id, idTail)).join(' ')}`;
+  const outsideText = `${G().warn} ${d.outside.length} marked outside the filter: ${d.outside.map((id) => shortId(id, idTail)).join(' ')} (acted on too)`;
 
   return (
     <Box flexDirection="column" borderStyle={layout.bordered ? G().border : undefined} borderColor={t.danger} height={height} width={width} paddingX={layout.bordered ? 1 : 0}>

@@ -128,7 +128,7 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     tm.keys('Enter', 'a', 'c');
     screen = await tm.waitForText('Cancel 31 + 30 running children = 61');
     const lines = screen.split('\n');
-    const warning = lines.findIndex((l) => l.includes('1 mark outside the filter, acted on too'));
+    const warning = lines.findIndex((l) => l.includes('1 marked outside the filter: '));
     expect(warning).toBeGreaterThan(0);
     expect(lines[warning]).toContain(tail(stray));
     expect(lines[warning + 1]).toContain(tail(stray));

@@ -69,7 +69,7 @@ describe('the incident', () => {
     await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
     const frame = await waitForText(s, 'Cancel 31 + 30 running children = 61');
     const lines = frame.split('\n');
-    const warning = lines.findIndex((l) => l.includes('1 mark outside the filter, acted on too'));
+    const warning = lines.findIndex((l) => l.includes('1 marked outside the filter: '));
     expect(warning).toBeGreaterThan(0);
     expect(lines[warning]).toContain(tail(stray));
     // Listed first: the line after the warning is the stray execution.
@@ -79,29 +79,31 @@ describe('the incident', () => {
     expect((await closedBy(schema, [stray, ...inc.parents])).size).toBe(0);
   });
 
-  it('fits 40x10 with the counts, the reason, the count and the buttons; smaller, it says the size it needs', async () => {
+  it('fits 40x10 with the counts, the warning, the reason, the count and the buttons; smaller, it says the size it needs', async () => {
     const schema = await freshSchema(db);
-    await seedIncident(db, schema);
+    const inc = await seedIncident(db, schema);
     const s = (screen = renderSized({ db, schema }, 40, 10));
     await waitForText(s, 'shown 33');
-    await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
-    const frame = await waitForText(s, 'Cancel 30 + 30 running children = 60');
+    const stray = inc.others.find((id) => cursorLine(s.lastFrame())?.includes(tail(id)))!;
+    await press(s, KEYS.space, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
+    const frame = await waitForText(s, 'Cancel 31 + 30 running children = 61');
     const lines = frame.split('\n');
     expect(lines.length).toBeLessThan(10);
     expect(lines.every((l) => [...l].length <= 40)).toBe(true);
+    expect(frame).toContain(`! 1 marked outside the filter: …${tail(stray)}`);
     expect(frame).toContain('> Reason:');
-    expect(frame).toContain('Type 60 to confirm:');
-    expect(frame).toContain('Yes, cancel 60');
-    // A wrong count says so in place, on the count's line when there is no room for another.
+    expect(frame).toContain('Type 61 to confirm:');
+    expect(frame).toContain('Yes, cancel 61');
+    // A wrong count says so in place: on the count's line, there being no other.
     await press(s, KEYS.enter, '5', '9', KEYS.enter);
-    const wrong = await waitForText(s, '59 is not 60');
-    expect(wrong).toContain('> Type 60 to confirm: 59');
-    expect(wrong).toContain('Cancel 30 + 30 running children = 60');
-    expect(wrong).toContain('Yes, cancel 60');
+    const wrong = await waitForText(s, '59 is not');
+    expect(wrong).toMatch(/> Type 61 to confirm: 59 +! 59 is not/);
+    expect(wrong).toContain('Cancel 31 + 30 running children = 61');
+    expect(wrong).toContain('Yes, cancel 61');
     s.resize!(40, 7);
-    await waitForText(s, /needs 9 rows\s+\(now\s+7\)/);
+    await waitForText(s, /needs 10 rows\s+\(now\s+7\)/);
     s.resize!(40, 10);
-    await waitForText(s, 'Yes, cancel 60');
+    await waitForText(s, 'Yes, cancel 61');
     await press(s, KEYS.escape);
     await waitForText(s, 'nothing written');
   });
