@@ -74,7 +74,7 @@ describe.each(backends())('list --filter on %s', (backend) => {
     expect(await ids('age>3h')).toEqual([inc.others[2]!]);
     expect(await ids('-nightly')).toEqual([...inc.others].sort());
     expect(await ids('nightly_batch', ['--limit', '5'])).toHaveLength(5);
-  });
+  }, 240_000); // six spawns; PGlite opens slowly on a loaded machine
 
   it('refuses a bad expression with exit 2 and one line naming the term', async () => {
     for (const [expr, words] of [
