@@ -82,7 +82,7 @@ describe('the dialog binds the write', () => {
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');
     await press(s, 'c');
     await waitForText(s, '1 will change');
-    await press(s, KEYS.right);
+    await press(s, KEYS.enter); // reason → Yes
     await waitForText(s, '> Yes, cancel 1 <');
     await press(s, KEYS.enter);
     await waitForText(s, 'Cancel done');
