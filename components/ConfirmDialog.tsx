@@ -108,7 +108,7 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
   );
   const inlineNote = d.note && !layout.noteLine ? (
     <Text bold color={t.warn}>
-      {`  ${G().warn} ${d.note}`}
+      {` ${d.note}`}
     </Text>
   ) : null;
   // The label stays; the text scrolls so that the caret is always in view.

@@ -97,7 +97,7 @@ describe('the incident', () => {
     // A wrong count says so in place: on the count's line, there being no other.
     await press(s, KEYS.enter, '5', '9', KEYS.enter);
     const wrong = await waitForText(s, '59 is not');
-    expect(wrong).toMatch(/> Type 61 to confirm: 59 +! 59 is not/);
+    expect(wrong).toMatch(/> Type 61 to confirm: 59 +59 is not 61/);
     expect(wrong).toContain('Cancel 31 + 30 running children = 61');
     expect(wrong).toContain('Yes, cancel 61');
     s.resize!(40, 7);
