@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { listJsonRow } from '../src/noetl/model.js';
 import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, runCommand } from './context.js';
+import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
+import { UsageError } from '../src/errors.js';
 import { countFlag, minutesFlag, validate } from './options.js';
 
 const ListOptions = z.object({
@@ -12,6 +14,7 @@ const ListOptions = z.object({
   includeChildren: z.boolean().default(false),
   limit: countFlag('--limit', 1_000_000).optional(),
   json: z.boolean().default(false),
+  filter: z.string().optional(),
 });
 
 export function register(program: Command): void {
@@ -24,19 +27,24 @@ export function register(program: Command): void {
       .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
       .option('--include-children', 'also list children of running parents as their own rows')
       .option('--limit <n>', 'at most n rows')
-      .option('--json', 'JSON for scripts'),
+      .option('--json', 'JSON for scripts')
+      .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
-      () => validate(ListOptions, cmd.opts()),
+      () => {
+        const o = validate(ListOptions, cmd.opts());
+        return { ...o, parsed: o.filter === undefined ? null : parseFilterFlag(o.filter) };
+      },
       async (ctx, o) => {
-        const rows = await ctx.source.listStuck({
+        const listed = await ctx.source.listStuck({
           olderThanSeconds: o.olderThan,
           idleSeconds: o.idle ?? null,
           path: o.path ?? null,
           includeChildren: o.includeChildren,
-          limit: o.limit ?? null,
+          limit: o.parsed ? null : (o.limit ?? null),
         });
+        const rows = o.parsed ? listed.filter((e) => matchFilter(o.parsed!, e)).slice(0, o.limit ?? undefined) : listed;
         if (o.json) {
           ctx.printJson({
             executions: rows.map(listJsonRow),
@@ -51,4 +59,13 @@ export function register(program: Command): void {
       },
     ),
   );
+}
+
+function parseFilterFlag(raw: string) {
+  try {
+    return parseFilter(raw);
+  } catch (e) {
+    if (e instanceof FilterError) throw new UsageError(`--filter: ${e.message}`);
+    throw e;
+  }
 }

@@ -4,11 +4,12 @@ import { resolveSource } from '../src/source-select.js';
 import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
-import { minutesFlag, validate } from './options.js';
+import { minutesFlag, reasonFlag, validate } from './options.js';
 
 const UiOptions = z.object({
   olderThan: minutesFlag('--older-than'),
   idle: minutesFlag('--idle').optional(),
+  reason: reasonFlag.optional(),
   refresh: z.string().transform((raw, ctx) => {
     const n = Number(raw);
     if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || n < 0.2 || n > 3600) {
@@ -23,7 +24,8 @@ export function addUiOptions(cmd: Command): Command {
   return addConnectionOptions(cmd)
     .option('--older-than <minutes>', 'age filter to start with (minutes, or 90s/2h/1d)', '5')
     .option('--idle <minutes>', 'idle filter to start with')
-    .option('--refresh <seconds>', 'refresh interval', '2');
+    .option('--refresh <seconds>', 'refresh interval', '2')
+    .option('--reason <text>', 'the reason the cancel / fail dialog opens with');
 }
 
 /** The interactive console. Ink and React are imported here only. */
@@ -47,6 +49,7 @@ export async function runUi(cmd: Command): Promise<void> {
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,
       color: colorEnabled(process.stdout, flags.color),
+      reason: o.reason ?? null,
     });
     // Quitting never waits on the network: whatever is still pending (a read on a
     // dead link, destroyed by close()) does not keep the process up past a second.

@@ -8,13 +8,13 @@ import type { ExecutionSource } from '../src/source.js';
 import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { clockTime, errorLine } from './connection.js';
-import { ConfirmDialog } from './ConfirmDialog.js';
+import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
 import { DetailView } from './DetailView.js';
 import { detailLines } from './detailLines.js';
 import type { Filter } from './filters.js';
 import { Footer } from './Footer.js';
 import { Header } from './Header.js';
-import { helpBody, HelpView } from './HelpView.js';
+import { errorBody, helpBody, HelpView } from './HelpView.js';
 import { useDetail } from './hooks/useDetail.js';
 import { useLatest } from './hooks/useLatest.js';
 import { useLiveList } from './hooks/useLiveList.js';
@@ -23,11 +23,13 @@ import { useNow } from './hooks/useNow.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
-import { matchText } from './rows.js';
+import { matchRows, sortRows, treeRows } from './rows.js';
+import { parseFilter, type ParsedFilter } from '../src/filter.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
 import { Table, windowTop } from './Table.js';
 import { themeFor } from './theme.js';
+import { G } from './glyphs.js';
 
 export interface AppProps {
   source: ExecutionSource;
@@ -40,14 +42,28 @@ export interface AppProps {
   verifyAfterMs?: number;
   /** The config file's context in effect, shown in the header. */
   context?: { name: string; colour: string | null } | null;
+  /** From --reason: the dialog opens with it. */
+  reason?: string | null;
+  /** Called with the exit status when the operator quits (130 after Ctrl-C). */
+  onQuit?: (code: number) => void;
+  /** Puts text on the clipboard; by default OSC 52 to the terminal (tests pass their own). */
+  clipboard?: (text: string) => void;
 }
+
+/** OSC 52: the terminal (and tmux, and an SSH client's terminal) sets its clipboard. */
+export function osc52(text: string): string {
+  return `\u001B]52;c;${Buffer.from(text).toString('base64')}\u0007`;
+}
+const writeClipboard = (text: string) => {
+  process.stdout.write(osc52(text));
+};
 
 /** Lines around the body: header 2, status 1, footer 1, and one spare so the frame stays shorter than the terminal. */
 const CHROME_LINES = 5;
 /** How long after a write the console checks that the engine honoured it. */
 export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context }: AppProps) {
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context, reason: presetReason = null, onQuit, clipboard = writeClipboard }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -84,7 +100,25 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }, [source.db, live.connection.state === 'up', Math.floor((live.refreshedAt ?? 0) / 30_000)]);
 
   // Rows shown, and where the cursor is (by id; by position when its row left).
-  const shown = useMemo(() => matchText(live.rows, s.filter.text), [live.rows, s.filter.text]);
+  // The expression as typed; while it does not parse, the last one that did stays in force.
+  const parsed = useMemo(() => {
+    try {
+      return { filter: parseFilter(s.filter.text), error: null };
+    } catch (error) {
+      return { filter: null, error: (error as Error).message };
+    }
+  }, [s.filter.text]);
+  const goodFilter = useRef<ParsedFilter>(parseFilter(''));
+  if (parsed.filter) goodFilter.current = parsed.filter;
+  const inForce = goodFilter.current;
+  const visible = useCallback(
+    (f: ParsedFilter) => {
+      const rows = sortRows(matchRows(live.rows, f), s.sort);
+      return s.filter.includeChildren ? treeRows(rows) : rows;
+    },
+    [live.rows, s.sort, s.filter.includeChildren],
+  );
+  const shown = useMemo(() => visible(inForce), [visible, inForce]);
   const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
   const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
   const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
@@ -107,15 +141,32 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   // Layout: the body is what is left between header/status and footer.
   const width = Math.max(20, size.columns);
   const bodyHeight = Math.max(3, size.rows - CHROME_LINES);
-  const idTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
-  const columns = useMemo(() => layoutColumns(width, idTail + 1), [width, idTail]);
+  const shortTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
+  const fullWidth = useMemo(() => live.rows.reduce((m, r) => Math.max(m, r.e.execution_id.length), 0), [live.rows]);
+  // Full ids when the terminal has room for them and still for path and diagnosis.
+  const { columns, idTail } = useMemo(() => {
+    const wide = layoutColumns(width, fullWidth);
+    const w = (k: string) => wide.find((c) => c.key === k)?.width ?? 0;
+    if (fullWidth > 0 && w('step') > 0 && w('path') >= 20 && w('diag') >= 22) return { columns: wide, idTail: fullWidth };
+    return { columns: layoutColumns(width, shortTail + 1), idTail: shortTail };
+  }, [width, fullWidth, shortTail]);
   const tableHeight = bodyHeight - 1;
   const topRef = useRef(0);
   const top = windowTop(topRef.current, cursorIdx, tableHeight, ids.length);
   topRef.current = top;
 
-  const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme) : []), [detail.data, theme]);
-  const help = useMemo(() => helpBody(theme), [theme]);
+  const selectedChild = s.detail?.child ?? null;
+  const dLines = useMemo(() => (detail.data ? detailLines(detail.data, theme, selectedChild) : []), [detail.data, theme, selectedChild]);
+  const detailChildren = useMemo(() => detail.data?.children.map((c) => c.execution_id) ?? [], [detail.data]);
+  // Read-only or a source without an action: its keys are not offered at all.
+  const actions = useMemo(() => (readOnly ? [] : source.actions), [readOnly, source.actions]);
+  const [lastError, setLastError] = useState<{ text: string; at: number } | null>(null);
+  const downError = live.connection.state === 'down' ? live.connection.error : null;
+  useEffect(() => {
+    if (downError) setLastError({ text: downError, at: Date.now() });
+  }, [downError]);
+  const errorOverlay = s.overlay?.kind === 'help' && s.overlay.error === true;
+  const help = useMemo(() => (errorOverlay ? errorBody(lastError, width - 1, theme) : helpBody(theme, actions)), [errorOverlay, lastError, width, theme, actions]);
   const executions = useMemo(() => {
     const m = new Map<string, Execution>();
     if (preview.status === 'ready') for (const i of preview.items) if (i.execution) m.set(i.execution.execution_id, i.execution);
@@ -133,7 +184,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }
   else if (dialog) {
     bodyLines = preview.status === 'ready' ? preview.items.length : 0;
-    pageSize = Math.max(1, bodyHeight - 9);
+    pageSize = dialogPage(dialog, preview, source.hasChildren, bodyHeight);
   } else if (s.detail) {
     bodyLines = dLines.length;
     pageSize = bodyHeight - 2;
@@ -150,6 +201,17 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     connected: live.connection.state === 'up',
     changeCount: preview.status === 'ready' ? preview.changeCount : null,
     defaultReason: (action: Action) => `stuck: ${ACTIONS[action].done.toLowerCase()} by ${actor.os_user} with noetl-console`,
+    presetReason,
+    filterError: parsed.error,
+    detailChildren,
+    filterText: inForce.text === s.filter.text.trim() ? s.filter.text : undefined,
+    idsFor: (text: string) => {
+      try {
+        return visible(parseFilter(text)).map((r) => r.e.execution_id);
+      } catch {
+        return null;
+      }
+    },
   };
   const viewRef = useLatest(view);
   useInput(
@@ -201,13 +263,18 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }, [writing]);
 
   useEffect(() => {
-    if (s.quitting) exit();
-  }, [s.quitting, exit]);
+    if (s.copy) clipboard(s.copy.id);
+  }, [s.copy, clipboard]);
+  useEffect(() => {
+    if (!s.quitting) return;
+    onQuit?.(s.exitCode);
+    exit();
+  }, [s.quitting, s.exitCode, exit, onQuit]);
   if (s.quitting) return null;
 
   let body;
   if (s.overlay?.kind === 'help') body = <HelpView lines={help} scroll={s.overlay.scroll} height={bodyHeight} width={width} />;
-  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
+  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} chrome={CHROME_LINES} terminalRows={size.rows} theme={theme} />;
   else if (s.overlay?.kind === 'results')
     body = <ResultsView results={s.overlay} executions={s.overlay.executions} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
   else if (s.detail) body = <DetailView detail={detail} lines={dLines} scroll={s.detail.scroll} height={bodyHeight} width={width - 1} theme={theme} />;
@@ -220,6 +287,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         cursor={cursorIdx}
         marks={s.marks}
         columns={columns}
+        sort={s.sort}
         idTail={idTail}
         theme={theme}
         emptyText={live.refreshedAt === null ? '' : 'No stuck executions match the filter.'}
@@ -240,11 +308,13 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         shown={ids.length - goneIds.size}
         selected={s.marks.size}
         refreshedAt={live.refreshedAt}
+        disconnected={live.connection.state === 'down'}
+        sort={s.sort}
         theme={theme}
         context={context}
         missing={missingShards(source)}
       />
-      <StatusLine connection={live.connection} message={s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
+      <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
       {body}
       {s.overlay?.kind === 'search' ? (
         <Text wrap="truncate-start">
@@ -253,10 +323,10 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
           </Text>
           {safeText(s.filter.text, 200)}
           <Text inverse> </Text>
-          <Text dimColor>{'   Enter keep · Esc drop'}</Text>
+          <Text dimColor>{`   Enter keep ${G().dot} Esc drop`}</Text>
         </Text>
       ) : (
-        <Footer scope={scope} theme={theme} />
+        <Footer scope={scope} actions={actions} theme={theme} />
       )}
     </Box>
   );

@@ -3,6 +3,7 @@ import { safeText } from '../src/format/sanitize.js';
 import type { Detail } from './hooks/useDetail.js';
 import { Lines, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
+import { G } from './glyphs.js';
 
 /** One execution in full; the body scrolls. */
 export function DetailView({ detail, lines, scroll, height, width, theme }: {
@@ -15,16 +16,14 @@ export function DetailView({ detail, lines, scroll, height, width, theme }: {
 }) {
   const e = detail.data?.execution;
   const title = e ? `Execution ${e.execution_id}  ${safeText(e.path ?? '?', 60)}` : `Execution ${detail.id ?? ''}`;
-  const more = lines.length > scroll + height - 1 ? `  ↓ ${lines.length - scroll - height + 1} more lines` : '';
   let body;
-  if (detail.data === undefined) body = <Text>{detail.error ? `cannot load: ${detail.error}` : 'loading…'}</Text>;
+  if (detail.data === undefined) body = <Text>{detail.error ? `cannot load: ${detail.error}` : `loading${G().ellipsis}`}</Text>;
   else if (detail.data === null) body = <Text>{`execution ${detail.id ?? ''} has no events (not found)`}</Text>;
   else body = <Lines lines={lines} scroll={scroll} height={height - 1} width={width} />;
   return (
     <Box flexDirection="column" height={height}>
       <Text bold wrap="truncate-end" color={theme.accent}>
         {title}
-        <Text dimColor>{more}</Text>
         {detail.error && detail.data ? <Text color={theme.danger}>{`  (stale: ${detail.error})`}</Text> : null}
       </Text>
       {body}

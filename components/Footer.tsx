@@ -1,10 +1,11 @@
 import { Text } from 'ink';
 import { footerItems, type Scope } from './keymap.js';
 import type { Theme } from './theme.js';
+import type { Action } from '../src/noetl/vocabulary.js';
 
 /** The main keys of the current screen, from the keymap. */
-export function Footer({ scope, theme }: { scope: Scope; theme: Theme }) {
-  const items = footerItems(scope);
+export function Footer({ scope, actions, theme }: { scope: Scope; actions?: readonly Action[]; theme: Theme }) {
+  const items = footerItems(scope, actions);
   return (
     <Text wrap="truncate-end">
       {items.map((it, i) => (

@@ -4,6 +4,8 @@ import { clockTime } from './connection.js';
 import type { Counts } from './hooks/useLiveList.js';
 import { describeFilter, type Filter } from './filters.js';
 import type { Theme } from './theme.js';
+import { G } from './glyphs.js';
+import { DEFAULT_SORT, type Sort } from './rows.js';
 
 interface Props {
   label: string;
@@ -19,6 +21,10 @@ interface Props {
   shown: number;
   selected: number;
   refreshedAt: number | null;
+  /** Shown when not the default (oldest first). */
+  sort?: Sort;
+  /** The last refresh failed: the data is not live. */
+  disconnected?: boolean;
   theme: Theme;
   /** The config file's context (--context), its label colour. */
   context?: { name: string; colour: string | null } | null;
@@ -30,6 +36,7 @@ interface Props {
 export function Header(p: Props) {
   const t = p.theme;
   const n = (v: number | undefined) => (v === undefined ? '-' : String(v));
+  const dot = ` ${G().dot} `;
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -60,7 +67,11 @@ export function Header(p: Props) {
           </Text>
         ) : null}
         {'  '}
-        {p.paused ? (
+        {p.disconnected ? (
+          <Text bold inverse={!t.color} color={t.danger}>
+            disconnected
+          </Text>
+        ) : p.paused ? (
           <Text bold inverse color={t.warn}>
             PAUSED
           </Text>
@@ -71,18 +82,21 @@ export function Header(p: Props) {
         {/* Where comes last: it is the longest part and the same all session. */}
         {`  ${safeText(p.label, 60)}  ${safeText(p.target, 60)}`}
       </Text>
+      {/* Counts first: a long filter is cut, never them. */}
       <Text wrap="truncate-end">
-        {describeFilter({ ...p.filter, text: safeText(p.filter.text, 40) })}
-        <Text dimColor>{'  running '}</Text>
-        {n(p.health?.running)}
-        <Text dimColor>{' stuck '}</Text>
-        {n(p.health?.stuck)}
-        <Text dimColor>{' shown '}</Text>
+        <Text dimColor>{'shown '}</Text>
         {p.shown}
-        <Text dimColor>{' selected '}</Text>
+        <Text dimColor>{`${dot}marked `}</Text>
         <Text bold={p.selected > 0} color={p.selected > 0 ? t.mark : undefined}>
           {p.selected}
         </Text>
+        <Text dimColor>{`${dot}stuck `}</Text>
+        {n(p.health?.stuck)}
+        {p.sort && (p.sort.key !== DEFAULT_SORT.key || p.sort.desc !== DEFAULT_SORT.desc) ? `  sort ${p.sort.key}${p.sort.desc ? G().down : G().up}` : ''}
+        {'  '}
+        {describeFilter({ ...p.filter, text: safeText(p.filter.text, 60) })}
+        <Text dimColor>{`${dot}running `}</Text>
+        {n(p.health?.running)}
       </Text>
     </Box>
   );

@@ -2,15 +2,28 @@ import { Box } from 'ink';
 import { helpLines } from './keymap.js';
 import { Lines, seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
+import type { Action } from '../src/noetl/vocabulary.js';
+import { clockTime } from './connection.js';
 
 /** Every key, generated from the keymap that dispatches them. */
-export function helpBody(theme: Theme): Line[] {
+export function helpBody(theme: Theme, actions?: readonly Action[]): Line[] {
   const out: Line[] = [];
-  for (const group of helpLines()) {
+  for (const group of helpLines(actions)) {
     out.push([seg(group.title, { bold: true, color: theme.accent })]);
     for (const row of group.rows) out.push([seg(`  ${row.keys.padEnd(14)}`, { bold: true }), seg(row.help)]);
   }
   out.push([seg('In text fields (filter, reason, count) keys type text; Backspace deletes.', { dim: true })]);
+  return out;
+}
+
+/** The last database error, whole, cut into lines of `width`. */
+export function errorBody(last: { text: string; at: number } | null, width: number, theme: Theme): Line[] {
+  if (!last) return [[seg('No database error this session.')], [seg('Esc closes.', { dim: true })]];
+  const out: Line[] = [[seg(`Last database error, at ${clockTime(last.at)}:`, { bold: true, color: theme.danger })]];
+  const chars = [...last.text];
+  const w = Math.max(10, width);
+  for (let i = 0; i < chars.length; i += w) out.push([seg(chars.slice(i, i + w).join(''))]);
+  out.push([seg('Esc closes.', { dim: true })]);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import { cellText, fit, MARKER_WIDTH, type Column } from './columns.js';
-import type { Row } from './rows.js';
+import type { Row, Sort } from './rows.js';
+import { G } from './glyphs.js';
 import type { Theme } from './theme.js';
 
 interface Props {
@@ -11,6 +12,8 @@ interface Props {
   cursor: number;
   marks: ReadonlySet<string>;
   columns: readonly Column[];
+  /** The column the rows are sorted by: its title carries the direction. */
+  sort?: Sort;
   idTail: number;
   theme: Theme;
   emptyText: string;
@@ -33,7 +36,8 @@ function diagColor(theme: Theme, diagnosis: string): string | undefined {
 /** Only the rows in view are rendered, one terminal line each. */
 export function Table(p: Props) {
   const t = p.theme;
-  const head = p.columns.map((c) => fit(c.title, c.width, c.align)).join(' ');
+  const arrow = p.sort?.desc ? G().down : G().up;
+  const head = p.columns.map((c) => fit(c.key === p.sort?.key ? `${c.title}${arrow}` : c.title, c.width, c.align)).join(' ');
   const visible = p.rows.slice(p.top, p.top + p.height);
   return (
     <Box flexDirection="column" height={p.height + 1}>
@@ -48,7 +52,8 @@ export function Table(p: Props) {
         const marked = p.marks.has(row.e.execution_id);
         const marker = `${isCursor ? '>' : ' '}${marked ? '*' : ' '} `;
         const cells = p.columns.map((c) => {
-          const text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
+          let text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
+          if (c.key === 'path' && row.depth) text = `${'  '.repeat(row.depth - 1)}${G().branch} ${text}`;
           return { key: c.key, text: fit(text, c.width, c.align) };
         });
         const before = cells.filter((c) => c.key !== 'diag' && c.key !== 'ch');

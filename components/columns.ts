@@ -1,6 +1,7 @@
 import { formatSeconds } from '../src/duration.js';
 import { safeText } from '../src/format/sanitize.js';
 import type { Execution } from '../src/noetl/model.js';
+import { G } from './glyphs.js';
 
 export type ColumnKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
 
@@ -72,14 +73,14 @@ export function uniqueTailLength(ids: readonly string[], min = 6): number {
 }
 
 export function shortId(id: string, tail: number): string {
-  return id.length <= tail ? id : `…${id.slice(-tail)}`;
+  return id.length <= tail ? id : `${G().ellipsis}${id.slice(-tail)}`;
 }
 
 /** Cut to `width` with an ellipsis, then pad. */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
   const chars = [...text];
-  const cut = chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : text;
+  const cut = chars.length > width ? `${chars.slice(0, width - 1).join('')}${G().ellipsis}` : text;
   const pad = ' '.repeat(Math.max(0, width - Math.min(chars.length, width)));
   return align === 'right' ? pad + cut : cut + pad;
 }

@@ -4,6 +4,7 @@ import { safeText } from '../src/format/sanitize.js';
 import { clockTime } from './connection.js';
 import { seg, type Line } from './Lines.js';
 import { stateColor, type Theme } from './theme.js';
+import { G } from './glyphs.js';
 
 /** 2026-05-01 12:00:05 UTC from an ISO time. */
 export function utcTime(iso: string | null): string {
@@ -18,7 +19,7 @@ function eventTime(iso: string): string {
 }
 
 /** The scrollable body of the detail view: fields, child tree, event timeline. */
-export function detailLines(d: ShowData, theme: Theme): Line[] {
+export function detailLines(d: ShowData, theme: Theme, selectedChild: number | null = null): Line[] {
   const e = d.execution;
   const field = (name: string, ...value: Line): Line => [seg(name.padEnd(13), { dim: true }), ...value];
   const lines: Line[] = [
@@ -49,15 +50,16 @@ export function detailLines(d: ShowData, theme: Theme): Line[] {
   ];
   if (d.children.length > 0) {
     lines.push([], [seg(`Child executions (${d.children.length})`, { bold: true })]);
-    for (const c of d.children) {
+    d.children.forEach((c, i) => {
       const x = c.execution;
+      const picked = i === selectedChild;
       lines.push([
-        seg(`${'  '.repeat(c.depth)}└ ${c.execution_id} `),
+        seg(`${picked ? '>' : ' '}${'  '.repeat(c.depth)}${G().branch} ${c.execution_id} `, { inverse: picked, bold: picked }),
         seg(x ? x.state.toUpperCase() : '?', { color: x ? stateColor(theme, x.state) : undefined, bold: true }),
         seg(`  ${safeText(x?.path ?? '', 60)}`),
         seg(x && x.state === 'running' ? `  ${safeText(x.diagnosis, 40)}` : '', { dim: true }),
       ]);
-    }
+    });
   }
   lines.push([], [seg(`Events (newest first, ${d.events.length} of ${d.totalEvents})`, { bold: true })]);
   for (const ev of d.events) {

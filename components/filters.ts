@@ -1,4 +1,5 @@
 import { formatSeconds } from '../src/duration.js';
+import { G } from './glyphs.js';
 
 /** What the list shows. Age, idle and children are asked of the database; text is matched here. */
 export interface Filter {
@@ -8,7 +9,8 @@ export interface Filter {
   includeChildren: boolean;
 }
 
-export const AGE_PRESETS = [5 * 60, 15 * 60, 3600, 6 * 3600, 24 * 3600] as const;
+/** Keys 0-5: any age, then at least 5m … 24h. */
+export const AGE_PRESETS = [0, 5 * 60, 15 * 60, 3600, 6 * 3600, 24 * 3600] as const;
 export const IDLE_STEPS: readonly (number | null)[] = [null, 5 * 60, 15 * 60, 3600];
 
 /** The next preset above (dir 1) or below (dir -1) the current age; stays put at the ends. */
@@ -24,11 +26,13 @@ export function nextIdle(current: number | null): number | null {
 }
 
 export function describeFilter(f: Filter): string {
-  const parts = [`age≥${formatSeconds(f.olderThanSeconds)}`];
-  parts.push(f.idleSeconds === null ? 'idle any' : `idle≥${formatSeconds(f.idleSeconds)}`);
-  if (f.text) parts.push(`text "${f.text}"`);
+  const { ge, dot } = G();
+  // The typed filter first: it is what the operator set last and reads for.
+  const parts = f.text ? [`filter "${f.text}"`] : [];
+  parts.push(f.olderThanSeconds === 0 ? 'age any' : `age${ge}${formatSeconds(f.olderThanSeconds)}`);
+  parts.push(f.idleSeconds === null ? 'idle any' : `idle${ge}${formatSeconds(f.idleSeconds)}`);
   parts.push(f.includeChildren ? 'with children' : 'no children');
-  return parts.join(' · ');
+  return parts.join(` ${dot} `);
 }
 
 /** The part of the filter that needs a new query when it changes. */

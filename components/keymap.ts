@@ -1,4 +1,5 @@
 import type { Key } from 'ink';
+import type { Action } from '../src/noetl/vocabulary.js';
 
 /**
  * The one table of key bindings: App dispatches keys through it, and the
@@ -38,7 +39,16 @@ export type Command =
   | 'focusPrev'
   | 'confirm'
   | 'close'
-  | 'review';
+  | 'review'
+  | 'edit'
+  | 'lastError'
+  | 'copyId'
+  | 'sortPrev'
+  | 'sortNext'
+  | 'sortInvert'
+  | 'nextChild'
+  | 'prevChild'
+  | 'openChild';
 
 export interface Binding {
   command: Command;
@@ -50,6 +60,8 @@ export interface Binding {
   shown?: string;
   /** Short label for the footer; only bindings with one appear there. */
   footer?: string;
+  /** It writes this action: hidden from footer and help when the action is not possible (read-only, a source without it). */
+  writes?: Action;
 }
 
 export const KEYMAP: readonly Binding[] = [
@@ -57,39 +69,50 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'quit', keys: ['q'], scopes: ['list'], help: 'quit', footer: 'quit' },
   { command: 'up', keys: ['up', 'k'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move up / scroll', shown: '↑ k' },
   { command: 'down', keys: ['down', 'j'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move down / scroll', shown: '↓ j' },
-  { command: 'pageUp', keys: ['pageup', 'ctrl+b'], scopes: ['list', 'detail', 'results', 'help'], help: 'page up', shown: 'PgUp ^b' },
-  { command: 'pageDown', keys: ['pagedown', 'ctrl+f'], scopes: ['list', 'detail', 'results', 'help'], help: 'page down', shown: 'PgDn ^f' },
+  { command: 'pageUp', keys: ['pageup', 'ctrl+b'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'page up', shown: 'PgUp ^b' },
+  { command: 'pageDown', keys: ['pagedown', 'ctrl+f'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'page down', shown: 'PgDn ^f' },
   { command: 'top', keys: ['home', 'g'], scopes: ['list', 'detail'], help: 'first row / top' },
   { command: 'bottom', keys: ['end', 'G'], scopes: ['list', 'detail'], help: 'last row / bottom' },
   { command: 'open', keys: ['enter'], scopes: ['list'], help: 'details of the execution under the cursor', footer: 'open' },
   { command: 'mark', keys: ['space'], scopes: ['list'], help: 'mark / unmark the row', footer: 'mark' },
   { command: 'markAll', keys: ['a'], scopes: ['list'], help: 'mark every row shown' },
   { command: 'clearMarks', keys: ['A'], scopes: ['list'], help: 'clear all marks' },
-  { command: 'cancel', keys: ['c'], scopes: ['list', 'detail'], help: 'cancel the marked rows (or the cursor row)', footer: 'cancel' },
-  { command: 'fail', keys: ['f'], scopes: ['list', 'detail'], help: 'mark failed the marked rows (or the cursor row)', footer: 'fail' },
-  { command: 'complete', keys: ['d'], scopes: ['list', 'detail'], help: 'mark completed (done) the marked rows (or the cursor row)' },
-  { command: 'agePreset', keys: ['1', '2', '3', '4', '5'], scopes: ['list'], help: 'age at least 5m / 15m / 1h / 6h / 24h', shown: '1-5', footer: 'age' },
+  { command: 'cancel', keys: ['c'], scopes: ['list', 'detail'], help: 'cancel the marked rows (or the cursor row)', footer: 'cancel', writes: 'cancel' },
+  { command: 'fail', keys: ['f'], scopes: ['list', 'detail'], help: 'mark failed the marked rows (or the cursor row)', footer: 'fail', writes: 'fail' },
+  { command: 'complete', keys: ['d'], scopes: ['list', 'detail'], help: 'mark completed (done) the marked rows (or the cursor row)', writes: 'complete' },
+  { command: 'agePreset', keys: ['0', '1', '2', '3', '4', '5'], scopes: ['list'], help: 'age: any / at least 5m / 15m / 1h / 6h / 24h', shown: '0-5', footer: 'age' },
   { command: 'ageUp', keys: ['+', '='], scopes: ['list'], help: 'next longer age preset' },
   { command: 'ageDown', keys: ['-'], scopes: ['list'], help: 'next shorter age preset' },
   { command: 'idle', keys: ['i'], scopes: ['list'], help: 'cycle idle threshold: any, 5m, 15m, 1h' },
-  { command: 'search', keys: ['/'], scopes: ['list'], help: 'filter by text in path or id', footer: 'filter' },
-  { command: 'clearSearch', keys: ['escape'], scopes: ['list'], help: 'clear the text filter' },
-  { command: 'children', keys: ['h'], scopes: ['list'], help: 'show / hide child executions as rows' },
+  { command: 'search', keys: ['/'], scopes: ['list'], help: 'filter: words in path or id, diag:"worker dead", worker: step: age>2h idle>30m', footer: 'filter' },
+  { command: 'clearSearch', keys: ['escape'], scopes: ['list'], help: 'clear the filter' },
+  { command: 'sortPrev', keys: ['<'], scopes: ['list'], help: 'sort by the column to the left' },
+  { command: 'sortNext', keys: ['>'], scopes: ['list'], help: 'sort by the column to the right' },
+  { command: 'sortInvert', keys: ['I'], scopes: ['list'], help: 'invert the sort order' },
+  { command: 'children', keys: ['h'], scopes: ['list'], help: 'tree view: child executions indented under their parent, on / off' },
   { command: 'pause', keys: ['p'], scopes: ['list', 'detail'], help: 'pause / resume live refresh' },
   { command: 'refresh', keys: ['r'], scopes: ['list', 'detail'], help: 'refresh now' },
   { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
+  { command: 'copyId', keys: ['y'], scopes: ['list', 'detail'], help: 'copy the full id of the cursor row (OSC 52: works over SSH and tmux)' },
+  { command: 'lastError', keys: ['e'], scopes: ['list', 'detail'], help: 'the last database error in full' },
   { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
-  { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the list', footer: 'back' },
-  { command: 'close', keys: ['escape', 'q', '?'], scopes: ['help'], help: 'close help' },
+  { command: 'nextChild', keys: ['tab'], scopes: ['detail'], help: 'select the next child execution', footer: 'child' },
+  { command: 'prevChild', keys: ['shift+tab'], scopes: ['detail'], help: 'select the previous child execution' },
+  { command: 'openChild', keys: ['enter'], scopes: ['detail'], help: 'open the selected child execution' },
+  { command: 'back', keys: ['escape', 'q'], scopes: ['detail'], help: 'back to the parent, or to the list', footer: 'back' },
+  { command: 'close', keys: ['escape', 'q', '?'], scopes: ['help'], help: 'close help (or the error)' },
   { command: 'close', keys: ['escape', 'enter', 'q'], scopes: ['results'], help: 'close the outcome list', footer: 'close' },
   { command: 'review', keys: ['v'], scopes: ['results'], help: 'review, in a new dialog, the running descendants the write did not touch (not shown)', footer: 'review' },
   { command: 'confirm', keys: ['enter'], scopes: ['search'], help: 'keep the filter', footer: 'keep' },
   { command: 'close', keys: ['escape'], scopes: ['search'], help: 'drop the filter', footer: 'drop' },
-  { command: 'focusNext', keys: ['tab', 'right'], scopes: ['dialog'], help: 'next field or button', shown: 'Tab →', footer: 'next' },
-  { command: 'focusPrev', keys: ['shift+tab', 'left'], scopes: ['dialog'], help: 'previous field or button', shown: 'S-Tab ←' },
+  { command: 'edit', keys: ['ctrl+u', 'ctrl+w'], scopes: ['search'], help: 'erase the filter / its last word' },
+  { command: 'confirm', keys: ['enter'], scopes: ['dialog'], help: 'reason: on to the count (or Yes); count: write when it is right; button: press it', footer: 'go on' },
+  { command: 'edit', keys: ['ctrl+u', 'ctrl+w'], scopes: ['dialog'], help: 'in the reason: erase to the start / the word before the caret' },
+  { command: 'edit', keys: ['home', 'end'], scopes: ['dialog'], help: 'in the reason: caret to start / end (← → move it, ↑ ↓ earlier reasons)' },
+  { command: 'focusNext', keys: ['tab', 'right'], scopes: ['dialog'], help: 'next field or button (→ on a button)', shown: 'Tab →', footer: 'next' },
+  { command: 'focusPrev', keys: ['shift+tab', 'left'], scopes: ['dialog'], help: 'previous field or button (← on a button)', shown: 'S-Tab ←' },
   { command: 'cascade', keys: ['t'], scopes: ['dialog'], help: 'cascade to running descendants on/off (on a button)', footer: 'cascade' },
-  { command: 'confirm', keys: ['enter'], scopes: ['dialog'], help: 'press the focused button', footer: 'press' },
-  { command: 'close', keys: ['escape', 'n'], scopes: ['dialog'], help: 'close without writing (n on a button)', footer: 'close' },
+  { command: 'close', keys: ['escape', 'n'], scopes: ['dialog'], help: 'close, nothing written (n on a button)', footer: 'close' },
 ];
 
 export const SCOPE_TITLES: Record<Scope, string> = {
@@ -164,22 +187,39 @@ export function keysLabel(b: Binding): string {
   return b.keys.map((k) => KEY_LABELS[k] ?? (k.startsWith('ctrl+') ? `^${k.slice(5)}` : k)).join(' ');
 }
 
-export function bindingsFor(scope: Scope): Binding[] {
-  return KEYMAP.filter((b) => b.scopes.includes(scope));
+/** The bindings of a scope; those that write an action not in `actions` are left out (read-only: none). */
+export function bindingsFor(scope: Scope, actions?: readonly Action[]): Binding[] {
+  return KEYMAP.filter((b) => b.scopes.includes(scope) && (!b.writes || !actions || actions.includes(b.writes)));
 }
 
 /** `key label` pairs for the footer of a scope, in table order. */
-export function footerItems(scope: Scope): { keys: string; label: string }[] {
-  return bindingsFor(scope)
+export function footerItems(scope: Scope, actions?: readonly Action[]): { keys: string; label: string }[] {
+  return bindingsFor(scope, actions)
     .filter((b) => b.footer)
     .map((b) => ({ keys: keysLabel(b).split(' ')[0]!, label: b.footer! }));
 }
 
 /** Help text lines, generated from the table. */
-export function helpLines(): { title: string; rows: { keys: string; help: string }[] }[] {
+export function helpLines(actions?: readonly Action[]): { title: string; rows: { keys: string; help: string }[] }[] {
   const order: Scope[] = ['global', 'list', 'search', 'detail', 'dialog', 'results', 'help'];
-  return order.map((scope) => ({
-    title: SCOPE_TITLES[scope],
-    rows: bindingsFor(scope).map((b) => ({ keys: keysLabel(b), help: b.help })),
-  }));
+  // With nothing to write there is no dialog either.
+  return order
+    .filter((scope) => scope !== 'dialog' || !actions || actions.length > 0)
+    .map((scope) => ({
+      title: SCOPE_TITLES[scope],
+      rows: bindingsFor(scope, actions).map((b) => ({ keys: keysLabel(b), help: b.help })),
+    }));
+}
+
+/** The keys section of README.md, generated from the table (test/ui/keymap.test.ts keeps them equal). */
+export function keysMarkdown(): string {
+  const out: string[] = [];
+  for (const group of helpLines()) {
+    out.push(`**${group.title}**`, '', '| Keys | What they do |', '| --- | --- |');
+    for (const row of group.rows) out.push(`| ${row.keys.split(' ').map((k) => `\`${k}\``).join(' ')} | ${row.help.replace(/\|/g, '\\|')} |`);
+    out.push('');
+  }
+  const writes = KEYMAP.filter((b) => b.writes).map((b) => `\`${keysLabel(b)}\``);
+  out.push(`In text fields (filter, reason, count) keys type text. ${writes.join(', ')} are not offered in read-only mode, nor for an action the source cannot write.`);
+  return out.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { Execution } from '../src/noetl/model.js';
+import { matchFilter, type ParsedFilter } from '../src/filter.js';
 
 /**
  * A row of the list. `gone` is set when the execution dropped out of the
@@ -8,7 +9,14 @@ import type { Execution } from '../src/noetl/model.js';
 export interface Row {
   e: Execution;
   gone: string | null;
+  /** When it was first seen gone (ms). */
+  goneAt?: number;
+  /** In the tree view: how far under its shown ancestor (0 for a top row). */
+  depth?: number;
 }
+
+/** How long a gone row stays on screen (cursor or mark on it) before it leaves. */
+export const GONE_LINGER_MS = 15_000;
 
 function olderFirst(a: Execution, b: Execution): number {
   if (a.started_at !== b.started_at) return a.started_at < b.started_at ? -1 : 1;
@@ -22,11 +30,11 @@ function olderFirst(a: Execution, b: Execution): number {
  * place, the kept rows of `previous` that are no longer in it. `goneWhy` says
  * why each one left (its final state, or that it no longer matches).
  */
-export function mergeRows(previous: readonly Row[], fresh: readonly Execution[], keep: ReadonlySet<string>, goneWhy: ReadonlyMap<string, string>): Row[] {
+export function mergeRows(previous: readonly Row[], fresh: readonly Execution[], keep: ReadonlySet<string>, goneWhy: ReadonlyMap<string, string>, now = Date.now()): Row[] {
   const freshIds = new Set(fresh.map((e) => e.execution_id));
   const ghosts = previous
-    .filter((r) => keep.has(r.e.execution_id) && !freshIds.has(r.e.execution_id))
-    .map((r) => ({ e: r.e, gone: goneWhy.get(r.e.execution_id) ?? r.gone ?? 'gone' }))
+    .filter((r) => keep.has(r.e.execution_id) && !freshIds.has(r.e.execution_id) && (r.goneAt === undefined || now - r.goneAt < GONE_LINGER_MS))
+    .map((r) => ({ e: r.e, gone: goneWhy.get(r.e.execution_id) ?? r.gone ?? 'gone', goneAt: r.goneAt ?? now }))
     .sort((a, b) => olderFirst(a.e, b.e));
   const out: Row[] = [];
   let g = 0;
@@ -38,15 +46,82 @@ export function mergeRows(previous: readonly Row[], fresh: readonly Execution[],
   return out;
 }
 
-/** Case-insensitive substring on the playbook path or the execution id. */
-export function matchText(rows: readonly Row[], text: string): readonly Row[] {
-  const needle = text.trim().toLowerCase();
-  if (!needle) return rows;
-  return rows.filter((r) => r.e.execution_id.includes(needle) || (r.e.path ?? '').toLowerCase().includes(needle));
+/** The rows the filter expression keeps (src/filter.ts, the same as `list --filter`). */
+export function matchRows(rows: readonly Row[], filter: ParsedFilter): readonly Row[] {
+  if (filter.terms.length === 0) return rows;
+  return rows.filter((r) => matchFilter(filter, r.e));
 }
 
 /** Why a kept execution left the list, from its described state. */
 export function goneReason(state: string | undefined): string {
   if (!state) return 'gone: not found';
   return state === 'running' ? 'gone: unmatched' : `gone: ${state}`;
+}
+
+export type SortKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
+export interface Sort {
+  key: SortKey;
+  /** Largest (or last) first. */
+  desc: boolean;
+}
+/** Oldest first, as NoETL's sweep sees them. */
+export const DEFAULT_SORT: Sort = { key: 'age', desc: true };
+export const SORT_KEYS: readonly SortKey[] = ['id', 'path', 'age', 'idle', 'step', 'diag', 'ch'];
+
+function sortValue(e: Execution, key: SortKey): string | number | bigint {
+  switch (key) {
+    case 'id':
+      return BigInt(e.execution_id);
+    case 'path':
+      return (e.path ?? '').toLowerCase();
+    case 'age':
+      return e.age_seconds;
+    case 'idle':
+      return e.idle_seconds ?? e.age_seconds;
+    case 'step':
+      return (e.stuck_step ?? e.last_step ?? '').toLowerCase();
+    case 'diag':
+      return e.diagnosis.toLowerCase();
+    case 'ch':
+      return e.running_children;
+  }
+}
+
+/** Rows by one column; ties keep the list's order (oldest first). */
+export function sortRows(rows: readonly Row[], sort: Sort): readonly Row[] {
+  if (sort.key === DEFAULT_SORT.key && sort.desc === DEFAULT_SORT.desc) return rows;
+  const dir = sort.desc ? -1 : 1;
+  return rows
+    .map((r, i) => ({ r, i, v: sortValue(r.e, sort.key) }))
+    .sort((a, b) => (a.v < b.v ? -dir : a.v > b.v ? dir : a.i - b.i))
+    .map((x) => x.r);
+}
+
+/**
+ * The tree view: each row followed by its children (those shown), indented,
+ * in the order given; a row whose parent is not shown is a top row.
+ */
+export function treeRows(rows: readonly Row[]): Row[] {
+  const ids = new Set(rows.map((r) => r.e.execution_id));
+  const kids = new Map<string, Row[]>();
+  const top: Row[] = [];
+  for (const r of rows) {
+    const p = r.e.parent_execution_id;
+    if (p !== null && ids.has(p) && p !== r.e.execution_id) {
+      const list = kids.get(p) ?? [];
+      list.push(r);
+      kids.set(p, list);
+    } else top.push(r);
+  }
+  const out: Row[] = [];
+  const seen = new Set<string>();
+  const walk = (r: Row, depth: number) => {
+    if (seen.has(r.e.execution_id)) return; // a parent cycle shows each row once
+    seen.add(r.e.execution_id);
+    out.push(depth === (r.depth ?? 0) ? r : { ...r, depth });
+    for (const k of kids.get(r.e.execution_id) ?? []) walk(k, depth + 1);
+  };
+  for (const r of top) walk(r, 0);
+  for (const r of rows) if (!seen.has(r.e.execution_id)) walk(r, 0);
+  return out;
 }

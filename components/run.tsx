@@ -4,6 +4,7 @@ import { openDatabase } from '../src/db/open.js';
 import type { ExecutionSource } from '../src/source.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
+import { toAscii, unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -11,6 +12,8 @@ export interface InteractiveOptions {
   idleSeconds: number | null;
   refreshSeconds: number;
   color: boolean;
+  /** From --reason: the dialog opens with it. */
+  reason?: string | null;
   /** The source on the open database (NoETL or a status table). */
   openSource: (db: Database) => ExecutionSource;
   /** The config file's context in effect (the header shows it). */
@@ -52,6 +55,13 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   process.stdout.write(ALT_SCREEN_ON);
   process.once('exit', restore);
 
+  let quitCode = 0;
+  if (!unicodeTerminal(process.env)) {
+    useAsciiGlyphs(true);
+    // Whatever is still non-ASCII (Ink's own ellipsis, text from the database) is translated on the way out.
+    const write = process.stdout.write.bind(process.stdout) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? toAscii(chunk) : chunk, ...rest)) as typeof process.stdout.write;
+  }
   const app = render(
     createElement(App, {
       source,
@@ -60,6 +70,10 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       refreshSeconds: o.refreshSeconds,
       color: o.color,
       context: o.context ?? null,
+      reason: o.reason ?? null,
+      onQuit: (code: number) => {
+        quitCode = code;
+      },
     }),
     // Ink throttles frames to maxFps: at 60 a key pressed just after a refresh's frame
     // waits up to 16.7 ms for its own. Frames are diffs, so 120 costs little.
@@ -88,7 +102,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     await source.close?.().catch(() => undefined);
     if (!o.database) await db.close().catch(() => undefined);
   }
-  if (!stoppedBy) return 0;
+  if (!stoppedBy) return quitCode;
   const outcome = writeGate.afterSignal.at(-1);
   if (outcome) process.stderr.write(`noetl-console: ${stoppedBy} during a write: it ${outcome === 'unknown' ? 'may or may not have committed: re-read before acting' : outcome}\n`);
   return outcome === 'committed' ? 0 : outcome === 'unknown' ? 1 : 128 + (constants.signals[stoppedBy] ?? 15);

@@ -3,6 +3,7 @@ import type { MarkResult } from '../src/noetl/mark.js';
 import type { Execution } from '../src/noetl/model.js';
 import { AGE_PRESETS, nextIdle, stepAge, type Filter } from './filters.js';
 import { lookup, type Command, type Scope } from './keymap.js';
+import { DEFAULT_SORT, SORT_KEYS, type Sort } from './rows.js';
 
 export type Focus = 'reason' | 'count' | 'no' | 'yes';
 
@@ -11,11 +12,24 @@ export interface DialogState {
   action: Action;
   ids: readonly string[];
   cascade: boolean;
+  /** What will be written: the default until `edited`, shown as a placeholder then. */
   reason: string;
+  /** False while the reason is the untouched default: the first typed character replaces it. */
+  edited: boolean;
+  /** Caret position in the reason, in code points. */
+  caret: number;
+  /** How far back ↑ went in the session's reasons; -1 = not recalling. */
+  recall: number;
+  /** The reason as it was before ↑, for ↓ to come back to. */
+  draft?: { reason: string; edited: boolean };
   typed: string;
   focus: Focus;
   scroll: number;
   writing: boolean;
+  /** Marked ids outside the current filter (listed first, with a warning). */
+  outside: readonly string[];
+  /** A word in place (a wrong count, a missing reason). */
+  note: string | null;
 }
 
 export interface ResultsState {
@@ -28,11 +42,21 @@ export interface ResultsState {
   scroll: number;
 }
 
-export type Overlay = null | { kind: 'help'; scroll: number } | { kind: 'search' } | DialogState | ResultsState;
+/** `help` shows the keys, or with `error` the last database error in full. */
+export type Overlay = null | { kind: 'help'; scroll: number; error?: boolean } | { kind: 'search' } | DialogState | ResultsState;
 
 export interface Message {
   text: string;
   tone: 'info' | 'warn' | 'error';
+}
+
+export interface DetailState {
+  id: string;
+  scroll: number;
+  /** The child execution Tab selected (index in the detail's child list), or null. */
+  child: number | null;
+  /** The parents opened before this child: Esc goes back to them. */
+  back: readonly { id: string; scroll: number; child: number | null }[];
 }
 
 export interface UiState {
@@ -42,14 +66,21 @@ export interface UiState {
   marks: ReadonlySet<string>;
   filter: Filter;
   paused: boolean;
-  detail: { id: string; scroll: number } | null;
+  detail: DetailState | null;
   overlay: Overlay;
   message: Message | null;
   /** Bumped to ask for a refresh now. */
   refreshToken: number;
   /** Bumped to ask for a full reload (reconcile) with that refresh. */
   reconcileToken: number;
+  /** Exit status once quitting: 130 after Ctrl-C, as a shell expects. */
   quitting: boolean;
+  exitCode: number;
+  /** Reasons written this session, oldest first (↑ in the reason recalls them). */
+  reasons: readonly string[];
+  sort: Sort;
+  /** The last id asked to be copied, with a counter so that copying it twice copies twice. */
+  copy: { id: string; n: number } | null;
 }
 
 /** What the reducer needs to know about the screen when a key arrives. */
@@ -60,6 +91,8 @@ export interface View {
   goneIds: ReadonlySet<string>;
   cursorIdx: number;
   pageSize: number;
+  /** Child executions of the detail view, in its order. */
+  detailChildren?: readonly string[];
   /** Lines of the scrollable body of the detail, help or outcome view. */
   bodyLines: number;
   readOnly: boolean;
@@ -69,6 +102,13 @@ export interface View {
   /** Executions the open dialog will change, once the dry run is in; null before. */
   changeCount: number | null;
   defaultReason: (action: Action) => string;
+  /** From --reason: the dialog opens with it typed in. */
+  presetReason?: string | null;
+  /** Why the filter expression being typed does not parse, or null. */
+  filterError?: string | null;
+  /** The filter text `ids` were computed for, and how to compute them for another (null: it does not parse). */
+  filterText?: string;
+  idsFor?: (text: string) => readonly string[] | null;
 }
 
 export type UiAction =
@@ -92,6 +132,10 @@ export function initialState(filter: Filter): UiState {
     refreshToken: 0,
     reconcileToken: 0,
     quitting: false,
+    exitCode: 0,
+    reasons: [],
+    copy: null,
+    sort: DEFAULT_SORT,
   };
 }
 
@@ -117,11 +161,14 @@ export function reduce(s: UiState, a: UiAction): UiState {
       return { ...s, marks: new Set([...s.marks].filter((id) => a.keep.has(id))) };
     }
     case 'writeDone': {
-      const done = s.overlay?.kind === 'dialog' ? s.overlay.ids : [];
+      const d = s.overlay?.kind === 'dialog' ? s.overlay : null;
+      const done = d ? d.ids : [];
       const marks = new Set([...s.marks].filter((id) => !done.includes(id)));
+      const reason = d?.edited ? d.reason.trim() : '';
       return {
         ...s,
         marks,
+        reasons: reason && s.reasons.at(-1) !== reason ? [...s.reasons, reason].slice(-50) : s.reasons,
         overlay: { kind: 'results', action: a.action, results: a.results, error: a.error, executions: a.executions, scroll: 0 },
         refreshToken: s.refreshToken + 1,
       };
@@ -131,7 +178,13 @@ export function reduce(s: UiState, a: UiAction): UiState {
   }
 }
 
-function onKey(s: UiState, name: string, view: View): UiState {
+function onKey(s: UiState, name: string, given: View): UiState {
+  // Keys typed fast arrive before the render that follows a filter change: the rows are those of the filter in state.
+  let view = given;
+  if (given.idsFor && given.filterText !== undefined && given.filterText !== s.filter.text) {
+    const ids = given.idsFor(s.filter.text);
+    if (ids) view = { ...given, ids, filterText: s.filter.text };
+  }
   // Several keys can arrive in one event: the cursor is read from state, not from the last render.
   const at = s.cursorId === null ? -1 : view.ids.indexOf(s.cursorId);
   const v = at >= 0 ? { ...view, cursorIdx: at } : view;
@@ -139,9 +192,15 @@ function onKey(s: UiState, name: string, view: View): UiState {
   const printable = name === 'space' ? ' ' : [...name].length === 1 ? name : null;
   if (s.overlay?.kind === 'search' && printable !== null) return editSearch(s, s.filter.text + printable);
   if (s.overlay?.kind === 'search' && name === 'backspace') return editSearch(s, s.filter.text.slice(0, -1));
-  if (s.overlay?.kind === 'dialog' && (s.overlay.focus === 'reason' || s.overlay.focus === 'count')) {
-    const edited = editDialogField(s.overlay, printable, name);
-    if (edited) return { ...s, overlay: edited };
+  if (s.overlay?.kind === 'search' && name === 'ctrl+u') return editSearch(s, '');
+  if (s.overlay?.kind === 'search' && name === 'ctrl+w') return editSearch(s, s.filter.text.replace(/\S*\s*$/, ''));
+  if (s.overlay?.kind === 'dialog' && !s.overlay.writing && s.overlay.focus === 'reason') {
+    const edited = editReason(s.overlay, printable, name, s.reasons);
+    if (edited) return { ...s, overlay: { ...edited, note: null } };
+  }
+  if (s.overlay?.kind === 'dialog' && !s.overlay.writing && s.overlay.focus === 'count') {
+    const edited = editCount(s.overlay, printable, name);
+    if (edited) return { ...s, overlay: { ...edited, note: null } };
   }
   const command = lookup(scope, name);
   if (!command) return s;
@@ -152,12 +211,59 @@ function editSearch(s: UiState, text: string): UiState {
   return { ...s, filter: { ...s.filter, text: text.slice(0, 200) } };
 }
 
-function editDialogField(d: DialogState, printable: string | null, name: string): DialogState | null {
-  const field = d.focus === 'reason' ? 'reason' : 'typed';
-  if (name === 'backspace') return { ...d, [field]: d[field].slice(0, -1) };
+const MAX_REASON = 1000;
+
+/** Line editing in the reason, readline style; null when the key is not an edit. */
+function editReason(d: DialogState, printable: string | null, name: string, reasons: readonly string[]): DialogState | null {
+  const chars = [...d.reason];
+  const set = (text: string[], caret: number): DialogState => ({ ...d, reason: text.join(''), caret: clamp(caret, 0, text.length), edited: true, recall: -1, draft: undefined });
+  // The untouched default is a placeholder: typing or erasing starts from empty, moving the caret keeps it as text.
+  const base = d.edited ? chars : [];
+  const at = d.edited ? clamp(d.caret, 0, chars.length) : 0;
+  if (printable !== null) {
+    if (base.length >= MAX_REASON) return d;
+    return set([...base.slice(0, at), printable, ...base.slice(at)], at + 1);
+  }
+  switch (name) {
+    case 'backspace':
+      return d.edited ? set([...chars.slice(0, Math.max(0, at - 1)), ...chars.slice(at)], at - 1) : set([], 0);
+    case 'ctrl+u':
+      return set(base.slice(at), 0);
+    case 'ctrl+w': {
+      let i = at;
+      while (i > 0 && base[i - 1] === ' ') i--;
+      while (i > 0 && base[i - 1] !== ' ') i--;
+      return set([...base.slice(0, i), ...base.slice(at)], i);
+    }
+    case 'left':
+      return set(chars, (d.edited ? d.caret : chars.length) - 1);
+    case 'right':
+      return set(chars, (d.edited ? d.caret : chars.length) + 1);
+    case 'home':
+    case 'ctrl+a':
+      return set(chars, 0);
+    case 'end':
+    case 'ctrl+e':
+      return set(chars, chars.length);
+    case 'up':
+    case 'down': {
+      const recall = clamp(d.recall + (name === 'up' ? 1 : -1), -1, reasons.length - 1);
+      if (recall === d.recall) return d;
+      const draft = d.draft ?? { reason: d.reason, edited: d.edited };
+      if (recall === -1) return { ...d, recall, ...draft, caret: [...draft.reason].length };
+      const text = reasons[reasons.length - 1 - recall]!;
+      return { ...d, recall, reason: text, caret: [...text].length, edited: true, draft };
+    }
+    default:
+      return null;
+  }
+}
+
+function editCount(d: DialogState, printable: string | null, name: string): DialogState | null {
+  if (name === 'backspace') return { ...d, typed: d.typed.slice(0, -1) };
+  if (name === 'ctrl+u' || name === 'ctrl+w') return { ...d, typed: '' };
   if (printable === null) return null;
-  if (field === 'typed') return /^[0-9]$/.test(printable) ? { ...d, typed: (d.typed + printable).slice(0, 9) } : d;
-  return { ...d, reason: (d.reason + printable).slice(0, 1000) };
+  return /^[0-9]$/.test(printable) ? { ...d, typed: (d.typed + printable).slice(0, 9) } : d;
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
@@ -173,8 +279,7 @@ function scrollTo(to: number, v: View): number {
 }
 
 function focusOrder(d: DialogState, v: View): Focus[] {
-  const count = v.changeCount ?? d.ids.length;
-  return count > CONFIRM_COUNT_OVER ? ['reason', 'count', 'no', 'yes'] : ['reason', 'no', 'yes'];
+  return needsCount(d, v.changeCount) ? ['reason', 'count', 'no', 'yes'] : ['reason', 'no', 'yes'];
 }
 
 function run(s: UiState, command: Command, name: string, v: View): UiState {
@@ -197,23 +302,58 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
 
   switch (command) {
     case 'quit':
-      return { ...s, quitting: true };
+      return { ...s, quitting: true, exitCode: name === 'ctrl+c' ? 130 : 0 };
     case 'help':
       return { ...s, overlay: { kind: 'help', scroll: 0 } };
+    case 'sortPrev':
+    case 'sortNext': {
+      const i = SORT_KEYS.indexOf(s.sort.key) + (command === 'sortNext' ? 1 : SORT_KEYS.length - 1);
+      const key = SORT_KEYS[i % SORT_KEYS.length]!;
+      // Numbers read largest first, text A to Z.
+      return { ...s, sort: { key, desc: key === 'age' || key === 'idle' || key === 'ch' } };
+    }
+    case 'sortInvert':
+      return { ...s, sort: { ...s.sort, desc: !s.sort.desc } };
+    case 'copyId': {
+      const id = s.detail?.id ?? v.ids[v.cursorIdx];
+      if (!id) return s;
+      return { ...s, copy: { id, n: (s.copy?.n ?? 0) + 1 }, message: { text: `copied ${id}`, tone: 'info' } };
+    }
+    case 'lastError':
+      return { ...s, overlay: { kind: 'help', scroll: 0, error: true } };
     case 'close':
       if (o?.kind === 'search') return { ...s, overlay: null, filter: { ...s.filter, text: '' } };
       if (o?.kind === 'dialog' && o.writing) return s;
       if (o?.kind === 'dialog' && name === 'n' && (o.focus === 'reason' || o.focus === 'count')) return s;
+      if (o?.kind === 'dialog') return { ...s, overlay: null, message: { text: `${ACTIONS[o.action].verb}: closed, nothing written`, tone: 'info' } };
       return { ...s, overlay: null };
-    case 'back':
+    case 'back': {
+      const prev = s.detail?.back.at(-1);
+      if (s.detail && prev) return { ...s, detail: { ...prev, back: s.detail.back.slice(0, -1) } };
       return { ...s, detail: null };
+    }
     case 'open': {
       const id = v.ids[v.cursorIdx];
-      return id ? { ...s, detail: { id, scroll: 0 } } : s;
+      return id ? { ...s, detail: { id, scroll: 0, child: null, back: [] } } : s;
+    }
+    case 'nextChild':
+    case 'prevChild': {
+      const n = v.detailChildren?.length ?? 0;
+      if (!s.detail || n === 0) return s;
+      const cur = s.detail.child;
+      const child = command === 'nextChild' ? (cur === null ? 0 : (cur + 1) % n) : cur === null ? n - 1 : (cur + n - 1) % n;
+      return { ...s, detail: { ...s.detail, child } };
+    }
+    case 'openChild': {
+      const d = s.detail;
+      const id = d && d.child !== null ? v.detailChildren?.[d.child] : undefined;
+      if (!d || !id) return { ...s, message: { text: 'Tab selects a child execution, Enter opens it', tone: 'info' } };
+      return { ...s, detail: { id, scroll: 0, child: null, back: [...d.back, { id: d.id, scroll: d.scroll, child: d.child }] } };
     }
     case 'mark': {
       const id = v.ids[v.cursorIdx];
       if (!id) return s;
+      if (v.goneIds.has(id) && !s.marks.has(id)) return moveCursor({ ...s, message: { text: 'that execution is gone: nothing to mark', tone: 'info' } }, v, v.cursorIdx + 1);
       const marks = new Set(s.marks);
       if (marks.has(id)) marks.delete(id);
       else marks.add(id);
@@ -239,7 +379,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     case 'reconcile':
       return { ...s, refreshToken: s.refreshToken + 1, reconcileToken: s.reconcileToken + 1, message: { text: RELOADING, tone: 'info' } };
     case 'agePreset':
-      return { ...s, filter: { ...s.filter, olderThanSeconds: AGE_PRESETS[Number(name) - 1]! } };
+      return { ...s, filter: { ...s.filter, olderThanSeconds: AGE_PRESETS[Number(name)]! } };
     case 'ageUp':
       return { ...s, filter: { ...s.filter, olderThanSeconds: stepAge(s.filter.olderThanSeconds, 1) } };
     case 'ageDown':
@@ -253,19 +393,19 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     case 'clearSearch':
       return s.filter.text ? { ...s, filter: { ...s.filter, text: '' } } : s;
     case 'confirm':
-      if (o?.kind === 'search') return { ...s, overlay: null };
+      if (o?.kind === 'search') return v.filterError ? { ...s, message: { text: `filter: ${v.filterError}`, tone: 'warn' } } : { ...s, overlay: null };
       if (o?.kind === 'dialog') return confirmDialog(s, o, v);
       return s;
     case 'cascade':
       if (o?.kind !== 'dialog' || o.writing || o.focus === 'reason' || o.focus === 'count') return s;
-      return { ...s, overlay: { ...o, cascade: !o.cascade, typed: '' } };
+      return { ...s, overlay: { ...o, cascade: !o.cascade, typed: '', note: null } };
     case 'focusNext':
     case 'focusPrev': {
       if (o?.kind !== 'dialog' || o.writing) return s;
       const order = focusOrder(o, v);
       const i = order.indexOf(o.focus);
       const next = order[(i + (command === 'focusNext' ? 1 : order.length - 1)) % order.length]!;
-      return { ...s, overlay: { ...o, focus: next } };
+      return { ...s, overlay: { ...o, focus: next, note: null } };
     }
     default:
       return s;
@@ -278,30 +418,64 @@ function openDialog(s: UiState, action: Action, v: View, given?: readonly string
   if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${ACTIONS[action].state} status value`, tone: 'warn' } };
   if (!v.connected) return { ...s, message: { text: `disconnected: cannot ${verb} until the database is back`, tone: 'error' } };
   let ids: readonly string[];
+  let outside: string[] = [];
   if (given) ids = given;
   else if (s.detail) ids = [s.detail.id];
   else if (s.marks.size > 0) {
-    const shown = v.ids.filter((id) => s.marks.has(id));
-    ids = [...shown, ...[...s.marks].filter((id) => !shown.includes(id))];
-  } else ids = v.ids[v.cursorIdx] ? [v.ids[v.cursorIdx]!] : [];
+    const shown = v.ids.filter((id) => s.marks.has(id) && !v.goneIds.has(id));
+    const inView = new Set(v.ids);
+    // Marks the filter hides are acted on too: they come first, and the dialog warns about them.
+    outside = [...s.marks].filter((id) => !inView.has(id));
+    ids = [...outside, ...shown];
+  } else {
+    const id = v.ids[v.cursorIdx];
+    ids = id && !v.goneIds.has(id) ? [id] : [];
+  }
   if (ids.length === 0) return { ...s, message: { text: `nothing to ${verb}`, tone: 'info' } };
+  const preset = v.presetReason?.trim() ? v.presetReason : null;
+  const reason = preset ?? v.defaultReason(action);
   return {
     ...s,
-    overlay: { kind: 'dialog', action, ids, cascade: true, reason: v.defaultReason(action), typed: '', focus: 'no', scroll: 0, writing: false },
+    overlay: {
+      kind: 'dialog',
+      action,
+      ids,
+      cascade: true,
+      reason,
+      edited: preset !== null,
+      caret: [...reason].length,
+      recall: -1,
+      typed: '',
+      focus: 'reason',
+      scroll: 0,
+      writing: false,
+      outside,
+      note: null,
+    },
   };
+}
+
+/** The count must be typed: more than CONFIRM_COUNT_OVER will change. */
+export function needsCount(d: DialogState, changeCount: number | null): boolean {
+  return (changeCount ?? d.ids.length) > CONFIRM_COUNT_OVER;
 }
 
 function confirmDialog(s: UiState, d: DialogState, v: View): UiState {
   if (d.writing) return s;
-  const order = focusOrder(d, v);
-  if (d.focus === 'no') return { ...s, overlay: null };
-  if (d.focus !== 'yes') return { ...s, overlay: { ...d, focus: order[order.indexOf(d.focus) + 1]! } };
-  if (!v.connected) return { ...s, message: { text: 'disconnected: nothing written; try again when the database is back', tone: 'error' } };
-  if (v.changeCount === null) return { ...s, message: { text: 'still reading what will change…', tone: 'info' } };
-  if (v.changeCount === 0) return { ...s, message: { text: 'nothing to change: all already finished', tone: 'warn' } };
-  if (!d.reason.trim()) return { ...s, overlay: { ...d, focus: 'reason' }, message: { text: 'a reason is required', tone: 'warn' } };
-  if (v.changeCount > CONFIRM_COUNT_OVER && d.typed !== String(v.changeCount)) {
-    return { ...s, overlay: { ...d, focus: 'count' }, message: { text: `type ${v.changeCount} to confirm`, tone: 'warn' } };
+  const dialog = (patch: Partial<DialogState>): UiState => ({ ...s, overlay: { ...d, ...patch } });
+  if (d.focus === 'no') return { ...s, overlay: null, message: { text: `${ACTIONS[d.action].verb}: closed, nothing written`, tone: 'info' } };
+  if (d.focus === 'reason') {
+    if (!d.reason.trim()) return dialog({ note: 'a reason is required' });
+    return dialog({ focus: needsCount(d, v.changeCount) ? 'count' : 'yes' });
   }
-  return { ...s, overlay: { ...d, writing: true } };
+  // From here: the count (a correct one is the confirmation) or Yes.
+  if (!v.connected) return { ...s, message: { text: 'disconnected: nothing written; try again when the database is back', tone: 'error' } };
+  if (v.changeCount === null) return dialog({ note: 'still reading what will change…' });
+  if (v.changeCount === 0) return dialog({ note: 'nothing to change: all already finished' });
+  if (!d.reason.trim()) return dialog({ focus: 'reason', note: 'a reason is required' });
+  if (needsCount(d, v.changeCount) && d.typed !== String(v.changeCount)) {
+    const note = d.typed ? `${d.typed} is not ${v.changeCount}` : 'the count is missing';
+    return dialog({ focus: 'count', note });
+  }
+  return dialog({ writing: true, note: null });
 }

@@ -143,7 +143,7 @@ describePostgres('the console (tmux) gets a signal', () => {
     tm.type('/');
     tm.type('signals/ui');
     tm.keys('Enter');
-    await tm.waitFor((s) => s.includes('text "signals/ui"') && /^> .*signals\/ui /m.test(s) && !s.includes('signals-batch'), 'one row shown');
+    await tm.waitFor((s) => s.includes('filter "signals/ui"') && /^> .*signals\/ui /m.test(s) && !s.includes('signals-batch'), 'one row shown');
   };
 
   it('SIGINT while the list is shown: normal screen, cursor shown, exit 130', async () => {
@@ -174,7 +174,7 @@ describePostgres('the console (tmux) gets a signal', () => {
       await showUiRow(tm);
       tm.keys('c');
       await tm.waitForText('will change:');
-      tm.keys('Right', 'Enter');
+      tm.keys('Enter', 'Enter');
       await waitForBlocked(admin, holderPid, 1, 'the console write');
       process.kill(tm.consolePid(), 'SIGTERM');
       await tm.waitForText('waiting for the write in progress');

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, eventsOf, type TestDatabase } from '../helpers/db.js';
 import { openPostgres } from '../../src/db/postgres.js';
-import { seedList } from '../ui/seed.js';
+import { seedIncident, seedList } from '../ui/seed.js';
+import { closesOf } from '../helpers/closes.js';
 import { TmuxSession, ensureBuilt } from './tmux.js';
 
 const sessions: TmuxSession[] = [];
@@ -44,15 +45,15 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     expect(screen).toContain('shown 5');
 
     tm.keys('j', 'j', 'Space', 'j', 'Space');
-    screen = await tm.waitForText('selected 2');
+    screen = await tm.waitForText('marked 2');
     tm.keys('c');
     screen = await tm.waitForText('will change:');
-    expect(screen).toContain('Cancel 2 executions');
+    expect(screen).toContain('Cancel 2 + 1 running child = 3');
     expect(screen).toMatch(/etl\/alpha\s+2h00m\s+will cancel/);
     expect(screen).toMatch(/etl\/parent\s+1h10m\s+will cancel/);
     expect(screen).toMatch(/└ …\d+ etl\/child\s+1h05m\s+will cancel/);
-    expect(screen).toContain('> No <');
-    tm.keys('Right', 'Enter');
+    expect(screen).toContain('> Reason:');
+    tm.keys('Enter', 'Enter');
     screen = await tm.waitForText('Cancel done');
     expect(screen).toContain('3 cancelled, 1 already finished');
 
@@ -72,6 +73,90 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     expect(screen).toContain('shown 3');
     tm.keys('q');
     await tm.waitFor(() => !tm.alive(), 'the console to quit');
+  });
+
+  /** Every close the console wrote in the schema: execution id → reason. */
+  const consoleCloses = async (schema: string) => {
+    const { rows } = await t.db.query<{ execution_id: string }>(`SELECT DISTINCT execution_id::text FROM "${schema}".event`);
+    const out = new Map<string, string>();
+    for (const { execution_id } of rows) {
+      const closes = closesOf(await eventsOf(t.db, schema, execution_id)).filter((e) => e.meta?.emitted_by === 'noetl-console');
+      if (closes.length) out.set(execution_id, String(closes.at(-1)!.meta?.reason));
+    }
+    return out;
+  };
+  const REASON = 'INC-7 worker pool died';
+
+  it('replays the incident: / nightly_batch Enter a c <reason> Enter 60 Enter closes exactly the 60', async () => {
+    const schema = `${t.schema}_inc`;
+    await t.db.query(noetlSchemaSql(schema));
+    const inc = await seedIncident(t.db, schema);
+    const tm = session();
+    tm.start(['--database-url', POSTGRES_URL, '--schema', schema, '--refresh', '1']);
+    await tm.waitForText('shown 33');
+    // The 8 keys, besides the filter and the reason text.
+    tm.keys('/');
+    tm.type('nightly_batch');
+    tm.keys('Enter', 'a', 'c');
+    let screen = await tm.waitForText('Cancel 30 + 30 running children = 60');
+    expect(screen).toContain('> Reason:');
+    expect(screen.split('\n').every((l) => [...l].length <= 80)).toBe(true);
+    tm.type(REASON);
+    tm.keys('Enter', '6', '0', 'Enter');
+    screen = await tm.waitForText('Cancel done');
+    expect(screen).toContain('60 cancelled');
+    const closed = await consoleCloses(schema);
+    expect([...closed.keys()].sort()).toEqual([...inc.parents, ...inc.children].sort());
+    expect(new Set(closed.values())).toEqual(new Set([REASON]));
+    tm.keys('Escape');
+    await tm.waitFor((s) => s.includes('? help') && /shown 0 · marked 0 · stuck 3 /.test(s), 'the list again');
+    tm.keys('q');
+    await tm.waitFor(() => !tm.alive(), 'the console to quit');
+  });
+
+  it('a stray mark made before the filter shows the warning line, first', async () => {
+    const schema = `${t.schema}_stray`;
+    await t.db.query(noetlSchemaSql(schema));
+    const inc = await seedIncident(t.db, schema);
+    const tm = session();
+    tm.start(['--database-url', POSTGRES_URL, '--schema', schema, '--refresh', '1']);
+    let screen = await tm.waitForText('shown 33');
+    const stray = inc.others.find((id) => cursorLine(screen)?.includes(tail(id)))!;
+    expect(stray).toBeDefined();
+    tm.keys('Space', '/');
+    tm.type('nightly_batch');
+    tm.keys('Enter', 'a', 'c');
+    screen = await tm.waitForText('Cancel 31 + 30 running children = 61');
+    const lines = screen.split('\n');
+    const warning = lines.findIndex((l) => l.includes('1 marked outside the filter: '));
+    expect(warning).toBeGreaterThan(0);
+    expect(lines[warning]).toContain(tail(stray));
+    expect(lines[warning + 1]).toContain(tail(stray));
+    tm.keys('Escape');
+    await tm.waitForText('nothing written');
+    expect((await consoleCloses(schema)).size).toBe(0);
+    // y puts the full id on the clipboard with OSC 52; tmux keeps it as a paste buffer.
+    tm.clipboardOn();
+    tm.keys('y');
+    const copied = await tm.waitForText(/copied \d+/);
+    const id = /copied (\d+)/.exec(copied)![1]!;
+    expect(cursorLine(copied)).toContain(tail(id));
+    await tm.waitFor(() => tm.pasteBuffer() === id, 'the id in the tmux buffer');
+    tm.keys('q');
+    await tm.waitFor(() => !tm.alive(), 'the console to quit');
+  });
+
+  it('shows only ASCII under LANG=C, and Ctrl-C exits 130', async () => {
+    await seedList(t.db, t.schema).catch(() => undefined);
+    const tm = session();
+    tm.startInShell(['--database-url', POSTGRES_URL, '--schema', t.schema, '--refresh', '1'], 80, 24, { LANG: 'C', LC_ALL: '' });
+    const screen = await tm.waitForText('? help');
+    await tm.waitForText('stuck');
+    expect(tm.screen()).toMatch(/age>=5m \| idle any/);
+    expect(tm.screen()).not.toMatch(/[^\x00-\x7f]/);
+    void screen;
+    tm.keys('C-c');
+    await tm.waitForText('EXITED 130');
   });
 
   it('shows the banner when its connection is killed and the server refuses it, then recovers', async () => {

@@ -27,9 +27,10 @@ export class TmuxSession {
    * The same inside a shell that stays after the console exits and prints
    * `EXITED <status>`: to see the terminal the console left behind.
    */
-  startInShell(args: string[], columns = 80, rows = 24): void {
+  startInShell(args: string[], columns = 80, rows = 24, env: Record<string, string> = {}): void {
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const script = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color node ${CLI} ${quoted}; echo "EXITED $?"; sleep 600`;
+    const vars = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
+    const script = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color ${vars} node ${CLI} ${quoted}; echo "EXITED $?"; sleep 600`;
     execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), 'sh', '-c', script], { cwd: ROOT });
   }
 
@@ -83,6 +84,20 @@ export class TmuxSession {
 
   waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
     return this.waitFor((s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), String(text), timeoutMs);
+  }
+
+  /** Let the console set the clipboard with OSC 52 (tmux then keeps it as a paste buffer). */
+  clipboardOn(): void {
+    execFileSync('tmux', ['set-option', '-t', this.name, 'set-clipboard', 'on']);
+  }
+
+  /** The newest tmux paste buffer. */
+  pasteBuffer(): string {
+    try {
+      return execFileSync('tmux', ['show-buffer'], { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
   }
 
   kill(): void {

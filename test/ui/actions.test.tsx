@@ -43,59 +43,78 @@ const moveTo = async (s: Screen, ids: ListIds, id: string) => {
 };
 
 describe('confirmation dialog', () => {
-  it('opens on the cursor row with focus on No; Enter on No writes nothing', async () => {
+  it('opens on the cursor row with the reason focused; Esc, No and n close it with nothing written', async () => {
     const { s, ids, schema } = await setup();
     await moveTo(s, ids, ids.alpha);
     await press(s, 'c');
     const frame = await waitForText(s, 'will cancel');
     expect(frame).toContain('Cancel 1 execution');
     expect(frame).toMatch(/etl\/alpha\s+2h00m\s+will cancel/);
-    expect(frame).toContain('> No <');
     expect(frame).toContain('[x] cascade');
-    expect(frame).toContain('Reason: stuck: cancelled by oncall with noetl-console');
-    await press(s, KEYS.enter);
-    await waitForText(s, '? help');
-    expect(terminal(await eventsOf(db, schema, ids.alpha))).toEqual([]);
-    // Esc and n close it too.
-    await press(s, 'c');
-    await waitForText(s, '> No <');
+    expect(frame).toContain('> Reason:  stuck: cancelled by oncall with noetl-console');
+    expect(frame).toContain('  No      Yes, cancel 1  ');
     await press(s, KEYS.escape);
-    await waitForText(s, '? help');
+    await waitForText(s, 'cancel: closed, nothing written');
+    // Tab to No, Enter; n on a button.
     await press(s, 'c');
+    await waitForText(s, '> Reason:');
+    await press(s, KEYS.tab);
     await waitForText(s, '> No <');
+    await press(s, KEYS.enter);
+    await waitForText(s, 'cancel: closed, nothing written');
+    await press(s, 'c');
+    await waitForText(s, '> Reason:');
+    await press(s, KEYS.tab, 'n');
+    await waitForText(s, 'cancel: closed, nothing written');
+    // In the reason, n is text.
+    await press(s, 'c');
+    await waitForText(s, '> Reason:');
     await press(s, 'n');
+    await waitForText(s, /> Reason: n\s*│/);
+    await press(s, KEYS.escape);
     await waitForText(s, '? help');
     expect(terminal(await eventsOf(db, schema, ids.alpha))).toEqual([]);
   });
 
-  it('previews the cascade from the database, t toggles it, the reason is editable, and Yes writes', async () => {
+  it('previews the cascade, t toggles it on a button; the reason edits like a shell line and ↑ recalls it; Enter Enter writes', async () => {
     const { s, ids, schema } = await setup();
     await moveTo(s, ids, ids.alpha);
     await press(s, KEYS.space); // alpha marked, cursor to bravo
     await moveTo(s, ids, ids.parent);
     await press(s, KEYS.space);
-    await waitForText(s, 'selected 2');
+    await waitForText(s, 'marked 2');
     await press(s, 'c');
     let frame = await waitForText(s, 'will change:');
-    expect(frame).toContain('Cancel 2 executions');
+    expect(frame).toContain('Cancel 2 + 1 running child = 3');
     expect(frame).toMatch(/ └ …\d+ etl\/child\s+1h05m\s+will cancel/);
     expect(frame).toMatch(/ └ …\d+ etl\/child-done\s+1h05m\s+already finished \(completed\)/);
     expect(frame).toContain('3 will change: 2 selected + 1 running descendant · 1 skipped');
 
-    await press(s, 't');
+    await press(s, KEYS.tab, 't');
     frame = await waitForText(s, '[ ] cascade');
     frame = await waitForText(s, '2 will change');
+    expect(frame).toContain('Cancel 2 executions');
     expect(frame).not.toContain('etl/child');
     await press(s, 't');
     await waitForText(s, '3 will change');
 
-    // Reason: from No, back to the field; clear it and type a new one.
+    // Back to the reason: the first character replaces the default.
     await press(s, KEYS.shiftTab);
     await waitForText(s, '> Reason:');
-    await press(s, ...Array(60).fill(KEYS.backspace));
-    await press(s, 'worker pool rolled; tickets INC-42');
+    await press(s, 'worker pool rolled; tickets INC-41');
+    await waitForText(s, /Reason: worker pool rolled; tickets INC-41 *│/);
+    await press(s, '\u0017'); // ctrl-w: the last word
+    await waitForText(s, /Reason: worker pool rolled; tickets  *│/);
+    await press(s, 'INC-42', KEYS.home, 'x');
+    await waitForText(s, 'Reason: xworker pool rolled; tickets INC-42');
+    await press(s, KEYS.backspace, KEYS.end, KEYS.left, KEYS.left, KEYS.backspace, '4');
+    await waitForText(s, 'Reason: worker pool rolled; tickets INC442');
+    await press(s, KEYS.backspace, '-');
     await waitForText(s, 'Reason: worker pool rolled; tickets INC-42');
-    await press(s, KEYS.tab, KEYS.right);
+    // ctrl-u erases to the start; Enter on an empty reason says so in place.
+    await press(s, KEYS.home, KEYS.end, '\u0015', KEYS.enter);
+    await waitForText(s, 'a reason is required');
+    await press(s, 'worker pool rolled; tickets INC-42', KEYS.enter);
     await waitForText(s, '> Yes, cancel 3 <');
     await press(s, KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
@@ -114,11 +133,24 @@ describe('confirmation dialog', () => {
 
     await press(s, KEYS.escape);
     frame = await waitForNoText(s, tail(ids.alpha));
-    expect(frame).toContain('selected 0');
+    expect(frame).toContain('marked 0');
     expect(frame).not.toContain(tail(ids.parent));
+
+    // ↑ recalls the reason of the session, ↓ goes back to the default.
+    await press(s, 'g', 'j', 'j'); // hotel, golf, bravo: alpha has left
+    await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.bravo)), 'cursor on bravo');
+    await press(s, 'c');
+    await waitForText(s, '> Reason:  stuck: cancelled');
+    await press(s, KEYS.up);
+    await waitForText(s, 'Reason: worker pool rolled; tickets INC-42');
+    await press(s, KEYS.down);
+    await waitForText(s, '> Reason:  stuck: cancelled');
+    await press(s, KEYS.escape);
+    await waitForText(s, 'nothing written');
+    expect(terminal(await eventsOf(db, schema, ids.bravo))).toEqual([]);
   });
 
-  it('over 10 executions asks to type the count before Yes writes', async () => {
+  it('over 10 executions the typed count is the confirmation: Enter on the right count writes, a wrong one says so in place', async () => {
     const schema = await freshSchema(db);
     const sc = new Scenario();
     const many = Array.from({ length: 12 }, (_, i) => sc.execution({ path: `bulk/job-${i}`, startedMinutesAgo: 100 - i }).issued('x', 50).id);
@@ -126,21 +158,21 @@ describe('confirmation dialog', () => {
     const s = (screen = renderApp({ db, schema }));
     await waitForText(s, 'shown 12');
     await press(s, 'a');
-    await waitForText(s, 'selected 12');
+    await waitForText(s, 'marked 12');
     await press(s, 'c');
     await waitForText(s, 'Type 12 to confirm');
-    await press(s, KEYS.right);
-    await waitForText(s, '> Yes, cancel 12 <');
     await press(s, KEYS.enter);
-    let frame = await waitForText(s, 'type 12 to confirm');
-    expect(frame).toContain('> Type 12 to confirm:');
+    let frame = await waitForText(s, '> Type 12 to confirm:');
+    await press(s, KEYS.enter);
+    await waitForText(s, 'the count is missing');
+    await press(s, '1', '3', KEYS.enter);
+    frame = await waitForText(s, '13 is not 12');
+    expect(frame).toContain('> Type 12 to confirm: 13');
+    // t is not a digit: the count stays.
+    await press(s, 't');
+    await waitForText(s, '> Type 12 to confirm: 13');
     for (const id of many) expect(terminal(await eventsOf(db, schema, id))).toEqual([]);
-    await press(s, '1', '3');
-    await press(s, KEYS.tab, KEYS.right, KEYS.enter);
-    await waitForText(s, 'type 12 to confirm');
-    await press(s, KEYS.backspace, '2', KEYS.tab, KEYS.right);
-    await waitForText(s, '> Yes, cancel 12 <');
-    await press(s, KEYS.enter);
+    await press(s, KEYS.backspace, '2', KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
     expect(frame).toContain('12 cancelled');
     for (const id of many) expect(terminal(await eventsOf(db, schema, id))).toHaveLength(1);
@@ -168,7 +200,7 @@ describe('confirmation dialog', () => {
     await press(s, 'f');
     await waitForText(s, 'Mark failed 1 execution');
     await waitForText(s, 'will mark failed');
-    await press(s, KEYS.right, KEYS.enter);
+    await press(s, KEYS.enter, KEYS.enter);
     const frame = await waitForText(s, 'Mark failed done');
     expect(frame).toMatch(/etl\/golf\s+7h00m\s+marked failed/);
     const written = terminal(await eventsOf(db, schema, ids.golf));
@@ -186,7 +218,7 @@ describe('confirmation dialog', () => {
     await waitForText(ro, 'read-only mode: cannot cancel (started with --read-only)');
     await press(ro, 'f');
     await waitForText(ro, 'read-only mode: cannot mark failed');
-    expect(ro.lastFrame()).not.toContain('> No <');
+    expect(ro.lastFrame()).not.toContain('Reason:');
   });
 });
 
@@ -241,7 +273,7 @@ describe('detail view', () => {
     await waitForText(s, /Worker\s+worker-dead\s+no fresh heartbeat/);
     await press(s, 'c');
     await waitForText(s, 'will cancel');
-    await press(s, KEYS.right, KEYS.enter);
+    await press(s, KEYS.enter, KEYS.enter);
     await waitForText(s, 'Cancel done');
     expect(terminal(await eventsOf(db, schema, ids.bravo))).toHaveLength(1);
     await press(s, KEYS.escape);

@@ -46,7 +46,7 @@ describe('the dialog binds the write', () => {
     expect(frame).toContain('Yes, cancel 2');
 
     const late = await startChildren(schema, ids.parent, 3);
-    await press(s, KEYS.right);
+    await press(s, KEYS.enter); // reason → Yes
     await waitForText(s, '> Yes, cancel 2 <');
     await press(s, KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
@@ -65,7 +65,7 @@ describe('the dialog binds the write', () => {
     frame = await waitForText(s, '3 will change');
     expect(frame).toContain('Cancel 3 executions');
     for (const id of late) expect(frame).toContain(tail(id));
-    await press(s, KEYS.right);
+    await press(s, KEYS.enter); // reason → Yes
     await waitForText(s, '> Yes, cancel 3 <');
     await press(s, KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
@@ -82,7 +82,7 @@ describe('the dialog binds the write', () => {
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');
     await press(s, 'c');
     await waitForText(s, '1 will change');
-    await press(s, KEYS.right);
+    await press(s, KEYS.enter); // reason → Yes
     await waitForText(s, '> Yes, cancel 1 <');
     await press(s, KEYS.enter);
     await waitForText(s, 'Cancel done');

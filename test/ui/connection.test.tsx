@@ -46,12 +46,20 @@ describe('database trouble', () => {
     db.down = true;
     let frame = await waitForText(s, /disconnected, retrying in \d+s, data as of \d\d:\d\d:\d\d/);
     expect(frame).toContain('cannot connect to 127.0.0.1:5432/noetl');
+    expect(frame.split('\n')[0]).toMatch(/read-write {2}disconnected \d\d:\d\d:\d\d/);
+    expect(frame.split('\n')[0]).not.toContain('live');
     expect(frame).toContain(tail(ids.hotel)); // the last data stays
     expect(frame).toContain(tail(ids.delta));
 
     await press(s, 'c');
     frame = await waitForText(s, 'disconnected: cannot cancel until the database is back');
-    expect(frame).not.toContain('> No <');
+    expect(frame).not.toContain('Reason:');
+    // e shows the whole error, not cut to the banner's line.
+    await press(s, 'e');
+    frame = await waitForText(s, /Last database error, at \d\d:\d\d:\d\d:/);
+    expect(frame).toContain('cannot connect to 127.0.0.1:5432/noetl');
+    await press(s, KEYS.escape);
+    await waitForText(s, '? help');
     await press(s, 'f');
     await waitForText(s, 'disconnected: cannot mark failed');
     await press(s, KEYS.down); // a key clears the message; the banner is back
@@ -64,8 +72,9 @@ describe('database trouble', () => {
     frame = await waitForNoText(s, 'disconnected');
     frame = await waitForNoText(s, tail(ids.delta));
     expect(frame).toContain(tail(ids.hotel));
+    expect(frame.split('\n')[0]).toMatch(/live 0\.3s/);
     await press(s, 'c');
-    await waitForText(s, '> No <');
+    await waitForText(s, '> Reason:');
   });
 
   it('starts while the database is down and fills in when it comes up', async () => {
@@ -89,7 +98,7 @@ describe('database trouble', () => {
     await press(s, 'c');
     await waitForText(s, 'will cancel');
     db.down = true;
-    await press(s, KEYS.right, KEYS.enter);
+    await press(s, KEYS.enter, KEYS.enter);
     const frame = await waitForText(s, 'the write failed');
     expect(frame).toContain('connection refused');
     expect((await eventsOf(t.db, schema, ids.hotel)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);

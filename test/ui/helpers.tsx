@@ -63,6 +63,9 @@ function appElement(p: Props) {
       color={p.color ?? false}
       actor={p.actor ?? TEST_ACTOR}
       verifyAfterMs={p.verifyAfterMs}
+      reason={p.reason ?? null}
+      onQuit={p.onQuit}
+      clipboard={p.clipboard ?? (() => undefined)}
     />
   );
 }

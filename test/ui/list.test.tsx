@@ -57,7 +57,7 @@ describe('main screen', () => {
     expect(lines[0]).toContain('read-write');
     expect(lines[0]).toMatch(/live 600s \d\d:\d\d:\d\d/);
     expect(lines[1]).toContain('age≥5m · idle any · no children');
-    expect(lines[1]).toMatch(/running 10 stuck 9 shown 8 selected 0/);
+    expect(lines[1]).toMatch(/^shown 8 · marked 0 · stuck 9  age≥5m · idle any · no children · running 10$/);
     const order = listOrder(ids);
     const positions = order.map((id) => lines.findIndex((l) => l.includes(tail(id))));
     expect(positions.every((p) => p > 0)).toBe(true);
@@ -81,7 +81,7 @@ describe('main screen', () => {
   it('marks the cursor and selection with > and * (usable without colour)', async () => {
     const s = await open({ db, schema, color: false });
     await press(s, KEYS.space);
-    const frame = await waitForText(s, 'selected 1');
+    const frame = await waitForText(s, 'marked 1');
     expect(rowOf(frame, ids.hotel)).toMatch(/^ \* /);
     expect(rowOf(frame, ids.golf)).toMatch(/^> {2}/);
   });
@@ -153,16 +153,16 @@ describe('keys', () => {
   it('space marks and moves on, a marks all shown, A clears', async () => {
     const s = await open();
     await press(s, KEYS.space, KEYS.space);
-    let frame = await waitForText(s, 'selected 2');
+    let frame = await waitForText(s, 'marked 2');
     expect(rowOf(frame, ids.hotel)).toMatch(/^ \*/);
     expect(rowOf(frame, ids.golf)).toMatch(/^ \*/);
     await press(s, KEYS.up, KEYS.space);
-    frame = await waitForText(s, 'selected 1');
+    frame = await waitForText(s, 'marked 1');
     expect(rowOf(frame, ids.golf)).toMatch(/^ {2}/);
     await press(s, 'a');
-    await waitForText(s, 'selected 8');
+    await waitForText(s, 'marked 8');
     await press(s, 'A');
-    frame = await waitForText(s, 'selected 0');
+    frame = await waitForText(s, 'marked 0');
     expect(frame).not.toMatch(/^.\*/m);
   });
 
@@ -223,24 +223,24 @@ describe('keys', () => {
     await press(s, '/');
     await waitForText(s, 'Enter keep');
     await press(s, 'b', 'r', 'a');
-    let frame = await waitForText(s, 'text "bra"');
+    let frame = await waitForText(s, 'filter "bra"');
     expect(rowIds(frame, listOrder(ids))).toEqual([ids.bravo]);
     expect(cursorLine(frame)).toContain(tail(ids.bravo));
     await press(s, KEYS.enter);
     frame = await waitForText(s, '? help');
-    expect(frame).toContain('text "bra"');
+    expect(frame).toContain('filter "bra"');
     await press(s, KEYS.escape);
-    frame = await waitForNoText(s, 'text "');
+    frame = await waitForNoText(s, 'filter "');
     expect(rowIds(frame, listOrder(ids))).toEqual(listOrder(ids));
 
     // By id, typed in one burst (a paste), then dropped with Esc while typing.
     await press(s, '/', tail(ids.alpha));
-    frame = await waitForText(s, `text "${tail(ids.alpha)}"`);
+    frame = await waitForText(s, `filter "${tail(ids.alpha)}"`);
     expect(rowIds(frame, listOrder(ids))).toEqual([ids.alpha]);
     await press(s, KEYS.backspace);
-    await waitForText(s, `text "${tail(ids.alpha).slice(0, -1)}"`);
+    await waitForText(s, `filter "${tail(ids.alpha).slice(0, -1)}"`);
     await press(s, KEYS.escape);
-    frame = await waitForNoText(s, 'text "');
+    frame = await waitForNoText(s, 'filter "');
     expect(frame).toContain('? help');
   });
 
@@ -282,7 +282,7 @@ describe('keys', () => {
     expect(cursorLine(frame)).toContain(tail(mine.alpha));
     expect(rowOf(frame, mine.alpha)).toContain('gone: completed');
     expect(frame).not.toContain(tail(mine.charlie));
-    expect(frame).toMatch(/shown 7 /); // one new; charlie and alpha gone (alpha still on screen, not counted)
+    expect(frame).toMatch(/shown 7 · /); // one new; charlie and alpha gone (alpha still on screen, not counted)
     await press(s, 'j');
     await cursorOn(s, mine.bravo);
     await press(s, 'r');
@@ -290,7 +290,7 @@ describe('keys', () => {
   });
 
   it('? shows every key binding, generated from the keymap; Esc closes it', async () => {
-    const s = (screen = renderSized({ db, schema }, 100, 80));
+    const s = (screen = renderSized({ db, schema }, 100, 140));
     await waitForText(s, tail(ids.hotel));
     await press(s, '?');
     const all = await waitForText(s, 'Anywhere');
@@ -309,17 +309,21 @@ describe('keys', () => {
     await waitForText(s, tail(ids.hotel));
   });
 
-  it('q quits', async () => {
-    const s = await open();
+  it('q quits with status 0', async () => {
+    const codes: number[] = [];
+    const s = await open({ db, schema, onQuit: (c) => codes.push(c) });
     await press(s, 'q');
     await waitUntil(s, (f) => f.trim() === '', 'empty frame');
+    expect(codes).toEqual([0]);
   });
 
-  it('ctrl-c quits, even in the middle of a dialog', async () => {
-    const s = await open();
+  it('ctrl-c quits with status 130, even in the middle of a dialog', async () => {
+    const codes: number[] = [];
+    const s = await open({ db, schema, onQuit: (c) => codes.push(c) });
     await press(s, 'c');
-    await waitForText(s, '> No <');
+    await waitForText(s, '> Reason:');
     await press(s, KEYS.ctrlC);
     await waitUntil(s, (f) => f.trim() === '', 'empty frame');
+    expect(codes).toEqual([130]);
   });
 });

@@ -69,3 +69,32 @@ export async function addStuck(db: Database, schema: string, minutesAgo: number,
   await s.apply(db, schema);
   return e.id;
 }
+
+/** The incident of issue 14: a dead worker pool left one playbook's runs stuck, each with a running child. */
+export interface IncidentIds {
+  /** 30 nightly_batch parents, stuck 90 minutes on a step claimed by the dead worker. */
+  parents: string[];
+  /** Their running children, one each. */
+  children: string[];
+  /** Other stuck executions the operator must not touch. */
+  others: string[];
+}
+
+export async function seedIncident(db: Database, schema: string, base?: bigint): Promise<IncidentIds> {
+  const s = new Scenario(base);
+  s.worker('w-dead', 95 * 60).worker('w-live', 2);
+  const parents: string[] = [];
+  const children: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const p = s.execution({ path: 'etl/nightly_batch', startedMinutesAgo: 90 }).claimed('load', 89, 'w-dead');
+    parents.push(p.id);
+    children.push(s.execution({ path: 'etl/partition_load', startedMinutesAgo: 89, parent: p }).issued('copy', 88).id);
+  }
+  const others = [
+    s.execution({ path: 'etl/hourly_rollup', startedMinutesAgo: 120 }).issued('aggregate', 110).id,
+    s.execution({ path: 'ml/feature_build', startedMinutesAgo: 45 }).claimed('train', 1, 'w-live').id,
+    s.execution({ path: 'etl/invoice_export', startedMinutesAgo: 300 }).step('send', 280).id,
+  ];
+  await s.apply(db, schema);
+  return { parents, children, others };
+}

@@ -1,0 +1,126 @@
+import { parseDuration } from './duration.js';
+import { UsageError } from './errors.js';
+import type { Execution } from './noetl/model.js';
+
+/**
+ * The filter language of `/` in the console and of `list --filter`: terms
+ * separated by spaces, all of which must hold.
+ *
+ *   nightly_batch          bare word: the path or the id contains it (a glob with * and ? matches the whole)
+ *   diag:"worker dead"     diagnosis; worker: step: path: id: tenant: likewise
+ *   age>2h  idle>=30m      age or idle compared with a duration (bare number: minutes)
+ *   -worker:w-live         a leading - negates a term
+ */
+export interface ParsedFilter {
+  /** The expression as given, trimmed. */
+  text: string;
+  terms: readonly Term[];
+}
+
+type TextField = 'any' | 'path' | 'id' | 'diag' | 'worker' | 'step' | 'tenant';
+type Term =
+  | { kind: 'text'; field: TextField; pattern: RegExp; negate: boolean }
+  | { kind: 'compare'; field: 'age' | 'idle'; op: '>' | '>=' | '<' | '<='; seconds: number; negate: boolean };
+
+const KEYS: Record<string, TextField> = { path: 'path', id: 'id', diag: 'diag', diagnosis: 'diag', worker: 'worker', step: 'step', tenant: 'tenant' };
+export const FILTER_KEYS = ['path', 'id', 'diag', 'worker', 'step', 'tenant', 'age', 'idle'] as const;
+
+/** A bad expression: the message names the offending term. */
+export class FilterError extends UsageError {}
+
+/** Substring, or with * and ? a glob over the whole value; case-insensitive. */
+function patternOf(value: string): RegExp {
+  const escaped = value.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  if (/[*?]/.test(value)) return new RegExp(`^${escaped.replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`, 'i');
+  return new RegExp(escaped, 'i');
+}
+
+/** Split on spaces outside double quotes; the quotes go. */
+function tokens(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let has = false;
+  for (const c of text) {
+    if (c === '"') {
+      quoted = !quoted;
+      has = true;
+    } else if (/\s/.test(c) && !quoted) {
+      if (has) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (quoted) throw new FilterError(`unclosed quote in ${JSON.stringify(text.slice(text.lastIndexOf('"')))}`);
+  if (has) out.push(cur);
+  return out;
+}
+
+function parseTerm(raw: string): Term {
+  const negate = raw.startsWith('-') && raw.length > 1;
+  const body = negate ? raw.slice(1) : raw;
+  const cmp = /^(age|idle)(>=|<=|>|<)(.*)$/i.exec(body);
+  if (cmp) {
+    const field = cmp[1]!.toLowerCase() as 'age' | 'idle';
+    let seconds: number;
+    try {
+      seconds = parseDuration(`term ${JSON.stringify(raw)}`, cmp[3]!, 'm');
+    } catch (e) {
+      throw new FilterError((e as Error).message);
+    }
+    return { kind: 'compare', field, op: cmp[2] as '>' | '>=' | '<' | '<=', seconds, negate };
+  }
+  const kv = /^([a-z_]+):(.*)$/i.exec(body);
+  if (kv) {
+    const field = KEYS[kv[1]!.toLowerCase()];
+    if (!field) throw new FilterError(`term ${JSON.stringify(raw)}: unknown key ${JSON.stringify(kv[1])} (keys: ${FILTER_KEYS.join(' ')})`);
+    if (!kv[2]) throw new FilterError(`term ${JSON.stringify(raw)}: ${kv[1]}: needs a value`);
+    return { kind: 'text', field, pattern: patternOf(kv[2]), negate };
+  }
+  if (/^(age|idle)(=|:)/i.test(body)) throw new FilterError(`term ${JSON.stringify(raw)}: compare with > >= < <=, like age>2h`);
+  return { kind: 'text', field: 'any', pattern: patternOf(body), negate };
+}
+
+/** Parse an expression; throws FilterError naming the first bad term. An empty expression matches everything. */
+export function parseFilter(text: string): ParsedFilter {
+  const trimmed = text.trim();
+  if (trimmed.length > 500) throw new FilterError('at most 500 characters');
+  return { text: trimmed, terms: tokens(trimmed).map(parseTerm) };
+}
+
+function fieldText(e: Execution, field: Exclude<TextField, 'any'>): (string | null | undefined)[] {
+  switch (field) {
+    case 'path':
+      return [e.path];
+    case 'id':
+      return [e.execution_id];
+    case 'diag':
+      return [e.diagnosis];
+    case 'worker':
+      return [e.worker_id];
+    case 'step':
+      return [e.stuck_step, e.last_step];
+    case 'tenant':
+      return [e.display?.tenant, e.display?.tenant_id];
+  }
+}
+
+function holds(t: Term, e: Execution): boolean {
+  if (t.kind === 'compare') {
+    const v = t.field === 'age' ? e.age_seconds : (e.idle_seconds ?? e.age_seconds);
+    if (t.op === '>') return v > t.seconds;
+    if (t.op === '>=') return v >= t.seconds;
+    if (t.op === '<') return v < t.seconds;
+    return v <= t.seconds;
+  }
+  const values = t.field === 'any' ? [e.path, e.execution_id] : fieldText(e, t.field);
+  return values.some((v) => typeof v === 'string' && t.pattern.test(v));
+}
+
+/** Whether every term holds for `e`. */
+export function matchFilter(f: ParsedFilter, e: Execution): boolean {
+  return f.terms.every((t) => holds(t, e) !== t.negate);
+}
