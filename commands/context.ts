@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import type { ConnectionOptions } from '../src/config.js';
 import type { ExecutionSource } from '../src/source.js';
+import type { LoadOptions } from '../src/noetl/store.js';
 import { resolveSource, type ResolvedSource, type SourceFlags } from '../src/source-select.js';
 import { openDatabase } from '../src/db/open.js';
 import type { Database } from '../src/db/database.js';
@@ -25,6 +26,17 @@ export interface CommandContext {
   printJson(value: unknown): void;
   /** A line for the operator on stderr (notes that are not the command's output). */
   note(line: string): void;
+  /** How a command's full load reads a large history: progress on a terminal's stderr. */
+  load: LoadOptions;
+}
+
+/** A full load's progress, rewritten in place on stderr when it is a terminal; silent otherwise. */
+export function progressOnStderr(stream: NodeJS.WriteStream = process.stderr): LoadOptions {
+  if (!stream.isTTY) return {};
+  return {
+    onProgress: ({ done, total }) =>
+      stream.write(done < total ? `\rnoetl-console: reading the event log in ${total} chunks: ${done} done\x1b[K` : '\r\x1b[K'),
+  };
 }
 
 /** Flags every command takes, on the program and on each subcommand. */
@@ -175,6 +187,7 @@ export async function runCommand<T>(
       print: (line = '') => process.stdout.write(`${line}\n`),
       printJson: (value) => process.stdout.write(`${toJson(value)}\n`),
       note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
+      load: progressOnStderr(),
     };
     process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
     // The write that was in progress when the signal came committed, and it was the last.

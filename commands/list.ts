@@ -36,7 +36,7 @@ export function register(program: Command): void {
           path: o.path ?? null,
           includeChildren: o.includeChildren,
           limit: o.limit ?? null,
-        });
+        }, ctx.load);
         if (o.json) {
           ctx.printJson({
             executions: rows.map(listJsonRow),

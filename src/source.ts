@@ -11,7 +11,7 @@ import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { VerifyResult } from './noetl/history.js';
 import type { Execution } from './noetl/model.js';
 import type { AnalyzeReport } from './noetl/statistics.js';
-import type { HealthCounts, StuckFilter } from './noetl/store.js';
+import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noetl/store.js';
 import type { Action } from './noetl/vocabulary.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
@@ -22,6 +22,8 @@ export interface LiveSet {
   count(filter: StuckFilter): number;
   readonly runningCount: number;
   readonly clockMs: number;
+  /** A full load read in chunks, while it runs (for a progress line); null otherwise. */
+  readonly loadProgress?: LoadProgress | null;
 }
 
 export interface ExecutionSource {
@@ -39,7 +41,8 @@ export interface ExecutionSource {
   readonly hasChildren: boolean;
   /** Validate an id typed by an operator; throws UsageError. Returns the canonical form. */
   parseId(raw: string): string;
-  listStuck(filter: StuckFilter): Promise<Execution[]>;
+  /** `load`: how a large history is read (chunks, progress); a source may ignore it. */
+  listStuck(filter: StuckFilter, load?: LoadOptions): Promise<Execution[]>;
   /** Executions by id, whatever their state; unknown ids are absent. */
   describe(ids: readonly string[]): Promise<Execution[]>;
   detail(id: string, events: number): Promise<ShowData | null>;
