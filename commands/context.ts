@@ -8,7 +8,7 @@ import { openDatabase } from '../src/db/open.js';
 import type { Database } from '../src/db/database.js';
 import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
-import { toJson } from '../src/format/json.js';
+import { toJson, writeJsonLines } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
 import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 import { constants } from 'node:os';
@@ -23,7 +23,10 @@ export interface CommandContext {
   color: ChalkInstance;
   width: number;
   print(line?: string): void;
+  /** Pretty on a terminal, compact otherwise. */
   printJson(value: unknown): void;
+  /** One compact JSON value a line (--jsonl). */
+  printJsonLines(values: Iterable<unknown>): void;
   /** A line for the operator on stderr (notes that are not the command's output). */
   note(line: string): void;
   /** How a command's full load reads a large history: progress on a terminal's stderr. */
@@ -185,7 +188,8 @@ export async function runCommand<T>(
       color,
       width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
       print: (line = '') => process.stdout.write(`${line}\n`),
-      printJson: (value) => process.stdout.write(`${toJson(value)}\n`),
+      printJson: (value) => process.stdout.write(`${toJson(value, process.stdout.isTTY === true)}\n`),
+      printJsonLines: (values) => writeJsonLines(values, (text) => process.stdout.write(text)),
       note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
       load: progressOnStderr(),
     };

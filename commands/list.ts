@@ -12,7 +12,8 @@ const ListOptions = z.object({
   includeChildren: z.boolean().default(false),
   limit: countFlag('--limit', 1_000_000).optional(),
   json: z.boolean().default(false),
-});
+  jsonl: z.boolean().default(false),
+}).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 export function register(program: Command): void {
   addConnectionOptions(
@@ -24,7 +25,8 @@ export function register(program: Command): void {
       .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
       .option('--include-children', 'also list children of running parents as their own rows')
       .option('--limit <n>', 'at most n rows')
-      .option('--json', 'JSON for scripts'),
+      .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
+      .option('--jsonl', 'JSON Lines: one execution a line, the --json row'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
@@ -37,7 +39,9 @@ export function register(program: Command): void {
           includeChildren: o.includeChildren,
           limit: o.limit ?? null,
         }, ctx.load);
-        if (o.json) {
+        if (o.jsonl) {
+          ctx.printJsonLines(rows.map(listJsonRow));
+        } else if (o.json) {
           ctx.printJson({
             executions: rows.map(listJsonRow),
             count: rows.length,
