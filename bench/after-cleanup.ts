@@ -38,7 +38,7 @@ async function main() {
   const db = openPostgres({ target: { kind: 'postgres', connectionString: url, label: 'bench' }, schema, readOnly: false, statementTimeoutMs: 600_000, connectTimeoutMs: 10_000 });
   try {
     log(`after-cleanup: building ${schema} at scale ${scale}`);
-    const gen = await generate(admin, schema, scale, log);
+    const gen = await generate(admin, schema, { events: Math.round(9_500_000 * scale), running: Math.max(20, Math.round(2600 * scale)) }, log);
     await admin.query(`ALTER TABLE "${schema}".event_default SET (autovacuum_enabled = off)`).catch(() => undefined);
     for (const t of (await admin.query<{ t: string }>(`SELECT c.oid::regclass::text AS t FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [`"${schema}".event`])).rows) {
       await admin.query(`ALTER TABLE ${t.t} SET (autovacuum_enabled = off)`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { listJsonRow } from '../src/noetl/model.js';
 import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, runCommand } from './context.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
