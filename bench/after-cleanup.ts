@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { currentActor } from '../src/audit.js';
 import { openPostgres } from '../src/db/postgres.js';
+import { WHOLE_RANGE } from '../src/noetl/chunks.js';
 import { LiveRunningSet } from '../src/noetl/live.js';
 import { markExecutions } from '../src/noetl/mark.js';
 import { analyzeWritten } from '../src/noetl/statistics.js';
@@ -50,7 +51,7 @@ async function main() {
     const buffers = async () => {
       const plan = await admin.query<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number } }] }>(
         `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql.listStuckSql(schema, caps)}`,
-        [300, null, null, true, null],
+        [300, null, null, true, null, WHOLE_RANGE.lo, WHOLE_RANGE.hi],
       );
       const p = plan.rows[0]!['QUERY PLAN'][0].Plan;
       return (p['Shared Hit Blocks'] ?? 0) + (p['Shared Read Blocks'] ?? 0);

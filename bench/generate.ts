@@ -25,8 +25,9 @@ export interface Generated {
 
 export async function generate(client: pg.Client, schema: string, size: { events: number; running: number }, log: (s: string) => void): Promise<Generated> {
   const s = `"${schema}"`;
-  const n = Math.max(200, Math.round(size.events / EVENTS_PER_EXECUTION));
-  const running = Math.max(1, Math.min(size.running, Math.floor(n / 2)));
+  // A running execution has about 12 events (steps 1 to 8, half done).
+  const running = Math.max(1, Math.min(size.running, Math.floor(size.events / 100)));
+  const n = Math.max(200, running * 2, running + Math.round((size.events - running * 12) / EVENTS_PER_EXECUTION));
   const step = Math.floor(n / running);
   await client.query(noetlSchemaSql(schema, { deferIndexes: true }));
   const t0 = performance.now();
