@@ -68,6 +68,7 @@ function args() {
   const url = get('--database-url', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
   const schema = get('--schema', '');
   return {
+    scale,
     events,
     running,
     reps,
@@ -282,6 +283,7 @@ async function main(): Promise<void> {
         ],
         o.reps,
       );
+      for (const [name, x] of Object.entries(r)) log(`  ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms`);
       figures.push(pair(`1. list --older-than 60 --json (bin, ${listed} rows, ${size}) ${label}`, r.bin!, "NoETL's cleanup selection", r.noetl!));
       figures.push(pair(`1. list, bin ${label}`, r.bin!, 'hand-written anti-join (both dialects)', r.hand!));
       figures.push(pair(`1. full load in ${chunks} chunk(s), in process ${label}`, r.chunked!, 'one statement', r.whole!));
@@ -430,6 +432,8 @@ async function main(): Promise<void> {
     // 5. The interactive app at 50,000 rows (bench/ui.ts), bounded by its own timeout.
     if (o.only.has('ui')) {
       try {
+        // A scaled-down run (CI's smoke test) scales the UI's rows too; 50,000 otherwise.
+        if (o.scale !== null) process.env.NOETL_BENCH_UI_ROWS ??= String(Math.max(500, Math.round(50_000 * o.scale)));
         const { benchUi } = await import('./ui.js');
         const ui = await benchUi((line) => log(line));
         const keyFigure = (name: string, st: { median: number; p95: number }) =>
