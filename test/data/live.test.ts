@@ -99,10 +99,14 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
       await scenario.apply(t.db, t.schema);
       const stats = await live.refresh();
       if (stats.kind === 'incremental') incremental++;
+      // One filter a round, at random, is also read in random chunks (all of them would double the test's time).
+      const chunkedFilter = pick(FILTERS);
       for (const filter of FILTERS) {
         // The full load, derived at the live set's clock so that ages compare exactly.
         const full = (await store.listStuckRows(filter)).map((r) => toExecution({ ...r, now_ms: live.clockMs }));
         expect(live.view(filter).map(comparable), `seed ${seed}, round ${round}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
+        compared++;
+        if (filter !== chunkedFilter) continue;
         // The same full load read in random execution_id chunks, some empty, some of one execution.
         const ids = [...running, ...finished].map((e) => BigInt(e.id));
         const cuts = Array.from({ length: Math.floor(rnd() * 6) }, () => (rnd() < 0.3 ? pick(ids) + (rnd() < 0.5 ? 1n : 0n) : pick(ids) + BigInt(Math.floor(rnd() * 2000) - 1000)));
@@ -110,7 +114,6 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
           toExecution({ ...r, now_ms: live.clockMs }),
         );
         expect(chunked.map(comparable), `seed ${seed}, round ${round}, cuts ${cuts.join(',')}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
-        compared++;
       }
     }
     expect(incremental).toBe(30);
