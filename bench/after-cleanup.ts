@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { currentActor } from '../src/audit.js';
 import { openPostgres } from '../src/db/postgres.js';
+import { WHOLE_RANGE } from '../src/noetl/chunks.js';
 import { LiveRunningSet } from '../src/noetl/live.js';
 import { markExecutions } from '../src/noetl/mark.js';
 import { analyzeWritten } from '../src/noetl/statistics.js';
@@ -38,7 +39,7 @@ async function main() {
   const db = openPostgres({ target: { kind: 'postgres', connectionString: url, label: 'bench' }, schema, readOnly: false, statementTimeoutMs: 600_000, connectTimeoutMs: 10_000 });
   try {
     log(`after-cleanup: building ${schema} at scale ${scale}`);
-    const gen = await generate(admin, schema, scale, log);
+    const gen = await generate(admin, schema, { events: Math.round(9_500_000 * scale), running: Math.max(20, Math.round(2600 * scale)) }, log);
     await admin.query(`ALTER TABLE "${schema}".event_default SET (autovacuum_enabled = off)`).catch(() => undefined);
     for (const t of (await admin.query<{ t: string }>(`SELECT c.oid::regclass::text AS t FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [`"${schema}".event`])).rows) {
       await admin.query(`ALTER TABLE ${t.t} SET (autovacuum_enabled = off)`);
@@ -50,7 +51,7 @@ async function main() {
     const buffers = async () => {
       const plan = await admin.query<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number } }] }>(
         `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql.listStuckSql(schema, caps)}`,
-        [300, null, null, true, null],
+        [300, null, null, true, null, WHOLE_RANGE.lo, WHOLE_RANGE.hi],
       );
       const p = plan.rows[0]!['QUERY PLAN'][0].Plan;
       return (p['Shared Hit Blocks'] ?? 0) + (p['Shared Read Blocks'] ?? 0);

@@ -1,33 +1,41 @@
 /**
  * Builds a NoETL-shaped database at production scale with set-based SQL:
- * by default 200,000 executions and about 10,000,000 events over 30 days,
- * both dialects, 1% stuck (never claimed, worker dead, idle), children,
- * stragglers after terminal events, worker heartbeats; plus one execution
- * with 10,000 events and 50 children for `show`.
+ * about `events` events over 30 days, both dialects, a running set of
+ * `running` executions (most of them stuck: never claimed, worker dead, idle)
+ * spread evenly through the history whatever its size, so that figures at
+ * several history sizes compare the same running set; children, stragglers
+ * after terminal events, worker heartbeats; plus one execution with 10,000
+ * events and 50 children for `show`.
  */
 import type pg from 'pg';
 import { noetlEventIndexesSql, noetlSchemaSql } from '../test/fixtures/noetl-schema.js';
 
 export const BIG_EXECUTION_ID = '449000000000000001';
 export const WORKERS_ALIVE = 15;
+/** Events of a finished execution in this history, on average (both dialects, 9 steps). */
+const EVENTS_PER_EXECUTION = 47.5;
 
 export interface Generated {
   executions: number;
   events: number;
   stuck: number;
+  running: number;
   seconds: { load: number; index: number; analyze: number };
 }
 
 export async function generate(
   client: pg.Client,
   schema: string,
-  scale: number,
+  size: { events: number; running: number },
   log: (s: string) => void,
   /** Only the executions this keeps (one shard of a cluster, bench/shards.ts); catalog and runtime always. */
   keep: (executionId: string) => boolean = () => true,
 ): Promise<Generated> {
   const s = `"${schema}"`;
-  const n = Math.max(200, Math.round(200_000 * scale));
+  // A running execution has about 12 events (steps 1 to 8, half done).
+  const running = Math.max(1, Math.min(size.running, Math.floor(size.events / 100)));
+  const n = Math.max(200, running * 2, running + Math.round((size.events - running * 12) / EVENTS_PER_EXECUTION));
+  const step = Math.floor(n / running);
   await client.query(noetlSchemaSql(schema, { deferIndexes: true }));
   const t0 = performance.now();
   await client.query(`INSERT INTO ${s}.catalog (catalog_id, path, version, kind)
@@ -40,7 +48,9 @@ export async function generate(
   // dialects and kinds are independent.
   await client.query(`CREATE UNLOGGED TABLE ${s}.bench_plan AS
     WITH base AS (
-      SELECT i, (i * 7919) % 1000 AS h,
+      -- Running (h < 13) every step-th execution, finished (h >= 13) otherwise.
+      SELECT i, CASE WHEN i % ${step} = 0 AND i / ${step} <= ${running} THEN (i / ${step}) % 13
+                     ELSE 13 + (i * 7919) % 987 END AS h,
              (now() AT TIME ZONE 'UTC') - (interval '1 second' * (3600 + ((i * 104729) % (30 * 86400 - 7200)))) AS started_at
       FROM generate_series(1::bigint, ${n}::bigint) i
     )
@@ -49,8 +59,8 @@ export async function generate(
       1000 + (i % 200) AS catalog_id,
       CASE WHEN i % 10 = 9 THEN (450000000000000000 + (i - 9)::bigint * (150000000000000000 / ${n}))::bigint END AS parent_id,
       CASE WHEN i % 2 = 0 THEN 'python' ELSE 'rust' END AS dialect,
-      CASE WHEN h < 4 THEN 'stuck_never' WHEN h < 7 THEN 'stuck_dead' WHEN h < 10 THEN 'stuck_idle'
-           WHEN h < 13 THEN 'fresh' WHEN h < 60 THEN 'failed' WHEN h < 80 THEN 'cancelled' ELSE 'done' END AS kind,
+      CASE WHEN h < 13 THEN CASE WHEN h < 4 THEN 'stuck_never' WHEN h < 7 THEN 'stuck_dead' WHEN h < 10 THEN 'stuck_idle' ELSE 'fresh' END
+           WHEN h < 60 THEN 'failed' WHEN h < 80 THEN 'cancelled' ELSE 'done' END AS kind,
       CASE WHEN h >= 10 AND h < 13 THEN (now() AT TIME ZONE 'UTC') - interval '1 second' * (60 + i % 1200) ELSE started_at END AS started_at,
       CASE WHEN h < 13 THEN 1 + i % 8 ELSE 9 END AS last_step,
       CASE WHEN h < 4 THEN 1 WHEN h < 13 THEN 2 ELSE 4 END AS last_phase,
@@ -122,8 +132,15 @@ export async function generate(
   await client.query(`VACUUM (ANALYZE) ${s}.event`);
   await client.query(`ANALYZE ${s}.catalog; ANALYZE ${s}.runtime; ANALYZE ${s}.command`);
   const analyze = (performance.now() - t2) / 1000;
-  const counts = await client.query<{ events: string; stuck: string }>(`SELECT
+  const counts = await client.query<{ events: string; stuck: string; running: string }>(`SELECT
       (SELECT count(*) FROM ${s}.event)::text AS events,
-      (SELECT count(*) FROM ${s}.bench_plan WHERE kind LIKE 'stuck%')::text AS stuck`);
-  return { executions: planned.length - dropped.length + (keep(BIG_EXECUTION_ID) ? 1 : 0) + children.length, events: Number(counts.rows[0]!.events), stuck: Number(counts.rows[0]!.stuck), seconds: { load, index, analyze } };
+      (SELECT count(*) FROM ${s}.bench_plan WHERE kind LIKE 'stuck%')::text AS stuck,
+      (SELECT count(*) FROM ${s}.bench_plan WHERE kind LIKE 'stuck%' OR kind = 'fresh')::text AS running`);
+  return {
+    executions: planned.length - dropped.length + (keep(BIG_EXECUTION_ID) ? 1 : 0) + children.length,
+    events: Number(counts.rows[0]!.events),
+    stuck: Number(counts.rows[0]!.stuck),
+    running: Number(counts.rows[0]!.running),
+    seconds: { load, index, analyze },
+  };
 }

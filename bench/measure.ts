@@ -18,6 +18,32 @@ export async function timeIt(reps: number, fn: () => Promise<unknown>, warmup = 
   return { ms: median(runs), runs };
 }
 
+/**
+ * Each case once per round, the order reversed every other round (A B, B A,
+ * ...), so that the machine's load and caches fall on every case alike; after
+ * `warmup` rounds, the median of `reps` rounds for each. `between` runs after
+ * every case (undoing a write), untimed.
+ */
+export async function interleave(
+  cases: readonly (readonly [string, () => Promise<unknown>])[],
+  reps: number,
+  opts: { warmup?: number; between?: () => Promise<unknown> } = {},
+): Promise<Record<string, { ms: number; runs: number[] }>> {
+  const runs = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+  const warmup = opts.warmup ?? 1;
+  for (let r = 0; r < warmup + reps; r++) {
+    const order = r % 2 === 0 ? cases : [...cases].reverse();
+    for (const [name, fn] of order) {
+      const t = performance.now();
+      await fn();
+      const ms = performance.now() - t;
+      await opts.between?.();
+      if (r >= warmup) runs.get(name)!.push(ms);
+    }
+  }
+  return Object.fromEntries([...runs].map(([name, xs]) => [name, { ms: median(xs), runs: xs }]));
+}
+
 export interface Spawned {
   code: number | null;
   stdout: string;

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       await c.connect();
       try {
         await c.query('SET jit = off');
-        return await generate(c, SCHEMA, o.scale, () => undefined, keep);
+        return await generate(c, SCHEMA, { events: Math.round(9_500_000 * o.scale), running: Math.max(20, Math.round(2600 * o.scale)) }, () => undefined, keep);
       } finally {
         await c.end();
       }

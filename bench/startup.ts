@@ -1,6 +1,6 @@
 /**
  * Start-up of two or more builds of the bin, interleaved run by run (so that
- * the machine's load falls on each alike): `--version`, and `list --json` on an
+ * the machine's load falls on each alike): `--version`, `list --help`, and `list --json` on an
  * empty NoETL schema on PostgreSQL and on an on-disk PGlite database. Prints
  * the median of each. For comparing a build with another (e.g. a bundler change):
  *
@@ -43,6 +43,7 @@ try {
 
   const cases: [string, string[]][] = [
     ['--version', ['--version']],
+    ['list --help', ['list', '--help']],
     ['list --json (PostgreSQL, empty schema)', ['list', '--json', '--database-url', url, '--schema', schema]],
     ['list --json (PGlite on disk, empty schema)', ['list', '--json', '--database-url', `pglite://${dir}`, '--schema', schema]],
     ['node -e 0 (baseline)', []],

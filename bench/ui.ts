@@ -1,5 +1,5 @@
 /**
- * Interactive console at scale: 10,000 stuck executions. Measures keystroke
+ * Interactive console at scale: 50,000 stuck executions (NOETL_BENCH_UI_ROWS). Measures keystroke
  * to frame (cursor move, text-filter keystroke, a key during a refresh),
  * one refresh cycle, and resident memory. Not a test: prints figures.
  *
@@ -38,7 +38,11 @@ interface Stats {
   max: number;
 }
 
-const ROWS = Number(process.env.NOETL_BENCH_UI_ROWS ?? 10_000);
+const ROWS = Number(process.env.NOETL_BENCH_UI_ROWS ?? 50_000);
+/** Every wait for a frame gives up after this long: a bench that hangs measures nothing. */
+const TIMEOUT_MS = Number(process.env.NOETL_BENCH_UI_TIMEOUT_MS ?? 180_000);
+
+const plain = (frame: string) => frame.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, '');
 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,8 +63,19 @@ class Terminal extends EventEmitter {
     for (const w of this.waiters.splice(0)) w();
     return true;
   };
-  nextWrite(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  nextWrite(timeoutMs = TIMEOUT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no frame within ${timeoutMs} ms; last frame: ${plain(this.last).slice(0, 300)}`)), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  /** Frames until one matches, bounded by TIMEOUT_MS in all. */
+  async until(match: (frame: string) => boolean): Promise<void> {
+    const deadline = performance.now() + TIMEOUT_MS;
+    while (!match(plain(this.last))) await this.nextWrite(Math.max(1, deadline - performance.now()));
   }
 }
 
@@ -97,7 +112,8 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
     log(`ui bench: seeding ${ROWS} stuck executions on ${backend}…`);
     await db.query(noetlSchemaSql(schema));
     const sc = new Scenario();
-    for (let i = 0; i < ROWS; i++) sc.execution({ path: `bench/job-${i % 97}/run-${i}`, startedMinutesAgo: 20_000 - i }).issued('load', 10);
+    // Started from 30 minutes to about 28 days ago (never in the future, whatever ROWS), oldest first.
+    for (let i = 0; i < ROWS; i++) sc.execution({ path: `bench/job-${i % 97}/run-${i}`, startedMinutesAgo: 30 + ((ROWS - i) * 40_000) / ROWS }).issued('load', 10);
     await sc.apply(db, schema);
     await db.query(`ANALYZE "${schema}".event`);
 
@@ -130,7 +146,7 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
       }),
       { stdout: stdout as never, stdin: stdin as never, stderr: new Terminal() as never, exitOnCtrlC: false, patchConsole: false, maxFps: RENDER_FPS },
     );
-    while (!stdout.last.includes(`shown ${ROWS}`)) await stdout.nextWrite();
+    await stdout.until((frame) => new RegExp(`shown\\s+${ROWS}\\b`).test(frame));
     const firstFrameMs = performance.now() - start;
 
     const keyToFrame = async (key: string): Promise<number> => {

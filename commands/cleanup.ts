@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
 import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import type { ConnectionOptions } from '../src/config.js';
 import type { ExecutionSource } from '../src/source.js';
+import type { LoadOptions } from '../src/noetl/store.js';
 import { resolveSource, type ResolvedSource, type SourceFlags } from '../src/source-select.js';
 import { openDatabase } from '../src/db/open.js';
 import type { Database } from '../src/db/database.js';
 import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
-import { toJson } from '../src/format/json.js';
+import { toJson, writeJsonLines } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
 import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 import { constants } from 'node:os';
@@ -22,9 +23,23 @@ export interface CommandContext {
   color: ChalkInstance;
   width: number;
   print(line?: string): void;
+  /** Pretty on a terminal, compact otherwise. */
   printJson(value: unknown): void;
+  /** One compact JSON value a line (--jsonl). */
+  printJsonLines(values: Iterable<unknown>): void;
   /** A line for the operator on stderr (notes that are not the command's output). */
   note(line: string): void;
+  /** How a command's full load reads a large history: progress on a terminal's stderr. */
+  load: LoadOptions;
+}
+
+/** A full load's progress, rewritten in place on stderr when it is a terminal; silent otherwise. */
+export function progressOnStderr(stream: NodeJS.WriteStream = process.stderr): LoadOptions {
+  if (!stream.isTTY) return {};
+  return {
+    onProgress: ({ done, total }) =>
+      stream.write(done < total ? `\rnoetl-console: reading the event log in ${total} chunks: ${done} done\x1b[K` : '\r\x1b[K'),
+  };
 }
 
 /** Flags every command takes, on the program and on each subcommand. */
@@ -199,8 +214,10 @@ export async function runCommand<T>(
       color,
       width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
       print: (line = '') => process.stdout.write(`${line}\n`),
-      printJson: (value) => process.stdout.write(`${toJson(partial.mark(value))}\n`),
+      printJson: (value) => process.stdout.write(`${toJson(partial.mark(value), process.stdout.isTTY === true)}\n`),
+      printJsonLines: (values) => writeJsonLines(values, (text) => process.stdout.write(text)),
       note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
+      load: progressOnStderr(),
     };
     process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
     // Some shards did not answer: what was printed is what the others hold.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError } from '../src/errors.js';
 import { SCRIPT_TITLE, diagnose, reportJson, reportLines, scriptOf, statementsOf } from '../src/noetl/doctor.js';
 import { NoetlSource } from '../src/noetl/source.js';

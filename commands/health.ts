@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatSeconds } from '../src/duration.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError } from '../src/errors.js';
 import { safeText } from '../src/format/sanitize.js';
 import { history, type HistoryFilter } from '../src/noetl/history.js';

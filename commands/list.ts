@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { listJsonRow } from '../src/noetl/model.js';
 import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, runCommand } from './context.js';
@@ -14,8 +14,9 @@ const ListOptions = z.object({
   includeChildren: z.boolean().default(false),
   limit: countFlag('--limit', 1_000_000).optional(),
   json: z.boolean().default(false),
+  jsonl: z.boolean().default(false),
   filter: z.string().optional(),
-});
+}).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 export function register(program: Command): void {
   addConnectionOptions(
@@ -27,7 +28,8 @@ export function register(program: Command): void {
       .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
       .option('--include-children', 'also list children of running parents as their own rows')
       .option('--limit <n>', 'at most n rows')
-      .option('--json', 'JSON for scripts')
+      .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
+      .option('--jsonl', 'JSON Lines: one execution a line, the --json row')
       .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
@@ -43,9 +45,11 @@ export function register(program: Command): void {
           path: o.path ?? null,
           includeChildren: o.includeChildren,
           limit: o.parsed ? null : (o.limit ?? null),
-        });
+        }, ctx.load);
         const rows = o.parsed ? listed.filter((e) => matchFilter(o.parsed!, e)).slice(0, o.limit ?? undefined) : listed;
-        if (o.json) {
+        if (o.jsonl) {
+          ctx.printJsonLines(rows.map(listJsonRow));
+        } else if (o.json) {
           ctx.printJson({
             executions: rows.map(listJsonRow),
             count: rows.length,

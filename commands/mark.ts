@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
@@ -19,8 +19,9 @@ const MarkOptions = z.object({
   cascade: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
+  jsonl: z.boolean().default(false),
   maxAffected: maxAffectedFlag,
-});
+}).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 /** Before connecting: a write command in a read-only session is refused (exit 2, nothing written). */
 export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: boolean, what: string): void {
@@ -139,7 +140,8 @@ function register1(program: Command, action: Action): void {
       .option('--cascade', 'also change every running descendant (children, their children, ...)')
       .option('--dry-run', 'show what would change, write nothing')
       .option(...maxAffectedOption)
-      .option('--json', 'JSON for scripts'),
+      .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
+      .option('--jsonl', "JSON Lines: one result a line, the --json results' rows"),
   ).action(async (ids: string[], _opts, cmd: Command) =>
     runCommand(
       cmd,
@@ -157,7 +159,9 @@ function register1(program: Command, action: Action): void {
           const message = o.dryRun
             ? `[DRY RUN] Would ${verb} ${results.filter((r) => isWould(r.outcome)).length} execution(s)`
             : `${done} ${changed.length} execution(s)${partial ? ' before an error' : ''}`;
-          if (o.json) {
+          if (o.jsonl) {
+            ctx.printJsonLines(results.map(markResultJson));
+          } else if (o.json) {
             ctx.printJson({
               action,
               ...(o.dryRun ? {} : { batch_id: batch.id }),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
 import { sessionLimits } from '../src/db/session.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { parseExecutionId } from '../src/noetl/ids.js';
 import { parseDuration } from '../src/duration.js';

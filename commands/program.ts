@@ -3,21 +3,40 @@ import { safeText } from '../src/format/sanitize.js';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
-import * as cleanup from './cleanup.js';
-import * as contexts from './contexts.js';
-import * as demo from './demo.js';
-import * as doctor from './doctor.js';
-import * as health from './health.js';
-import * as historyCommand from './history.js';
-import * as metrics from './metrics.js';
-import * as list from './list.js';
-import * as mark from './mark.js';
-import * as show from './show.js';
 import * as ui from './ui.js';
-import * as rerun from './rerun.js';
-import * as undo from './undo.js';
-import * as verify from './verify.js';
 import { addServerOptions } from './context.js';
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * Each subcommand's module by the names it registers, in help order. Only the
+ * ones named on the command line are loaded (each is a chunk of its own), so a
+ * command parses none of the others' code; help and unknown words load all.
+ */
+const COMMAND_MODULES: readonly (readonly [readonly string[], () => Promise<CommandModule>])[] = [
+  [['list'], () => import('./list.js')],
+  [['show'], () => import('./show.js')],
+  [['cancel', 'fail', 'complete'], () => import('./mark.js')],
+  [['cleanup'], () => import('./cleanup.js')],
+  [['history'], () => import('./history.js')],
+  [['verify'], () => import('./verify.js')],
+  [['undo'], () => import('./undo.js')],
+  [['rerun'], () => import('./rerun.js')],
+  [['health'], () => import('./health.js')],
+  [['metrics'], () => import('./metrics.js')],
+  [['doctor'], () => import('./doctor.js')],
+  [['demo'], () => import('./demo.js')],
+  [['ui'], async () => ui],
+  [['contexts'], () => import('./contexts.js')],
+];
+
+/** The modules of the commands named in argv; all of them when none is (help, the console, a typo). */
+export async function commandModules(argv: readonly string[]): Promise<CommandModule[]> {
+  const named = COMMAND_MODULES.filter(([names]) => names.some((n) => argv.includes(n)));
+  return Promise.all((named.length ? named : COMMAND_MODULES).map(([, load]) => load()));
+}
 
 /** The commands that close executions, and so may go through the engine's API. */
 const CLOSING_COMMANDS = new Set(['cancel', 'fail', 'complete', 'cleanup', 'rerun']);
@@ -68,7 +87,7 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(modules: readonly CommandModule[]): Command {
   const program = new Command('noetl-console')
     .description('Find and clear stuck NoETL workflow executions, straight from PostgreSQL.')
     .version(VERSION, '-V, --version')
@@ -95,7 +114,7 @@ export function buildProgram(): Command {
     }
     return ui.runUi(cmd);
   });
-  for (const mod of [list, show, mark, cleanup, historyCommand, verify, undo, rerun, health, metrics, doctor, demo, ui, contexts]) mod.register(program);
+  for (const mod of modules) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
     // Subcommands inherit allowExcessArguments from the program: not wanted there.
@@ -105,7 +124,7 @@ export function buildProgram(): Command {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(await commandModules(argv));
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { safeText } from '../src/format/sanitize.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXIT } from '../src/errors.js';
 import { showLines } from '../src/format/human.js';
 import { addConnectionOptions, runCommand } from './context.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
 import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';

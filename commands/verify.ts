@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXIT, UsageError } from '../src/errors.js';
 import { verifyBatch } from '../src/noetl/history.js';
 import { ShardedNoetlSource } from '../src/noetl/sharded.js';

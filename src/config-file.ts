@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type YAMLModule from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCHEMA_NAME } from './config.js';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UsageError, registerSecret, quoted } from './errors.js';
 import { safeText } from './format/sanitize.js';
 import { parseDuration } from './duration.js';

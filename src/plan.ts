@@ -3,7 +3,7 @@
  * later with `cleanup --from-plan FILE`: exactly the executions it listed,
  * on the database and source it was made on, nothing that started since.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DatabaseIdentity } from './db/identity.js';
 import { UsageError, quoted } from './errors.js';
 import type { Action } from './noetl/vocabulary.js';

@@ -11,7 +11,7 @@ import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { VerifyResult } from './noetl/history.js';
 import type { Execution } from './noetl/model.js';
 import type { AnalyzeReport } from './noetl/statistics.js';
-import type { HealthCounts, StuckFilter } from './noetl/store.js';
+import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noetl/store.js';
 import type { Action } from './noetl/vocabulary.js';
 import type { UnreachableShard } from './noetl/sharded.js';
 
@@ -25,6 +25,8 @@ export interface LiveSet {
   readonly clockMs: number;
   /** A sharded source: per shard, whether its last refresh answered, and its running and stuck counts. */
   shardCounts?(stuckSeconds: number): ShardCounts[];
+  /** A full load read in chunks, while it runs (for a progress line); null otherwise. */
+  readonly loadProgress?: LoadProgress | null;
 }
 
 export interface ShardCounts {
@@ -51,7 +53,8 @@ export interface ExecutionSource {
   readonly hasChildren: boolean;
   /** Validate an id typed by an operator; throws UsageError. Returns the canonical form. */
   parseId(raw: string): string;
-  listStuck(filter: StuckFilter): Promise<Execution[]>;
+  /** `load`: how a large history is read (chunks, progress); a source may ignore it. */
+  listStuck(filter: StuckFilter, load?: LoadOptions): Promise<Execution[]>;
   /** Executions by id, whatever their state; unknown ids are absent. */
   describe(ids: readonly string[]): Promise<Execution[]>;
   detail(id: string, events: number): Promise<ShowData | null>;

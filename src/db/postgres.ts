@@ -14,6 +14,17 @@ const ASCII_PASSTHROUGH = `DO $$ BEGIN
   IF current_setting('server_encoding') = 'SQL_ASCII' THEN PERFORM set_config('client_encoding', 'SQL_ASCII', false); END IF;
 END $$`;
 
+/** A pg client that keeps the server_encoding the server reports at start-up (ParameterStatus). */
+class EncodingClient extends pg.Client {
+  serverEncoding: string | undefined;
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    (this as unknown as { connection: NodeJS.EventEmitter }).connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) => {
+      if (m.parameterName === 'server_encoding') this.serverEncoding = m.parameterValue;
+    });
+  }
+}
+
 /** Statements PostgreSQL refuses inside a transaction block (doctor's index script, run by hand or by tests). */
 const OUTSIDE_TRANSACTION = /^\s*(?:(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY|VACUUM\b|(?:CREATE|DROP)\s+DATABASE\b|ALTER\s+SYSTEM\b)/i;
 
@@ -68,7 +79,7 @@ export function openPostgres(options: ConnectionOptions): Database {
   };
   // Pipelined: a read's BEGIN + settings, the statement and its COMMIT go out
   // together and cost one round trip, not three (bench/session-cost.ts).
-  const pool = new pg.Pool({ ...config, pipeline: true, max: 4, idleTimeoutMillis: 30_000 } as pg.PoolConfig);
+  const pool = new pg.Pool({ ...config, Client: EncodingClient, pipeline: true, max: 4, idleTimeoutMillis: 30_000 } as pg.PoolConfig);
   // An idle client that the server drops must not crash the process.
   pool.on('error', () => {});
   const clients = new Set<pg.Client>();
@@ -97,6 +108,12 @@ export function openPostgres(options: ConnectionOptions): Database {
     if (!prepared.has(client)) {
       client.on('error', () => {});
       try {
+        // The server named its encoding at start-up: a round trip only for SQL_ASCII (or when it did not say).
+        const encoding = (client as unknown as EncodingClient).serverEncoding;
+        if (encoding !== undefined && encoding !== 'SQL_ASCII') {
+          prepared.add(client);
+          return client;
+        }
         await timed(client, client.query(ASCII_PASSTHROUGH));
       } catch (error) {
         client.release(true);

@@ -11,7 +11,7 @@
  * margin, a command-table-only change).
  */
 import { toExecution, type DescribedRow, type Execution } from './model.js';
-import { compareIds, type NoetlStore, type StuckFilter } from './store.js';
+import { compareIds, type LoadProgress, type NoetlStore, type StuckFilter } from './store.js';
 
 export interface LiveOptions {
   /** How far back each refresh re-reads, for late commits and writer clock skew. */
@@ -39,6 +39,7 @@ export class LiveRunningSet {
   private windowCounts = new Map<string, number>();
   private readonly marginMs: number;
   private readonly reconcileMs: number;
+  private progress: LoadProgress | null = null;
 
   constructor(
     private readonly store: NoetlStore,
@@ -56,7 +57,12 @@ export class LiveRunningSet {
   async refresh(force = false): Promise<RefreshStats> {
     const started = performance.now();
     if (force || !this.loaded || Date.now() - this.lastFullAt >= this.reconcileMs) {
-      const rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true });
+      let rows: DescribedRow[];
+      try {
+        rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true }, { onProgress: (p) => (this.progress = p) });
+      } finally {
+        this.progress = null;
+      }
       // With no running execution the listing carries no clock: read it alone (an empty index range).
       const nowMs = rows[0]?.now_ms ?? (await this.store.recentActivity(Number.MAX_SAFE_INTEGER)).nowMs;
       this.rows = new Map(rows.map((r) => [r.execution_id, r]));
@@ -109,6 +115,10 @@ export class LiveRunningSet {
 
   get clockMs(): number {
     return this.nowMs;
+  }
+
+  get loadProgress(): LoadProgress | null {
+    return this.progress;
   }
 
   /** The stuck executions under `filter`, as `list` would return them. */

@@ -5,7 +5,7 @@ import { LiveRunningSet } from './live.js';
 import { markExecutions, runningDescendants, type MarkRequest, type MarkResult } from './mark.js';
 import { analyzeWritten } from './statistics.js';
 import { verifyBatch } from './history.js';
-import { NoetlStore, type StuckFilter } from './store.js';
+import { NoetlStore, type LoadOptions, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
 import type { ServerConfig } from './api.js';
@@ -41,8 +41,8 @@ export class NoetlSource implements ExecutionSource {
     return parseExecutionId(raw);
   }
 
-  listStuck(filter: StuckFilter) {
-    return this.store.listStuck(filter);
+  listStuck(filter: StuckFilter, load?: LoadOptions) {
+    return this.store.listStuck(filter, load);
   }
 
   describe(ids: readonly string[]) {

@@ -3,6 +3,7 @@
  * User input only ever travels as bind parameters; the schema name is
  * validated as an identifier (config.ts) and quoted here.
  */
+import type { LeafStats } from './chunks.js';
 import { ALL_TERMINAL_TYPES, START_TYPES, STEP_DONE_TYPES, EXECUTION_LEVEL_PREFIXES, sqlList } from './vocabulary.js';
 
 export interface Capabilities {
@@ -17,6 +18,8 @@ export interface Capabilities {
   hasIngestTime: boolean;
   /** Columns of the Python engine's noetl.execution projection; empty when the table is absent. */
   projectionColumns: ReadonlySet<string>;
+  /** The event table's leaves and their statistics, to cut the full load by (chunks.ts). */
+  eventLeaves: readonly LeafStats[];
 }
 
 export function quoteIdent(name: string): string {
@@ -45,7 +48,32 @@ export function capabilitiesSql(): string {
     to_regclass(quote_ident($1) || '.runtime') IS NOT NULL AS has_runtime,
     to_regprocedure(quote_ident($1) || '.snowflake_id()') IS NOT NULL AS has_snowflake,
     ${columns('event')} AS event_columns,
-    ${columns('execution')} AS execution_columns`;
+    ${columns('execution')} AS execution_columns,
+    ${eventLeavesSql()} AS event_leaves`;
+}
+
+/**
+ * What chunks.ts cuts the full load by, read with the capabilities (no round
+ * trip of its own): each leaf of the event table (the table itself when it is
+ * not partitioned), its estimated rows, its range bound when the parent is
+ * range-partitioned by execution_id, and the planner's histogram of
+ * execution_id. Catalog reads only; $1 = schema name.
+ */
+function eventLeavesSql(): string {
+  return `coalesce((WITH root AS (SELECT to_regclass(quote_ident($1) || '.event') AS relid),
+    leaves AS (
+      SELECT t.relid, t.parentrelid FROM root, pg_partition_tree(root.relid) t WHERE t.isleaf
+      UNION ALL
+      SELECT root.relid, NULL::regclass FROM root
+      WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(root.relid) t WHERE t.relid <> root.relid)
+    )
+    SELECT json_agg(json_build_object(
+      'rows', c.reltuples::float8,
+      'bound', CASE WHEN l.parentrelid IS NOT NULL AND pg_get_partkeydef(l.parentrelid) = 'RANGE (execution_id)'
+        THEN pg_get_expr(c.relpartbound, c.oid) END,
+      'histogram', (SELECT st.histogram_bounds::text FROM pg_stats st
+        WHERE st.schemaname = n.nspname AND st.tablename = c.relname AND st.attname = 'execution_id' AND NOT st.inherited)))
+    FROM leaves l JOIN pg_class c ON c.oid = l.relid JOIN pg_namespace n ON n.oid = c.relnamespace), '[]'::json)`;
 }
 
 /**
@@ -158,7 +186,8 @@ function describeBody(s: string, caps: Capabilities): string {
 /**
  * Running executions that started at least $1 seconds ago, described.
  * $2 idle seconds or NULL, $3 ILIKE pattern on path or NULL,
- * $4 include children of running parents, $5 limit or NULL.
+ * $4 include children of running parents, $5 limit or NULL, $6..$7 the
+ * execution_id range read (inclusive; the whole bigint range for all).
  */
 export function listStuckSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
@@ -167,20 +196,24 @@ export function listStuckSql(schema: string, caps: Capabilities): string {
   // planner (a hash anti-join at scale) rather than one probe per group. The
   // age filter applies after it: nearly every start is old, and a created_at
   // condition in the scan only steers the planner off the start indexes.
+  // An execution's start and terminal events share its execution_id, so the
+  // anti-join splits exactly by id range (chunks.ts); the range is repeated on
+  // the terminal side so that a hash anti-join hashes only that range.
+  const range = (a: string) => `${a}.execution_id BETWEEN $6::bigint AND $7::bigint`;
   return `WITH ${CLOCK},
   starts AS (
     SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st WHERE st.event_type = 'playbook.initialized'
+    FROM ${s}.event st WHERE st.event_type = 'playbook.initialized' AND ${range('st')}
     UNION ALL
     SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st WHERE st.event_type IN (${OTHER_STARTS})
+    FROM ${s}.event st WHERE st.event_type IN (${OTHER_STARTS}) AND ${range('st')}
   ),
   target AS (
     SELECT r.execution_id, min(r.created_at) AS started_at,
            min(r.catalog_id) AS catalog_id, min(r.parent_execution_id) AS parent_execution_id
     FROM starts r
     WHERE NOT EXISTS (
-      SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}))
+      SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}) AND ${range('x')})
     GROUP BY r.execution_id
     HAVING min(r.created_at) <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
   ),

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import { OperationalError } from '../errors.js';
 import { toExecution, type DescribedRow, type Execution } from './model.js';
+import { mapLimited, planCuts, rangesOf, type IdRange, type LeafStats } from './chunks.js';
 import * as sql from './sql.js';
 
 export interface StuckFilter {
@@ -13,6 +14,27 @@ export interface StuckFilter {
   /** Show children of running parents as their own rows. */
   includeChildren?: boolean;
   limit?: number | null;
+}
+
+/** Events per chunk of a full load: a statement reads about this many, however long the history. */
+export const CHUNK_ROWS = 2_000_000;
+/** Chunks read at once (sessions of the pool; the rest of the machine's cores are the server's). */
+export const CHUNK_PARALLEL = 2;
+
+export interface LoadProgress {
+  done: number;
+  total: number;
+}
+
+/** How a full load is read: in execution_id chunks when the history is large. */
+export interface LoadOptions {
+  /** Events per chunk (from the planner's statistics); default CHUNK_ROWS. */
+  chunkRows?: number;
+  /** These ranges instead of the planned ones (tests). */
+  ranges?: readonly IdRange[];
+  parallel?: number;
+  /** After the plan (done 0) and after each chunk; only when there is more than one. */
+  onProgress?: (p: LoadProgress) => void;
 }
 
 export interface RecentActivity {
@@ -79,6 +101,7 @@ export class NoetlStore {
         has_snowflake: boolean;
         event_columns: string[];
         execution_columns: string[];
+        event_leaves: LeafStats[];
       }>(sql.capabilitiesSql(), [this.schema])
       .then(({ rows: [row] }) => {
         if (!row?.has_event || !row.has_catalog) {
@@ -95,6 +118,7 @@ export class NoetlStore {
           hasPrevEventId: event.has('prev_event_id'),
           hasIngestTime: event.has('ingest_time'),
           projectionColumns: new Set(row.execution_columns),
+          eventLeaves: row.event_leaves,
         };
       })
       .catch((error: unknown) => {
@@ -104,20 +128,36 @@ export class NoetlStore {
     return this.caps;
   }
 
-  async listStuck(filter: StuckFilter): Promise<Execution[]> {
-    return (await this.listStuckRows(filter)).map(toExecution);
+  async listStuck(filter: StuckFilter, load?: LoadOptions): Promise<Execution[]> {
+    return (await this.listStuckRows(filter, load)).map(toExecution);
   }
 
-  async listStuckRows(filter: StuckFilter): Promise<DescribedRow[]> {
+  async listStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
-    const { rows } = await this.db.query<DescribedRow>(sql.listStuckSql(this.schema, caps), [
+    const text = sql.listStuckSql(this.schema, caps);
+    const params = (r: IdRange) => [
       filter.olderThanSeconds,
       filter.idleSeconds ?? null,
       filter.path ? pathPattern(filter.path) : null,
       filter.includeChildren ?? false,
       filter.limit ?? null,
-    ]);
-    return rows;
+      r.lo,
+      r.hi,
+    ];
+    const ranges = load.ranges ?? rangesOf(planCuts(caps.eventLeaves, load.chunkRows ?? CHUNK_ROWS));
+    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params(ranges[0]!))).rows;
+    // PGlite has one session: chunks there run one after another.
+    const parallel = this.db.kind === 'pglite' ? 1 : (load.parallel ?? CHUNK_PARALLEL);
+    let done = 0;
+    load.onProgress?.({ done, total: ranges.length });
+    const parts = await mapLimited(ranges, parallel, async (r) => {
+      const { rows } = await this.db.query<DescribedRow>(text, params(r));
+      load.onProgress?.({ done: ++done, total: ranges.length });
+      return rows;
+    });
+    // Each chunk is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
+    const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
+    return filter.limit ? rows.slice(0, filter.limit) : rows;
   }
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */

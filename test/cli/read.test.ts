@@ -126,7 +126,9 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
     expect(r.stderr).toBe('');
     expectPlain(r);
     // The id above 2^53 is printed exactly, as a string.
-    expect(r.stdout).toContain(`"execution_id": "${BIG_ID}"`);
+    expect(r.stdout).toContain(`"execution_id":"${BIG_ID}"`);
+    // Not a terminal: compact, one line.
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
     const out = jsonOf(r);
     const rows = out.executions as Record<string, any>[];
     // Default --older-than 5: not the fresh one, no finished one (stragglers included), no child of a running parent.
@@ -207,10 +209,28 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
     expect(none.stdout.trim()).toBe('No stuck executions.');
   });
 
+  it('list --jsonl: the --json rows, one a line, same order; --json with --jsonl is refused', async () => {
+    await refreshHeartbeats();
+    const [lines, json] = await Promise.all([cli(['list', '--jsonl']), cli(['list', '--json'])]);
+    expect(lines.code, show(lines)).toBe(0);
+    expect(lines.stderr).toBe('');
+    const rows = lines.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const expected = (jsonOf(json).executions as Record<string, unknown>[]).map(({ age_seconds: _a, idle_seconds: _i, ...rest }) => rest);
+    expect(rows.map(({ age_seconds: _a, idle_seconds: _i, ...rest }) => rest)).toEqual(expected);
+    expect(lines.stdout).toContain(`{"execution_id":"${BIG_ID}"`);
+    const empty = await cli(['list', '--jsonl', '--older-than', '1d']);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toBe('');
+    const both = await cli(['list', '--json', '--jsonl']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe('noetl-console: --json and --jsonl: pick one');
+    expect(both.stdout).toBe('');
+  });
+
   it('show --json: state, derived fields, timeline with exact ids, child tree; stragglers and lowercase statuses', async () => {
     const r = await cli(['show', BIG_ID, '--json', '--events', '3']);
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toContain(`"execution_id": "${BIG_ID}"`);
+    expect(r.stdout).toContain(`"execution_id":"${BIG_ID}"`);
     const big = jsonOf(r);
     expect(big).toMatchObject({ execution_id: BIG_ID, state: 'running', path: 'etl/big', finished_at: null, stuck_step: 'transform' });
     expectTimeAgo(big.started_at, STARTED.big, 'big started_at');

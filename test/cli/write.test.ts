@@ -104,6 +104,10 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(cascade.code, show(cascade)).toBe(0);
     const outcomes = Object.fromEntries(jsonOf(cascade).results.map((r: any) => [r.execution_id, r.outcome]));
     expect(outcomes).toEqual({ [ids.p]: 'would_cancel', [ids.c1]: 'would_cancel', [ids.g]: 'would_cancel', [ids.c2]: 'already_terminal' });
+    // --jsonl: the same results, one a line.
+    const lines = await cli(['cancel', ids.p, '--cascade', '--dry-run', '--jsonl']);
+    expect(lines.code, show(lines)).toBe(0);
+    expect(lines.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(jsonOf(cascade).results);
 
     const cleanup = await cli(['cleanup', '--older-than', '10', '--path', 'cleanup/*', '--dry-run', '--json']);
     expect(cleanup.code, show(cleanup)).toBe(0);

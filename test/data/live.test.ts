@@ -2,10 +2,12 @@
  * The incremental refresh must equal a full load: after random sequences of
  * engine writes (starts of both dialects, progress, stragglers, terminal
  * events, children, late rows, cancels by other consoles, heartbeats), the
- * live set's view equals `list` run from scratch, for several filters.
+ * live set's view equals `list` run from scratch, for several filters, and
+ * so does the full load read in random execution_id chunks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentActor } from '../../src/audit.js';
+import { rangesOf } from '../../src/noetl/chunks.js';
 import { LiveRunningSet } from '../../src/noetl/live.js';
 import { markExecutions } from '../../src/noetl/mark.js';
 import { toExecution, type Execution } from '../../src/noetl/model.js';
@@ -97,11 +99,21 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
       await scenario.apply(t.db, t.schema);
       const stats = await live.refresh();
       if (stats.kind === 'incremental') incremental++;
+      // One filter a round, at random, is also read in random chunks (all of them would double the test's time).
+      const chunkedFilter = pick(FILTERS);
       for (const filter of FILTERS) {
         // The full load, derived at the live set's clock so that ages compare exactly.
         const full = (await store.listStuckRows(filter)).map((r) => toExecution({ ...r, now_ms: live.clockMs }));
         expect(live.view(filter).map(comparable), `seed ${seed}, round ${round}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
         compared++;
+        if (filter !== chunkedFilter) continue;
+        // The same full load read in random execution_id chunks, some empty, some of one execution.
+        const ids = [...running, ...finished].map((e) => BigInt(e.id));
+        const cuts = Array.from({ length: Math.floor(rnd() * 6) }, () => (rnd() < 0.3 ? pick(ids) + (rnd() < 0.5 ? 1n : 0n) : pick(ids) + BigInt(Math.floor(rnd() * 2000) - 1000)));
+        const chunked = (await store.listStuckRows(filter, { ranges: rangesOf(cuts), parallel: 1 + Math.floor(rnd() * 3) })).map((r) =>
+          toExecution({ ...r, now_ms: live.clockMs }),
+        );
+        expect(chunked.map(comparable), `seed ${seed}, round ${round}, cuts ${cuts.join(',')}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
       }
     }
     expect(incremental).toBe(30);
