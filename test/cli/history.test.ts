@@ -67,7 +67,7 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     expect(await ids1(['--reason', 'inc-7'])).toEqual([batchA]);
     expect(await ids1(['--execution', ids.child])).toEqual([batchB]);
     expect(await ids1(['--batch', batchB])).toEqual([batchB]);
-    expect(await ids1(['--since', '1m'])).toHaveLength(2);
+    expect(await ids1(['--since', '1h'])).toHaveLength(2);
     const human = await cli(['history']);
     expect(human.stdout).toContain(`${batchA}  cancel 2  alice@`);
 

@@ -2,7 +2,7 @@
  * list, show and health end to end: the built bin as a spawned process, on
  * PGlite (an on-disk directory) and on the machine's PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends } from '../helpers/db.js';
 import {
@@ -80,6 +80,7 @@ function expectPlain(r: CliResult) {
 describe.each(backends())('list, show, health through the bin on %s', (backend) => {
   let d: CliDatabase;
   const ids = {} as Record<Name, string>;
+  let shiftedAt = 0;
   const cli = (args: string[], env?: Record<string, string | undefined>) => runCli([...args, ...d.args], { env });
   /** Worker heartbeats go stale after 90 s: make worker-live fresh before asserting on it. */
   const refreshHeartbeats = () =>
@@ -116,8 +117,23 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
       ids.stragglerRust = rs.id;
       await s.apply(db, schema);
     });
+    shiftedAt = Date.now();
   });
   afterAll(async () => d?.close());
+  // The fixture's ages hold whatever the wall clock did since it was seeded (a loaded machine
+  // can take minutes to get here): every timestamp moves forward by the time that passed.
+  beforeEach(async () => {
+    const seconds = (Date.now() - shiftedAt) / 1000;
+    shiftedAt = Date.now();
+    await d.use(async (db) => {
+      const s = `"${d.schema}"`;
+      const by = (col: string) => `${col} = ${col} + $1::float8 * interval '1 second'`;
+      await db.query(`UPDATE ${s}.event SET ${['created_at', 'event_time', 'ingest_time'].map(by).join(', ')}`, [seconds]);
+      await db.query(`UPDATE ${s}.execution SET ${['start_time', 'end_time', 'created_at', 'updated_at'].map(by).join(', ')}`, [seconds]);
+      await db.query(`UPDATE ${s}.runtime SET ${['heartbeat', 'created_at'].map(by).join(', ')}`, [seconds]);
+      await db.query(`UPDATE ${s}.command SET ${['claimed_at', 'started_at', 'completed_at', 'created_at', 'updated_at'].map(by).join(', ')}`, [seconds]);
+    });
+  });
 
   it('list --json: stuck executions of both dialects, oldest first, documented keys, ids as strings, UTC times', async () => {
     await refreshHeartbeats();
