@@ -98,7 +98,7 @@ export function register(program: Command): void {
           // closed only parents would leave their running children for the next.
           includeChildren: true,
           limit: o.limit ?? null,
-        });
+        }, ctx.load);
         let left: string[] = [];
         let plan: Plan | null = null;
         let analyze: AnalyzeReport | null = null;

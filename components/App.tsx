@@ -314,7 +314,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         context={context}
         missing={missingShards(source)}
       />
-      <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} />
+      <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} loading={live.loading} />
       {body}
       {s.overlay?.kind === 'search' ? (
         <Text wrap="truncate-start">

@@ -8,8 +8,10 @@ import type { Theme } from './theme.js';
  * next key), else the disconnected banner, else blank (always one line, so
  * nothing jumps).
  */
-export function StatusLine({ connection, message, refreshedAt, now, label, theme }: {
+export function StatusLine({ connection, message, refreshedAt, now, label, theme, loading = null }: {
   connection: Connection;
+  /** A chunked full load in progress. */
+  loading?: { done: number; total: number } | null;
   message: Message | null;
   refreshedAt: number | null;
   now: number;
@@ -25,6 +27,7 @@ export function StatusLine({ connection, message, refreshedAt, now, label, theme
       </Text>
     );
   }
+  if (loading && !message) return <Text wrap="truncate-end">{`reading the event log: ${loading.done} of ${loading.total} chunks…`}</Text>;
   if (connection.state === 'connecting' && !message) return <Text wrap="truncate-end">{`connecting to ${label}…`}</Text>;
   if (!message) return <Text> </Text>;
   const color = message.tone === 'error' ? theme.danger : message.tone === 'warn' ? theme.warn : theme.info;

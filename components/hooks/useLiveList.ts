@@ -17,6 +17,8 @@ export interface LiveList {
   /** Time of the last successful refresh (ms), null before the first. */
   refreshedAt: number | null;
   connection: Connection;
+  /** A full load read in chunks, while it runs: chunks done of total (null otherwise). */
+  loading: { done: number; total: number } | null;
 }
 
 interface Options {
@@ -42,7 +44,7 @@ interface Options {
  * retries with backoff; nothing here ever throws into render.
  */
 export function useLiveList(o: Options): LiveList {
-  const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' } });
+  const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' }, loading: null });
   const latest = useLatest(o);
   const running = useMemo(() => o.source.live(), [o.source]);
   const reconciled = useRef(o.reconcileToken);
@@ -60,8 +62,14 @@ export function useLiveList(o: Options): LiveList {
 
     const tick = async () => {
       const { source, filter, keepIds, reconcileToken } = latest.current;
+      // A chunked full load says how far it got (src/noetl/chunks.ts), a few times a second.
+      const progress = setInterval(() => {
+        const p = running.loadProgress ?? null;
+        if (!stopped && p) setState((prev) => (prev.loading?.done === p.done && prev.loading?.total === p.total ? prev : { ...prev, loading: { done: p.done, total: p.total } }));
+      }, 250);
       try {
         await running.refresh(reconciled.current !== reconcileToken);
+        clearInterval(progress);
         reconciled.current = reconcileToken;
         if (stopped) return;
         const fresh = running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren });
@@ -81,15 +89,16 @@ export function useLiveList(o: Options): LiveList {
           for (const id of missing) why.set(id, goneReason(described.get(id)));
         }
         failures = 0;
-        setState((prev) => ({ rows: mergeRows(prev.rows, fresh, keep, why), health, refreshedAt: Date.now(), connection: { state: 'up' } }));
+        setState((prev) => ({ rows: mergeRows(prev.rows, fresh, keep, why), health, refreshedAt: Date.now(), connection: { state: 'up' }, loading: null }));
         appliedKey.current = key;
         schedule(latest.current.refreshMs);
       } catch (error) {
+        clearInterval(progress);
         if (stopped) return;
         failures++;
         const delay = backoffMs(failures);
         const message = errorLine(error, latest.current.source.db.label);
-        setState((prev) => ({ ...prev, connection: { state: 'down', error: message, retryAt: Date.now() + delay, failures } }));
+        setState((prev) => ({ ...prev, connection: { state: 'down', error: message, retryAt: Date.now() + delay, failures }, loading: null }));
         schedule(delay);
       }
     };
