@@ -85,7 +85,7 @@ export function register(program: Command): void {
       async (src) => {
         const o = validate(CleanupOptions, cmd.opts());
         src.server();
-        return { ...o, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
+        return { ...o, maxAffected: o.maxAffected ?? src.maxAffected, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
       },
       async (ctx, o) => {
         if (o.plan) return applyPlan(ctx, o.plan, { ...o, reason: cmd.getOptionValueSource('reason') === 'cli' ? o.reason! : o.plan.reason });

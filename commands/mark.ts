@@ -148,7 +148,7 @@ function register1(program: Command, action: Action): void {
       async (src) => {
         const o = validate(MarkOptions, cmd.opts());
         src.server(); // a bad --server or NOETL_SERVER_URL is bad input: exit 2 before connecting
-        return { ...o, ids: await readIds(ids, src.parseId) };
+        return { ...o, maxAffected: o.maxAffected ?? src.maxAffected, ids: await readIds(ids, src.parseId) };
       },
       async (ctx, o) => {
         let left: string[] = [];

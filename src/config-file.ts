@@ -238,6 +238,8 @@ const ConfigSchema = object({
       if (Object.keys(sources).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one source' });
     }),
   health: HealthConfig.optional(),
+  /** Every write command refuses a batch larger than this (--max-affected overrides it). */
+  max_affected: count().optional(),
 }).superRefine((c, ctx) => {
   if (c.default_source !== undefined && !Object.hasOwn(c.sources, c.default_source)) {
     ctx.addIssue({

@@ -41,6 +41,8 @@ export interface ResolvedSource {
   open(db: Database): ExecutionSource;
   /** Thresholds from the config file, when it has them. */
   health: HealthConfig | undefined;
+  /** The config file's max_affected: the default of --max-affected. */
+  maxAffected?: number;
   /**
    * The NoETL server to close through, validated (UsageError, exit 2); null
    * without one or with --direct. Closing commands call it before connecting;
@@ -56,7 +58,7 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
   const cfg = selected.config;
   // A read-only context is read-only like --read-only: the session refuses writes.
   if (context?.readOnly) flags = { ...flags, readOnly: true };
-  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return resolveSharded(flags, selected, cfg, context, env, loaded?.config.health);
+  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected };
   // --database-url wins over the source's database_url, which wins over the environment.
   const fromConfig = flags.databaseUrl === undefined && cfg.database_url !== undefined;
   const connection = resolveConnection(
@@ -83,6 +85,7 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
       parseId: (raw) => parseRowId(cfg.id.type, raw),
       open: (db) => new StatusTableSource(db, selected.name, cfg, selected.file),
       health,
+      maxAffected: loaded?.config.max_affected,
     };
   }
   let server: ServerConfig | null | undefined;
@@ -96,6 +99,7 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
     server: () => (server === undefined ? (server = resolveServer(flags, selected, env)) : server),
     open: (db) => new NoetlSource(db, connection.schema, selected.name, server ?? null),
     health,
+    maxAffected: loaded?.config.max_affected,
   };
 }
 

@@ -4,6 +4,9 @@
  * happened to a batch's executions after the close, `--max-affected`
  * refuses a batch too big before writing anything.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends } from '../helpers/db.js';
@@ -112,7 +115,15 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--max-affected: expected a whole number/);
 
-    const ok = await cli(['cancel', ids.x, ids.y, '--max-affected', '2', '--json']);
+    // The config file's max_affected is the default; the flag overrides it.
+    const config = join(mkdtempSync(join(tmpdir(), 'noetl-maxaff-')), 'noetl-console.config.json');
+    writeFileSync(config, JSON.stringify({ max_affected: 1, sources: { main: { type: 'noetl' } } }));
+    const fromConfig = await cli(['cancel', ids.x, ids.y, '--config', config]);
+    expect(fromConfig.code, show(fromConfig)).toBe(2);
+    expect(fromConfig.stderr).toMatch(/refused: 2 executions would change, more than --max-affected 1/);
+    expect(await d.eventCount()).toBe(before);
+
+    const ok = await cli(['cancel', ids.x, ids.y, '--max-affected', '2', '--config', config, '--json']);
     expect(ok.code, show(ok)).toBe(0);
     expect(jsonOf(ok).changed_count).toBe(2);
   });
