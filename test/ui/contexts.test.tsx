@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../components/App.js';
 import { ContextSwitch } from '../../components/ContextSwitch.js';
 import { openSession, type Session } from '../../components/session.js';
@@ -25,21 +25,15 @@ let prodId: string;
 const sessions: Session[] = [];
 const FILTER = { olderThanSeconds: 300, idleSeconds: null, text: '', includeChildren: false };
 
-beforeAll(async () => {
-  [prod, stage] = await Promise.all([createTestDatabase('postgres'), createTestDatabase('postgres')]);
-  const p = new Scenario(9_160_000_000_000_000n);
-  prodId = p.execution({ path: 'wt16b/prod-only', startedMinutesAgo: 90 }).issued('load', 80).id;
-  await p.apply(prod.db, prod.schema);
-  const s = new Scenario(9_161_000_000_000_000n);
-  s.execution({ path: 'wt16b/stage-only', startedMinutesAgo: 60 }).issued('load', 50);
-  await s.apply(stage.db, stage.schema);
-  dir = mkdtempSync(join(tmpdir(), 'wt16b-contexts-'));
+/** Two sources on two schemas of the test server, a context each (prod read-only). */
+function writeConfig(prodSchema: string, stageSchema: string): string {
+  const at = mkdtempSync(join(tmpdir(), 'wt16b-contexts-'));
   writeFileSync(
-    join(dir, 'noetl-console.config.json'),
+    join(at, 'noetl-console.config.json'),
     JSON.stringify({
       sources: {
-        prod: { type: 'noetl', database_url: POSTGRES_URL, schema: prod.schema },
-        stage: { type: 'noetl', database_url: POSTGRES_URL, schema: stage.schema },
+        prod: { type: 'noetl', database_url: POSTGRES_URL, schema: prodSchema },
+        stage: { type: 'noetl', database_url: POSTGRES_URL, schema: stageSchema },
       },
       contexts: [
         { name: 'stage-eu', source: 'stage', colour: 'green' },
@@ -48,14 +42,26 @@ beforeAll(async () => {
       default_context: 'stage-eu',
     }),
   );
-});
+  return at;
+}
 
-afterAll(async () => {
+async function setUp() {
+  [prod, stage] = await Promise.all([createTestDatabase('postgres'), createTestDatabase('postgres')]);
+  const p = new Scenario(9_160_000_000_000_000n);
+  prodId = p.execution({ path: 'wt16b/prod-only', startedMinutesAgo: 90 }).issued('load', 80).id;
+  await p.apply(prod.db, prod.schema);
+  const s = new Scenario(9_161_000_000_000_000n);
+  s.execution({ path: 'wt16b/stage-only', startedMinutesAgo: 60 }).issued('load', 50);
+  await s.apply(stage.db, stage.schema);
+  dir = writeConfig(prod.schema, stage.schema);
+}
+
+async function tearDown() {
   for (const s of sessions) await s.close().catch(() => undefined);
   await prod?.close();
   await stage?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 function renderSwitch(initial: Session, open: (name: string) => Promise<Session>): Screen {
   const r = render(
@@ -75,6 +81,9 @@ function renderSwitch(initial: Session, open: (name: string) => Promise<Session>
 }
 
 describePostgres('the context picker', () => {
+  beforeAll(setUp);
+  afterAll(tearDown);
+
   it('switches database and context; a read-only context is refused by the console and by its session', async () => {
     const resolved = resolveSource({}, {}, dir);
     expect(resolved.context?.name).toBe('stage-eu');
@@ -161,5 +170,32 @@ describePostgres('the context picker', () => {
     } finally {
       screen.unmount();
     }
+  });
+});
+
+describe('a switch resolves as --context NAME with the same flags', () => {
+  let at = '';
+  beforeAll(() => {
+    at = writeConfig('wt16b_prod', 'wt16b_stage');
+  });
+  afterAll(() => rmSync(at, { recursive: true, force: true }));
+
+  it('keeps --read-only, drops the first source\'s --database-url, --schema and --source', () => {
+    const dir = at;
+    const first = resolveSource({ source: 'stage', databaseUrl: 'postgres://elsewhere@10.0.0.9:5432/other', schema: 'other', readOnly: false }, {}, dir);
+    expect(first.context).toBeNull();
+    expect(first.contexts.map((c) => [c.name, c.source, c.readOnly, c.colour])).toEqual([
+      ['stage-eu', 'stage', false, 'green'],
+      ['prod-eu', 'prod', true, 'red'],
+    ]);
+    const prodCtx = first.forContext('prod-eu');
+    expect(prodCtx.context?.name).toBe('prod-eu');
+    expect(prodCtx.connection.target.label).toBe('127.0.0.1:5432/test');
+    expect(prodCtx.connection.schema).toBe('wt16b_prod');
+    expect(prodCtx.connection.readOnly).toBe(true);
+    // --read-only holds for every context the console switches to.
+    expect(resolveSource({ readOnly: true }, {}, dir).forContext('stage-eu').connection.readOnly).toBe(true);
+    expect(first.forContext('stage-eu').connection.readOnly).toBe(false);
+    expect(() => first.forContext('nope')).toThrow(/no such context/);
   });
 });
