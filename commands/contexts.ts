@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
-import { loadConfig, type SourceConfig } from '../src/config-file.js';
+import { describeSource, loadConfig } from '../src/config-file.js';
 import { UsageError } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
 import { connectionFlags, fail } from './context.js';
-
-/** Where a source reads, without a password and without connecting. */
-function describeSource(cfg: SourceConfig): { type: string; target: string } {
-  if (cfg.type === 'status-table') return { type: 'status-table', target: `table ${cfg.table}` };
-  if (cfg.shards !== undefined) return { type: 'noetl (sharded)', target: `${cfg.shards.length} shard(s)${cfg.cluster_url ? ' + cluster' : ''}` };
-  if (cfg.shards_env !== undefined) return { type: 'noetl (sharded)', target: `shards from $${cfg.shards_env}${cfg.cluster_env ? `, cluster from $${cfg.cluster_env}` : ''}` };
-  return { type: 'noetl', target: `schema ${cfg.schema ?? 'noetl'}` };
-}
 
 export function register(program: Command): void {
   program

@@ -45,6 +45,8 @@ export async function runUi(cmd: Command): Promise<void> {
       connection: options,
       openSource: resolved.open,
       context: resolved.context,
+      contexts: resolved.contexts,
+      forContext: resolved.forContext,
       olderThanSeconds: o.olderThan,
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,

@@ -9,6 +9,8 @@ import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { clockTime, errorLine } from './connection.js';
 import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
+import { ContextPicker, pickerLines } from './ContextPicker.js';
+import type { ContextChoice } from '../src/config-file.js';
 import { DetailView } from './DetailView.js';
 import { detailLines } from './detailLines.js';
 import type { Filter } from './filters.js';
@@ -41,7 +43,13 @@ export interface AppProps {
   /** How long after a write to check that the engine honoured it (tests shorten it). */
   verifyAfterMs?: number;
   /** The config file's context in effect, shown in the header. */
-  context?: { name: string; colour: string | null } | null;
+  context?: { name: string; colour: string | null; readOnly?: boolean } | null;
+  /** The config file's contexts (the `x` picker); none without a config file's contexts. */
+  contexts?: readonly ContextChoice[];
+  /** Open the context the picker chose (the filter carries over); resolves with an error line when it cannot. */
+  onSwitchContext?: (name: string, filter: Filter) => Promise<string | null>;
+  /** Shown in the status line at start (after a context switch). */
+  notice?: string | null;
   /** From --reason: the dialog opens with it. */
   reason?: string | null;
   /** Called with the exit status when the operator quits (130 after Ctrl-C). */
@@ -63,12 +71,14 @@ const CHROME_LINES = 5;
 /** How long after a write the console checks that the engine honoured it. */
 export const VERIFY_AFTER_MS = 15_000;
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context, reason: presetReason = null, onQuit, clipboard = writeClipboard }: AppProps) {
+const NO_CONTEXTS: readonly ContextChoice[] = [];
+
+export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context, contexts = NO_CONTEXTS, onSwitchContext, notice = null, reason: presetReason = null, onQuit, clipboard = writeClipboard }: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
   const actor = useMemo(() => givenActor ?? currentActor(), [givenActor]);
-  const [s, dispatch] = useReducer(reduce, filter, initialState);
+  const [s, dispatch] = useReducer(reduce, filter, (f) => ({ ...initialState(f), message: notice ? { text: notice, tone: 'info' as const } : null }));
   const scope = scopeOf(s);
   const dialog = s.overlay?.kind === 'dialog' ? s.overlay : null;
   const refreshMs = refreshSeconds * 1000;
@@ -173,11 +183,20 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     return m;
   }, [preview]);
 
+  const contextNames = useMemo(() => contexts.map((c) => c.name), [contexts]);
+  const picker = useMemo(
+    () => (s.overlay?.kind === 'contexts' ? pickerLines(contexts, s.overlay.index, context?.name ?? null, theme) : []),
+    [s.overlay, contexts, context, theme],
+  );
+
   let bodyLines = 0;
   let pageSize = tableHeight;
   if (s.overlay?.kind === 'help') {
     bodyLines = help.length;
     pageSize = bodyHeight;
+  } else if (s.overlay?.kind === 'contexts') {
+    bodyLines = contexts.length;
+    pageSize = bodyHeight - 1;
   } else if (s.overlay?.kind === 'results') {
     bodyLines = s.overlay.results?.length ?? 0;
     pageSize = bodyHeight - 1;
@@ -197,6 +216,9 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     pageSize,
     bodyLines,
     readOnly,
+    readOnlyWhy: context?.readOnly ? `context ${context.name} is read-only` : undefined,
+    contexts: contextNames,
+    context: context?.name ?? null,
     actions: source.actions,
     connected: live.connection.state === 'up',
     changeCount: preview.status === 'ready' ? preview.changeCount : null,
@@ -262,6 +284,23 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [writing]);
 
+  // The picker chose: the parent opens that context and remounts the app on it; a failure stays here.
+  const filterRef = useLatest(s.filter);
+  useEffect(() => {
+    if (!s.switchTo) return;
+    const name = s.switchTo.name;
+    if (!onSwitchContext) {
+      dispatch({ type: 'message', message: { text: `context ${name}: switching is not available here`, tone: 'warn' } });
+      return;
+    }
+    onSwitchContext(name, filterRef.current).then(
+      (error) => error && dispatch({ type: 'message', message: { text: `context ${name}: ${error}; still in ${context?.name ?? 'the current source'}`, tone: 'error' } }),
+      () => undefined,
+    );
+    // Only a new choice switches.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [s.switchTo]);
+
   useEffect(() => {
     if (s.copy) clipboard(s.copy.id);
   }, [s.copy, clipboard]);
@@ -275,6 +314,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   let body;
   if (s.overlay?.kind === 'help') body = <HelpView lines={help} scroll={s.overlay.scroll} height={bodyHeight} width={width} />;
   else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} chrome={CHROME_LINES} terminalRows={size.rows} theme={theme} />;
+  else if (s.overlay?.kind === 'contexts') body = <ContextPicker lines={picker} index={s.overlay.index} height={bodyHeight} width={width - 1} />;
   else if (s.overlay?.kind === 'results')
     body = <ResultsView results={s.overlay} executions={s.overlay.executions} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
   else if (s.detail) body = <DetailView detail={detail} lines={dLines} scroll={s.detail.scroll} height={bodyHeight} width={width - 1} theme={theme} />;

@@ -5,7 +5,7 @@ import type { Action } from '../src/noetl/vocabulary.js';
  * The one table of key bindings: App dispatches keys through it, and the
  * footer and the `?` help are generated from it.
  */
-export type Scope = 'global' | 'list' | 'detail' | 'dialog' | 'search' | 'results' | 'help';
+export type Scope = 'global' | 'list' | 'detail' | 'dialog' | 'search' | 'results' | 'help' | 'contexts';
 
 export type Command =
   | 'quit'
@@ -48,7 +48,8 @@ export type Command =
   | 'sortInvert'
   | 'nextChild'
   | 'prevChild'
-  | 'openChild';
+  | 'openChild'
+  | 'contexts';
 
 export interface Binding {
   command: Command;
@@ -67,8 +68,8 @@ export interface Binding {
 export const KEYMAP: readonly Binding[] = [
   { command: 'quit', keys: ['ctrl+c'], scopes: ['global'], help: 'quit at once, from anywhere' },
   { command: 'quit', keys: ['q'], scopes: ['list'], help: 'quit', footer: 'quit' },
-  { command: 'up', keys: ['up', 'k'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move up / scroll', shown: '↑ k' },
-  { command: 'down', keys: ['down', 'j'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'move down / scroll', shown: '↓ j' },
+  { command: 'up', keys: ['up', 'k'], scopes: ['list', 'detail', 'results', 'help', 'dialog', 'contexts'], help: 'move up / scroll', shown: '↑ k' },
+  { command: 'down', keys: ['down', 'j'], scopes: ['list', 'detail', 'results', 'help', 'dialog', 'contexts'], help: 'move down / scroll', shown: '↓ j' },
   { command: 'pageUp', keys: ['pageup', 'ctrl+b'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'page up', shown: 'PgUp ^b' },
   { command: 'pageDown', keys: ['pagedown', 'ctrl+f'], scopes: ['list', 'detail', 'results', 'help', 'dialog'], help: 'page down', shown: 'PgDn ^f' },
   { command: 'top', keys: ['home', 'g'], scopes: ['list', 'detail'], help: 'first row / top' },
@@ -95,6 +96,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
   { command: 'copyId', keys: ['y'], scopes: ['list', 'detail'], help: 'copy the full id of the cursor row (OSC 52: works over SSH and tmux)' },
   { command: 'lastError', keys: ['e'], scopes: ['list', 'detail'], help: 'the last database error in full' },
+  { command: 'contexts', keys: ['x'], scopes: ['list'], help: 'switch context (the config file\'s contexts:)' },
   { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
   { command: 'nextChild', keys: ['tab'], scopes: ['detail'], help: 'select the next child execution', footer: 'child' },
   { command: 'prevChild', keys: ['shift+tab'], scopes: ['detail'], help: 'select the previous child execution' },
@@ -113,6 +115,8 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'focusPrev', keys: ['shift+tab', 'left'], scopes: ['dialog'], help: 'previous field or button (← on a button)', shown: 'S-Tab ←' },
   { command: 'cascade', keys: ['t'], scopes: ['dialog'], help: 'cascade to running descendants on/off (on a button)', footer: 'cascade' },
   { command: 'close', keys: ['escape', 'n'], scopes: ['dialog'], help: 'close, nothing written (n on a button)', footer: 'close' },
+  { command: 'confirm', keys: ['enter'], scopes: ['contexts'], help: 'switch to the context under the cursor (closes the current database, opens its own)', footer: 'switch' },
+  { command: 'close', keys: ['escape', 'q', 'x'], scopes: ['contexts'], help: 'close, stay in the current context', footer: 'cancel' },
 ];
 
 export const SCOPE_TITLES: Record<Scope, string> = {
@@ -123,6 +127,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   search: 'Text filter',
   results: 'Outcome list',
   help: 'Help',
+  contexts: 'Context picker',
 };
 
 /** A stable name for a key press: 'q', 'A', 'enter', 'ctrl+c', 'shift+tab', 'space'. */
@@ -201,7 +206,7 @@ export function footerItems(scope: Scope, actions?: readonly Action[]): { keys: 
 
 /** Help text lines, generated from the table. */
 export function helpLines(actions?: readonly Action[]): { title: string; rows: { keys: string; help: string }[] }[] {
-  const order: Scope[] = ['global', 'list', 'search', 'detail', 'dialog', 'results', 'help'];
+  const order: Scope[] = ['global', 'list', 'search', 'detail', 'dialog', 'results', 'contexts', 'help'];
   // With nothing to write there is no dialog either.
   return order
     .filter((scope) => scope !== 'dialog' || !actions || actions.length > 0)

@@ -1,7 +1,8 @@
 import type { ConnectionOptions } from '../src/config.js';
+import type { ContextChoice, SelectedContext } from '../src/config-file.js';
 import type { Database } from '../src/db/database.js';
-import { openDatabase } from '../src/db/open.js';
 import type { ExecutionSource } from '../src/source.js';
+import { openSession, type Session } from './session.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
 import { toAscii, unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
@@ -17,7 +18,10 @@ export interface InteractiveOptions {
   /** The source on the open database (NoETL or a status table). */
   openSource: (db: Database) => ExecutionSource;
   /** The config file's context in effect (the header shows it). */
-  context?: { name: string; colour: string | null } | null;
+  context?: SelectedContext | null;
+  /** The config file's contexts, and how to resolve one (the `x` picker). */
+  contexts?: readonly ContextChoice[];
+  forContext?: (name: string) => { connection: ConnectionOptions; open: (db: Database) => ExecutionSource; context: SelectedContext | null };
   /** An already open database (the demo's); it is left open when the app ends. */
   database?: Database;
 }
@@ -42,9 +46,9 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   // Node prints warnings straight to stderr, which would draw over the screen.
   process.noDeprecation = true;
   // No JSX in this file: it would load React's runtime before NODE_ENV is set.
-  const [{ render }, { App }, { createElement }] = await Promise.all([import('ink'), import('./App.js'), import('react')]);
-  const db = o.database ?? (await openDatabase(o.connection));
-  const source = o.openSource(db);
+  const [{ render }, { ContextSwitch }, { createElement }] = await Promise.all([import('ink'), import('./ContextSwitch.js'), import('react')]);
+  let session: Session = await openSession({ connection: o.connection, open: o.openSource, context: o.context ?? null }, o.database);
+  const forContext = o.forContext;
 
   let restored = false;
   const restore = () => {
@@ -63,13 +67,20 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? toAscii(chunk) : chunk, ...rest)) as typeof process.stdout.write;
   }
   const app = render(
-    createElement(App, {
-      source,
-      readOnly: o.connection.readOnly,
+    createElement(ContextSwitch, {
+      initial: session,
+      contexts: o.contexts ?? [],
+      // Resolved when chosen: the config file as it is then, with the flags the console started with.
+      open: async (name: string) => {
+        if (!forContext) throw new Error('contexts cannot be switched here');
+        return openSession(forContext(name));
+      },
+      onSession: (next: Session) => {
+        session = next;
+      },
       filter: { olderThanSeconds: o.olderThanSeconds, idleSeconds: o.idleSeconds, text: '', includeChildren: false },
       refreshSeconds: o.refreshSeconds,
       color: o.color,
-      context: o.context ?? null,
       reason: o.reason ?? null,
       onQuit: (code: number) => {
         quitCode = code;
@@ -99,8 +110,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       await writeGate.idle();
     }
     for (const signal of SIGNALS) process.off(signal, stop);
-    await source.close?.().catch(() => undefined);
-    if (!o.database) await db.close().catch(() => undefined);
+    await session.close();
   }
   if (!stoppedBy) return quitCode;
   const outcome = writeGate.afterSignal.at(-1);

@@ -42,8 +42,14 @@ export interface ResultsState {
   scroll: number;
 }
 
+/** The context picker: `index` is the cursor in View.contexts. */
+export interface ContextsState {
+  kind: 'contexts';
+  index: number;
+}
+
 /** `help` shows the keys, or with `error` the last database error in full. */
-export type Overlay = null | { kind: 'help'; scroll: number; error?: boolean } | { kind: 'search' } | DialogState | ResultsState;
+export type Overlay = null | { kind: 'help'; scroll: number; error?: boolean } | { kind: 'search' } | DialogState | ResultsState | ContextsState;
 
 export interface Message {
   text: string;
@@ -81,6 +87,8 @@ export interface UiState {
   sort: Sort;
   /** The last id asked to be copied, with a counter so that copying it twice copies twice. */
   copy: { id: string; n: number } | null;
+  /** The context the picker chose, with a counter (the App opens it, then remounts). */
+  switchTo: { name: string; n: number } | null;
 }
 
 /** What the reducer needs to know about the screen when a key arrives. */
@@ -96,6 +104,8 @@ export interface View {
   /** Lines of the scrollable body of the detail, help or outcome view. */
   bodyLines: number;
   readOnly: boolean;
+  /** Why, when not --read-only: `context prod is read-only`. */
+  readOnlyWhy?: string;
   /** What the source can write (a status table may have no cancelled value). */
   actions: readonly Action[];
   connected: boolean;
@@ -109,6 +119,9 @@ export interface View {
   /** The filter text `ids` were computed for, and how to compute them for another (null: it does not parse). */
   filterText?: string;
   idsFor?: (text: string) => readonly string[] | null;
+  /** Names of the config file's contexts, in file order (the picker), and the one in effect. */
+  contexts?: readonly string[];
+  context?: string | null;
 }
 
 export type UiAction =
@@ -135,6 +148,7 @@ export function initialState(filter: Filter): UiState {
     exitCode: 0,
     reasons: [],
     copy: null,
+    switchTo: null,
     sort: DEFAULT_SORT,
   };
 }
@@ -295,6 +309,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
   };
   const scroll = scrollCommands[command];
   if (scroll) {
+    if (o?.kind === 'contexts') return { ...s, overlay: { ...o, index: clamp(scroll(o.index), 0, (v.contexts?.length ?? 1) - 1) } };
     if (o && o.kind !== 'search') return { ...s, overlay: { ...o, scroll: scrollTo(scroll(o.scroll), v) } } as UiState;
     if (s.detail) return { ...s, detail: { ...s.detail, scroll: scrollTo(scroll(s.detail.scroll), v) } };
     return moveCursor(s, v, scroll(v.cursorIdx));
@@ -318,6 +333,11 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       const id = s.detail?.id ?? v.ids[v.cursorIdx];
       if (!id) return s;
       return { ...s, copy: { id, n: (s.copy?.n ?? 0) + 1 }, message: { text: `copied ${id}`, tone: 'info' } };
+    }
+    case 'contexts': {
+      const names = v.contexts ?? [];
+      if (names.length === 0) return { ...s, message: { text: 'no contexts: the config file has no contexts: list (README, "Contexts")', tone: 'info' } };
+      return { ...s, overlay: { kind: 'contexts', index: Math.max(0, names.indexOf(v.context ?? '')) } };
     }
     case 'lastError':
       return { ...s, overlay: { kind: 'help', scroll: 0, error: true } };
@@ -395,6 +415,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     case 'confirm':
       if (o?.kind === 'search') return v.filterError ? { ...s, message: { text: `filter: ${v.filterError}`, tone: 'warn' } } : { ...s, overlay: null };
       if (o?.kind === 'dialog') return confirmDialog(s, o, v);
+      if (o?.kind === 'contexts') return chooseContext(s, v.contexts?.[o.index], v);
       return s;
     case 'cascade':
       if (o?.kind !== 'dialog' || o.writing || o.focus === 'reason' || o.focus === 'count') return s;
@@ -412,9 +433,15 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
   }
 }
 
+function chooseContext(s: UiState, name: string | undefined, v: View): UiState {
+  if (name === undefined) return { ...s, overlay: null };
+  if (name === v.context) return { ...s, overlay: null, message: { text: `already in context ${name}`, tone: 'info' } };
+  return { ...s, overlay: null, switchTo: { name, n: (s.switchTo?.n ?? 0) + 1 }, message: { text: `switching to context ${name}…`, tone: 'info' } };
+}
+
 function openDialog(s: UiState, action: Action, v: View, given?: readonly string[]): UiState {
   const verb = ACTIONS[action].verb;
-  if (v.readOnly) return { ...s, message: { text: `read-only mode: cannot ${verb} (started with --read-only)`, tone: 'warn' } };
+  if (v.readOnly) return { ...s, message: { text: `read-only mode: cannot ${verb} (${v.readOnlyWhy ?? 'started with --read-only'})`, tone: 'warn' } };
   if (!v.actions.includes(action)) return { ...s, message: { text: `this source cannot ${verb}: its config has no ${ACTIONS[action].state} status value`, tone: 'warn' } };
   if (!v.connected) return { ...s, message: { text: `disconnected: cannot ${verb} until the database is back`, tone: 'error' } };
   let ids: readonly string[];

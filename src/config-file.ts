@@ -435,6 +435,14 @@ export function selectSource(loaded: LoadedConfig | null, requested?: string): S
   throw new UsageError(`${file} declares several sources (${names.join(', ')}): pick one with --source NAME, or set default_source`);
 }
 
+/** Where a source reads, without a password and without connecting: `schema noetl`, `2 shard(s) + cluster`. */
+export function describeSource(cfg: SourceConfig): { type: string; target: string } {
+  if (cfg.type === 'status-table') return { type: 'status-table', target: `table ${cfg.table}` };
+  if (cfg.shards !== undefined) return { type: 'noetl (sharded)', target: `${cfg.shards.length} shard(s)${cfg.cluster_url ? ' + cluster' : ''}` };
+  if (cfg.shards_env !== undefined) return { type: 'noetl (sharded)', target: `shards from $${cfg.shards_env}${cfg.cluster_env ? `, cluster from $${cfg.cluster_env}` : ''}` };
+  return { type: 'noetl', target: `schema ${cfg.schema ?? 'noetl'}` };
+}
+
 export interface SelectedContext {
   name: string;
   /** The source it names. */
@@ -442,6 +450,20 @@ export interface SelectedContext {
   /** Writes refused by the session, as with --read-only. */
   readOnly: boolean;
   colour: NonNullable<ContextConfig['colour']> | null;
+}
+
+/** A context as the console's picker lists it. */
+export interface ContextChoice extends SelectedContext {
+  /** Where its source reads: `noetl: schema noetl`. */
+  where: string;
+}
+
+/** Every context of the config file, in file order; none without a file or contexts. */
+export function listContexts(loaded: LoadedConfig | null): ContextChoice[] {
+  return (loaded?.config.contexts ?? []).map((c) => {
+    const d = describeSource(loaded!.config.sources[c.source]!);
+    return { name: c.name, source: c.source, readOnly: c.read_only, colour: c.colour ?? null, where: `${d.type}: ${d.target}` };
+  });
 }
 
 /**

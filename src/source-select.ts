@@ -3,7 +3,7 @@
  * (--config, a file in the working directory, NOETL_CONSOLE_CONFIG) and
  * --source, or NoETL from flags and environment when there is no config.
  */
-import { loadConfig, selectContext, selectSource, type HealthConfig, type NoetlSourceConfig, type SelectedContext, type SelectedSource } from './config-file.js';
+import { listContexts, loadConfig, selectContext, selectSource, type ContextChoice, type HealthConfig, type NoetlSourceConfig, type SelectedContext, type SelectedSource } from './config-file.js';
 import { parseNoetlDsn, parseNoetlShards } from './config-shards.js';
 import { parseDatabaseUrl, resolveConnection, type ConnectionOptions, type ConnectionTarget, type RawConnectionFlags } from './config.js';
 import type { Database } from './db/database.js';
@@ -32,6 +32,14 @@ export interface ResolvedSource {
   name: string;
   /** The config file's context in effect (--context, default_context), or null. */
   context: SelectedContext | null;
+  /** Every context of the config file (the console's picker). */
+  contexts: readonly ContextChoice[];
+  /**
+   * The same flags with --context NAME instead (the console's switch). The
+   * first source's --source, --database-url and --schema are not carried over:
+   * a context reads its own source, never the database the others named.
+   */
+  forContext(name: string): ResolvedSource;
   /** A sharded NoETL source: each shard's host:port/db in NoETL's order (connection is the cluster database). */
   shards: string[] | null;
   kind: ExecutionSource['kind'];
@@ -54,11 +62,14 @@ export interface ResolvedSource {
 export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ResolvedSource {
   const loaded = loadConfig({ configPath: flags.config, cwd, env });
   const context = selectContext(loaded, flags.context, flags.source);
+  const given = flags;
+  const contexts = listContexts(loaded);
+  const forContext = (name: string) => resolveSource({ ...given, context: name, source: undefined, databaseUrl: undefined, schema: undefined }, env, cwd);
   const selected = selectSource(loaded, context?.source ?? flags.source);
   const cfg = selected.config;
   // A read-only context is read-only like --read-only: the session refuses writes.
   if (context?.readOnly) flags = { ...flags, readOnly: true };
-  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected };
+  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected, contexts, forContext };
   // --database-url wins over the source's database_url, which wins over the environment.
   const fromConfig = flags.databaseUrl === undefined && cfg.database_url !== undefined;
   const connection = resolveConnection(
@@ -79,6 +90,8 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
       },
       name: selected.name,
       context,
+      contexts,
+      forContext,
       shards: null,
       kind: 'status-table',
       connection,
@@ -92,6 +105,8 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
   return {
     name: selected.name,
     context,
+    contexts,
+    forContext,
     shards: null,
     kind: 'noetl',
     connection,
@@ -115,7 +130,7 @@ function resolveSharded(
   context: SelectedContext | null,
   env: NodeJS.ProcessEnv,
   health: HealthConfig | undefined,
-): ResolvedSource {
+): Omit<ResolvedSource, 'contexts' | 'forContext'> {
   const where = `${selected.file}: sources.${selected.name}`;
   if (flags.databaseUrl !== undefined) throw new UsageError(`--database-url: source ${selected.name} is sharded; its shards and cluster_url are in ${selected.file}`);
   if (flags.server !== undefined) throw new UsageError(`--server: source ${selected.name} is sharded; the console writes each shard directly`);
