@@ -164,7 +164,7 @@ describe.each(backends())('NoETL readers after each write path, on %s', (backend
           await waitUntil(s, (f) => mine.every((id) => rowOf(f, id)) && !f.includes('conf/'), `only ui/${key}/ rows`, 60_000);
           await press(s, 'a', key);
           await waitForText(s, `Yes, ${ACTIONS[action].verb} 2`, 60_000);
-          await press(s, KEYS.right);
+          await press(s, KEYS.enter); // reason → Yes
           await waitForText(s, `> Yes, ${ACTIONS[action].verb} 2 <`, 60_000);
           await press(s, KEYS.enter);
           await waitForText(s, `${capitalize(ACTIONS[action].verb)} done`, 60_000);
