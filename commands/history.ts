@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { UsageError } from '../src/errors.js';
 import { safeText } from '../src/format/sanitize.js';
-import { history, type HistoryFilter } from '../src/noetl/history.js';
-import { ShardedNoetlSource } from '../src/noetl/sharded.js';
-import { NoetlSource } from '../src/noetl/source.js';
+import type { HistoryFilter } from '../src/noetl/history.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';
 
@@ -39,7 +37,7 @@ export function register(program: Command): void {
       },
       async (ctx, o) => {
         const source = ctx.source;
-        if (!(source instanceof NoetlSource) && !(source instanceof ShardedNoetlSource)) throw new UsageError(`history reads NoETL's event log; source ${source.name} is a status table`);
+        if (!source.history) throw new UsageError(`history reads NoETL's event log; source ${source.name} is a status table`);
         const filter: HistoryFilter = {
           sinceSeconds: o.since,
           user: o.user ?? null,
@@ -48,7 +46,7 @@ export function register(program: Command): void {
           batchId: o.batch ?? null,
           limit: o.limit,
         };
-        const batches = source instanceof ShardedNoetlSource ? await source.history(filter) : await history(source.store, filter);
+        const batches = await source.history(filter);
         if (o.json) {
           ctx.printJson({ count: batches.length, batches });
           return;

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import { currentActor, newBatch, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
 import { isChange, type MarkResult } from '../src/noetl/mark.js';
+import type { BatchRecord } from '../src/noetl/history.js';
 import type { Execution } from '../src/noetl/model.js';
 import type { ExecutionSource } from '../src/source.js';
 import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
@@ -16,7 +17,7 @@ import { detailLines } from './detailLines.js';
 import type { Filter } from './filters.js';
 import { Footer } from './Footer.js';
 import { Header } from './Header.js';
-import { errorBody, helpBody, HelpView } from './HelpView.js';
+import { errorBody, helpBody, historyBody, HelpView } from './HelpView.js';
 import { useDetail } from './hooks/useDetail.js';
 import { useLatest } from './hooks/useLatest.js';
 import { useLiveList } from './hooks/useLiveList.js';
@@ -176,7 +177,27 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
     if (downError) setLastError({ text: downError, at: Date.now() });
   }, [downError]);
   const errorOverlay = s.overlay?.kind === 'help' && s.overlay.error === true;
-  const help = useMemo(() => (errorOverlay ? errorBody(lastError, width - 1, theme) : helpBody(theme, actions)), [errorOverlay, lastError, width, theme, actions]);
+  const historyOverlay = s.overlay?.kind === 'help' && s.overlay.history === true;
+  const [batches, setBatches] = useState<BatchRecord[] | null | Error>(null);
+  useEffect(() => {
+    if (!historyOverlay) return;
+    let alive = true;
+    setBatches(null);
+    const read = source.history
+      ? source.history({ sinceSeconds: 7 * 86400, user: null, reason: null, executionId: null, batchId: null, limit: 200 })
+      : Promise.reject(new Error(`source ${source.name} keeps no batch history (a status table keeps it next to each row's reason)`));
+    read.then(
+      (b) => alive && setBatches(b),
+      (error: unknown) => alive && setBatches(new Error(errorLine(error, source.db.label))),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [historyOverlay, source]);
+  const help = useMemo(
+    () => (errorOverlay ? errorBody(lastError, width - 1, theme) : historyOverlay ? historyBody(batches, theme) : helpBody(theme, actions)),
+    [errorOverlay, historyOverlay, batches, lastError, width, theme, actions],
+  );
   const executions = useMemo(() => {
     const m = new Map<string, Execution>();
     if (preview.status === 'ready') for (const i of preview.items) if (i.execution) m.set(i.execution.execution_id, i.execution);

@@ -4,6 +4,8 @@ import { Lines, seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
 import type { Action } from '../src/noetl/vocabulary.js';
 import { clockTime } from './connection.js';
+import type { BatchRecord } from '../src/noetl/history.js';
+import { safeText } from '../src/format/sanitize.js';
 
 /** Every key, generated from the keymap that dispatches them. */
 export function helpBody(theme: Theme, actions?: readonly Action[]): Line[] {
@@ -25,6 +27,25 @@ export function errorBody(last: { text: string; at: number } | null, width: numb
   for (let i = 0; i < chars.length; i += w) out.push([seg(chars.slice(i, i + w).join(''))]);
   out.push([seg('Esc closes.', { dim: true })]);
   return out;
+}
+
+/** The batches noetl-console wrote (src/noetl/history.ts), one line each; null while loading. */
+export function historyBody(batches: readonly BatchRecord[] | null | Error, theme: Theme): Line[] {
+  const head: Line = [seg('Batches written by noetl-console in the last 7 days, every operator\'s, newest first', { bold: true, color: theme.accent })];
+  if (batches === null) return [head, [seg('reading…', { dim: true })]];
+  if (batches instanceof Error) return [head, [seg(batches.message, { color: theme.danger })]];
+  if (batches.length === 0) return [head, [seg('none')]];
+  return [
+    head,
+    ...batches.map((b): Line => [
+      seg(`${b.started_at.slice(0, 19).replace('T', ' ')}  `),
+      seg(`${b.batch_id}  `, { bold: true }),
+      seg(`${b.action ?? '?'} ${b.executions}  `),
+      seg(`${safeText(`${b.os_user ?? '?'}@${b.host ?? '?'}`, 40)}  `, { dim: true }),
+      seg(safeText(b.reason ?? '', 200)),
+    ]),
+    [seg('noetl-console verify BATCH tells what the engine did since; Esc closes.', { dim: true })],
+  ];
 }
 
 export function HelpView({ lines, scroll, height, width }: { lines: readonly Line[]; scroll: number; height: number; width: number }) {

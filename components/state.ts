@@ -49,7 +49,7 @@ export interface ContextsState {
 }
 
 /** `help` shows the keys, or with `error` the last database error in full. */
-export type Overlay = null | { kind: 'help'; scroll: number; error?: boolean } | { kind: 'search' } | DialogState | ResultsState | ContextsState;
+export type Overlay = null | { kind: 'help'; scroll: number; error?: boolean; history?: boolean } | { kind: 'search' } | DialogState | ResultsState | ContextsState;
 
 export interface Message {
   text: string;
@@ -341,6 +341,8 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
     }
     case 'lastError':
       return { ...s, overlay: { kind: 'help', scroll: 0, error: true } };
+    case 'history':
+      return { ...s, overlay: { kind: 'help', scroll: 0, history: true } };
     case 'close':
       if (o?.kind === 'search') return { ...s, overlay: null, filter: { ...s.filter, text: '' } };
       if (o?.kind === 'dialog' && o.writing) return s;

@@ -8,7 +8,7 @@ import type { Database } from './db/database.js';
 import type { UndoResult } from './status-table/mark.js';
 import type { ShowData } from './format/human.js';
 import type { MarkRequest, MarkResult } from './noetl/mark.js';
-import type { VerifyResult } from './noetl/history.js';
+import type { BatchRecord, HistoryFilter, VerifyResult } from './noetl/history.js';
 import type { Execution } from './noetl/model.js';
 import type { AnalyzeReport } from './noetl/statistics.js';
 import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noetl/store.js';
@@ -61,6 +61,8 @@ export interface ExecutionSource {
   mark(req: MarkRequest): Promise<MarkResult[]>;
   /** After a big write: analyze the tables written (null when the write was small); absent where not needed. */
   analyzeWritten?(results: readonly MarkResult[]): Promise<AnalyzeReport | null>;
+  /** The batches noetl-console wrote, newest first (NoETL); absent where the source keeps none. */
+  history?(filter: HistoryFilter): Promise<BatchRecord[]>;
   /** What happened to a batch's executions since it closed them (NoETL); absent where the source cannot tell. */
   verify?(batchId: string): Promise<VerifyResult[]>;
   /** Put back what a batch of this console changed (status tables); absent where closes are final (NoETL). Null: the source records no batches. */

@@ -4,7 +4,7 @@ import { loadExecutionDetail } from './detail.js';
 import { LiveRunningSet } from './live.js';
 import { markExecutions, runningDescendants, type MarkRequest, type MarkResult } from './mark.js';
 import { analyzeWritten } from './statistics.js';
-import { verifyBatch } from './history.js';
+import { history, verifyBatch, type HistoryFilter } from './history.js';
 import { NoetlStore, type LoadOptions, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
@@ -58,6 +58,10 @@ export class NoetlSource implements ExecutionSource {
     // Loaded only here, so that commands without a server start as fast as before.
     const [{ NoetlApi }, { closeViaServer }] = await Promise.all([import('./api.js'), import('./server-close.js')]);
     return closeViaServer(this.store, new NoetlApi(this.server), req);
+  }
+
+  history(filter: HistoryFilter) {
+    return history(this.store, filter);
   }
 
   verify(batchId: string) {

@@ -4,7 +4,7 @@ import type { ExecutionBuilder } from '../../src/demo/scenario.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { closesOf } from '../helpers/closes.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { KEYS, cursorLine, freshSchema, press, renderApp, waitForText, waitUntil, type Screen } from './helpers.js';
+import { KEYS, cursorLine, freshSchema, press, renderApp, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { listOrder, seedList } from './seed.js';
 
 let t: TestDatabase;
@@ -96,5 +96,15 @@ describe('the dialog binds the write', () => {
       [ids.alpha],
     );
     await waitForText(s, `batch ${batch}: 1 execution(s) had engine events after the close`);
+
+    // H lists the batches written (everyone's), this one first.
+    await press(s, KEYS.escape);
+    await waitForNoText(s, 'Cancel done');
+    await press(s, 'H');
+    const frame = await waitForText(s, batch);
+    expect(frame).toContain('Batches written by noetl-console');
+    expect(frame).toMatch(new RegExp(`${batch}  cancel 1  oncall@test-host  stuck: cancelled by`));
+    await press(s, KEYS.escape);
+    await waitForNoText(s, 'Batches written by noetl-console');
   });
 });
