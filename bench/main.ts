@@ -28,7 +28,7 @@ import { WHOLE_RANGE, planCuts, rangesOf } from '../src/noetl/chunks.js';
 import { CHUNK_ROWS } from '../src/noetl/store.js';
 import { ALL_TERMINAL_TYPES, START_TYPES, sqlList } from '../src/noetl/vocabulary.js';
 import { BIG_EXECUTION_ID, generate } from './generate.js';
-import { interleave, median, run } from './measure.js';
+import { counting, interleave, median, run } from './measure.js';
 
 interface Figure {
   figure: string;
@@ -98,33 +98,6 @@ function timing(db: Database): Database & { longest: number; reset(): void } {
     },
     reset() {
       wrapped.longest = 0;
-    },
-    close: () => db.close(),
-  };
-  return wrapped;
-}
-
-/** A Database that counts the statements it sends: round trips. */
-function counting(db: Database): Database & { count: number } {
-  const wrapped = {
-    ...db,
-    count: 0,
-    kind: db.kind,
-    label: db.label,
-    query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      wrapped.count++;
-      return db.query<R>(text, params);
-    },
-    transaction<T>(fn: Parameters<Database['transaction']>[0]): Promise<T> {
-      wrapped.count += 2; // BEGIN, COMMIT
-      return db.transaction((tx) =>
-        fn({
-          query<R>(text: string, params?: readonly unknown[]) {
-            wrapped.count++;
-            return tx.query<R>(text, params);
-          },
-        }),
-      ) as Promise<T>;
     },
     close: () => db.close(),
   };

@@ -45,7 +45,7 @@ export interface MarkRequest {
   actor: Actor;
   /** The batch this write belongs to (history, verify); recorded in every row. */
   batch?: Batch;
-  /** Roots per transaction; each root with its descendants is never split. */
+  /** Executions per transaction (MARK_BATCH_EXECUTIONS); a root with its descendants is never split. */
   batchSize?: number;
   /**
    * The executions the operator saw (a confirmed dialog, a saved plan). The
@@ -83,60 +83,63 @@ export class PartialMarkError extends Error {
 }
 
 /**
- * Close executions: cancelled, failed or completed. Each batch of roots, with
- * their descendants when cascading, runs in one transaction: lock the
- * executions in id order, re-read their state, write the close (sql.markSql)
- * only for those still running. Every execution is reported once, in the
- * order first met.
+ * Executions per transaction, by default. Each takes one advisory lock (the
+ * per-execution key NoETL's server takes, so it cannot be shared), and each
+ * lock is one entry of the server's shared lock table: max_locks_per_transaction
+ * (64) x (max_connections + max_prepared_transactions + background workers),
+ * about 7,000 entries on a default server, shared by every session; past it
+ * PostgreSQL fails with "out of shared memory". 500 stays under a tenth of
+ * that, so a few consoles and the engine fit beside each other, while a
+ * cleanup of 6,000 executions is 12 transactions of 4 statements.
+ */
+export const MARK_BATCH_EXECUTIONS = 500;
+
+/** A named execution and the descendants it closes; never split across transactions. */
+interface Family {
+  root: string;
+  members: string[];
+}
+
+/**
+ * Close executions: cancelled, failed or completed. The descendants of the
+ * whole selection are read first, in one recursive query; then each batch
+ * of families (a named execution with its descendants, up to `batchSize`
+ * executions unless one family alone is bigger) runs in one transaction:
+ * lock the executions in id order, re-read their state, write the close
+ * (sql.markSql, one statement for the batch) only for those still running.
+ * Every execution is reported once: roots in the order given, each followed
+ * by its descendants, level by level.
  */
 export async function markExecutions(store: NoetlStore, req: MarkRequest): Promise<MarkResult[]> {
   const caps = { ...(await store.capabilities()) };
-  const handled = new Set<string>();
   const results: MarkResult[] = [];
   const unique = [...new Set(req.ids)];
-  const batchSize = req.batchSize ?? 200;
+  const limit = Math.max(1, req.batchSize ?? MARK_BATCH_EXECUTIONS);
+  const named = new Set(unique);
+  const { families, rootOf, depth } = familiesOf(unique, req.cascade ? await store.descendantEdges(unique) : []);
 
-  for (let i = 0; i < unique.length; i += batchSize) {
-    const roots = unique.slice(i, i + batchSize).filter((id) => !handled.has(id));
-    if (roots.length === 0) continue;
-    const depth = new Map<string, number>(); // execution -> levels below its root
+  for (let i = 0; i < families.length; ) {
+    const batchFamilies: Family[] = [];
+    let size = 0;
+    while (i < families.length && (batchFamilies.length === 0 || size + families[i]!.members.length <= limit)) {
+      size += families[i]!.members.length;
+      batchFamilies.push(families[i++]!);
+    }
+    const order = new Map(batchFamilies.map((f, n) => [f.root, n]));
+    const all = batchFamilies.flatMap((f) => f.members);
+    // Outside the bound set: read, never written (reported not_shown when running).
+    const bound = req.bound;
+    const ids = bound ? all.filter((id) => named.has(id) || bound.has(id)) : all;
+    const unseen = bound ? all.filter((id) => !named.has(id) && !bound.has(id)) : [];
     const notShown = new Set<string>();
     const run = async (q: Queryable): Promise<StateRow[]> => {
-      const targets = new Map<string, string>(); // execution -> root
-      for (const id of roots) targets.set(id, id);
-      if (req.cascade) {
-        // A node's root is the topmost named execution above it, so that an
-        // id named with its parent (cleanup selects both) reads as cascaded.
-        const parentOf = new Map<string, string>();
-        for (const edge of await store.descendantEdges(roots, q)) {
-          if (handled.has(edge.execution_id) || parentOf.has(edge.execution_id)) continue;
-          parentOf.set(edge.execution_id, edge.parent_execution_id);
-          if (!targets.has(edge.execution_id)) targets.set(edge.execution_id, edge.execution_id);
-        }
-        for (const id of targets.keys()) {
-          const seen = new Set([id]);
-          let top = id;
-          for (let up = parentOf.get(top); up !== undefined && targets.has(up) && !seen.has(up); up = parentOf.get(top)) {
-            seen.add(up);
-            top = up;
-          }
-          targets.set(id, top);
-          depth.set(id, seen.size - 1);
-        }
-      }
-      // Outside the bound set: read, never written (reported not_shown when running).
-      const all = [...targets.keys()];
-      const bound = req.bound;
-      const named = new Set(roots);
-      const ids = bound ? all.filter((id) => named.has(id) || bound.has(id)) : all;
-      const unseen = bound ? all.filter((id) => !named.has(id) && !bound.has(id)) : [];
       notShown.clear();
       const read = async (some: string[]) =>
-        some.length === 0 ? [] : (await q.query<StateRow>(sql.markSql(store.schema, caps, false), [some, some.map((id) => targets.get(id)!)])).rows;
+        some.length === 0 ? [] : (await q.query<StateRow>(sql.markSql(store.schema, caps, false), [some, some.map((id) => rootOf.get(id)!)])).rows;
       const unseenRows = (await read(unseen)).filter((r) => r.found && !r.terminal_type);
       for (const r of unseenRows) notShown.add(r.execution_id);
       if (req.dryRun) return [...(await read(ids)), ...unseenRows];
-      const rootIds = ids.map((id) => targets.get(id)!);
+      const rootIds = ids.map((id) => rootOf.get(id)!);
       await q.query(sql.lockExecutionsSql(), [[...ids].sort(compareIds)]);
       const [first, second] = CLOSE_ROWS[req.action];
       const failed = req.action === 'fail';
@@ -179,27 +182,64 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
       if (results.length > 0) throw new PartialMarkError(results, error);
       throw error;
     }
-    const byId = new Map(rows.map((r) => [r.execution_id, r]));
-    // Report roots in the order given, each followed by its descendants, level by level.
     const ordered = [...rows].sort((a, b) => {
-      const ra = roots.indexOf(a.root_id);
-      const rb = roots.indexOf(b.root_id);
+      const ra = order.get(a.root_id) ?? -1;
+      const rb = order.get(b.root_id) ?? -1;
       if (ra !== rb) return ra - rb;
       const da = depth.get(a.execution_id) ?? 0;
       const db = depth.get(b.execution_id) ?? 0;
       return da !== db ? da - db : compareIds(a.execution_id, b.execution_id);
     });
-    const batch: MarkResult[] = [];
-    for (const row of ordered) {
-      if (handled.has(row.execution_id)) continue;
-      handled.add(row.execution_id);
-      const result = toResult(byId.get(row.execution_id)!, req);
-      batch.push(notShown.has(row.execution_id) ? { ...result, outcome: 'not_shown', event_id: null } : result);
-    }
+    const batch = ordered.map((row) => {
+      const result = toResult(row, req);
+      return notShown.has(row.execution_id) ? { ...result, outcome: 'not_shown' as const, event_id: null } : result;
+    });
     results.push(...batch);
     req.onBatch?.(batch);
   }
   return results;
+}
+
+/**
+ * Group the named executions with their descendants (`edges`, child to
+ * parent). A node's root is the topmost named execution above it, so that an
+ * id named with its parent (cleanup selects both) reads as cascaded and goes
+ * in its parent's family; each execution is in exactly one family. Families
+ * come in the order their roots were given.
+ */
+export function familiesOf(
+  named: readonly string[],
+  edges: readonly { execution_id: string; parent_execution_id: string }[],
+): { families: Family[]; rootOf: Map<string, string>; depth: Map<string, number> } {
+  const rootOf = new Map<string, string>(named.map((id) => [id, id]));
+  const parentOf = new Map<string, string>();
+  for (const edge of edges) {
+    if (parentOf.has(edge.execution_id)) continue;
+    parentOf.set(edge.execution_id, edge.parent_execution_id);
+    if (!rootOf.has(edge.execution_id)) rootOf.set(edge.execution_id, edge.execution_id);
+  }
+  const depth = new Map<string, number>(); // execution -> levels below its root
+  if (edges.length > 0) {
+    for (const id of rootOf.keys()) {
+      const seen = new Set([id]);
+      let top = id;
+      for (let up = parentOf.get(top); up !== undefined && rootOf.has(up) && !seen.has(up); up = parentOf.get(top)) {
+        seen.add(up);
+        top = up;
+      }
+      rootOf.set(id, top);
+      depth.set(id, seen.size - 1);
+    }
+  }
+  const byRoot = new Map<string, Family>();
+  const familyOf = (root: string) => {
+    let family = byRoot.get(root);
+    if (!family) byRoot.set(root, (family = { root, members: [] }));
+    return family;
+  };
+  for (const id of named) if (rootOf.get(id) === id) familyOf(id);
+  for (const [id, root] of rootOf) familyOf(root).members.push(id);
+  return { families: [...byRoot.values()], rootOf, depth };
 }
 
 /** Who closes, why and from where: the meta of every row the console writes (per-execution keys are added to it). */
