@@ -268,10 +268,15 @@ export function descendantsSql(schema: string): string {
 }
 
 function treeCte(s: string): string {
+  // Each parent looked up through the index on parent_execution_id (LATERAL):
+  // joined as a set, thousands of roots made the planner expect most of the
+  // table and scan all of it.
+  const children = (parent: string) =>
+    `CROSS JOIN LATERAL (SELECT DISTINCT e.execution_id FROM ${s}.event e WHERE e.parent_execution_id = ${parent}) c`;
   return `tree(execution_id, parent_execution_id) AS (
-      SELECT e.execution_id, e.parent_execution_id FROM ${s}.event e WHERE e.parent_execution_id = ANY($1::bigint[])
+      SELECT c.execution_id, r.id FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) r ${children('r.id')}
       UNION
-      SELECT e.execution_id, e.parent_execution_id FROM tree t JOIN ${s}.event e ON e.parent_execution_id = t.execution_id
+      SELECT c.execution_id, t.execution_id FROM tree t ${children('t.execution_id')}
     )`;
 }
 
@@ -369,10 +374,12 @@ export function markSql(schema: string, caps: Capabilities, write: boolean): str
              'cascaded', o.execution_id <> o.root_id,
              'root_execution_id', o.root_id::text,
              'parent_cancel_id', CASE WHEN o.execution_id <> o.root_id THEN o.root_id::text END)`;
-  const row = (eventId: string, previous: string, createdAt: string, p: number, error: string) =>
-    `o.execution_id, ${eventId}, o.catalog_id, o.parent_execution_id, ${previous},
-           ${caps.hasPrevEventId ? `${previous},` : ''} ${caps.hasTenant ? 'o.tenant_id, o.organization_id,' : ''}
-           ${createdAt}, $${p}::text, $${p + 1}::text, $${p + 1}::text, $${p + 2}::text, $${p + 3}::jsonb, ${error}, ${meta}`;
+  // Both rows in one INSERT, their ids computed first (each execution's second
+  // row chains to its first): joining a second INSERT back to the first by
+  // execution_id was a nested loop over CTEs estimated at one row, quadratic
+  // in the batch.
+  const pick = (first: string, second: string) => `CASE k.n WHEN 1 THEN ${first} ELSE ${second} END`;
+  const previous = pick('o.last_event_id', 'o.id1');
   const projection = projectionUpdateSql(s, caps, { status: '$15', failed: '$16', error: '$17' });
   return `WITH ${CLOCK},
   target AS (
@@ -380,20 +387,22 @@ export function markSql(schema: string, caps: Capabilities, write: boolean): str
       AS x(execution_id, root_id, fallback1, fallback2)
   ),
   ${targetStateSql(s, caps)},
-  open AS (SELECT st.* FROM state st WHERE st.found AND st.terminal_type IS NULL),
-  first_row AS (
-    INSERT INTO ${s}.event (${columns})
-    SELECT ${row(`greatest(${id('o.fallback1')}, coalesce(o.last_event_id, 0) + 1)`, 'o.last_event_id', 'ck.now_utc', 3, 'NULL::text')}
-    FROM open o CROSS JOIN clock ck
-    RETURNING execution_id, event_id, created_at
+  open AS (
+    SELECT st.*, greatest(${id('st.fallback1')}, coalesce(st.last_event_id, 0) + 1) AS id1
+    FROM state st WHERE st.found AND st.terminal_type IS NULL
   ),
-  second_row AS (
+  ids AS (SELECT o.*, greatest(${id('o.fallback2')}, o.id1 + 1) AS id2 FROM open o),
+  written AS (
     INSERT INTO ${s}.event (${columns})
-    SELECT ${row(`greatest(${id('o.fallback2')}, f.event_id + 1)`, 'f.event_id', "f.created_at + interval '1 microsecond'", 7, '$11::text')}
-    FROM first_row f JOIN open o ON o.execution_id = f.execution_id
+    SELECT o.execution_id, ${pick('o.id1', 'o.id2')}, o.catalog_id, o.parent_execution_id, ${previous},
+           ${caps.hasPrevEventId ? `${previous},` : ''} ${caps.hasTenant ? 'o.tenant_id, o.organization_id,' : ''}
+           ${pick('ck.now_utc', "ck.now_utc + interval '1 microsecond'")},
+           ${pick('$3::text', '$7::text')}, ${pick('$4::text', '$8::text')}, ${pick('$4::text', '$8::text')},
+           ${pick('$5::text', '$9::text')}, ${pick('$6::jsonb', '$10::jsonb')}, ${pick('NULL::text', '$11::text')}, ${meta}
+    FROM ids o CROSS JOIN clock ck CROSS JOIN (VALUES (1), (2)) k(n)
     RETURNING execution_id, event_id, event_type, node_name
   ),
-  closed AS (SELECT * FROM second_row),
+  closed AS (SELECT DISTINCT ON (w.execution_id) w.* FROM written w ORDER BY w.execution_id, w.event_id DESC),
   projected AS (${projection ?? 'SELECT NULL::bigint AS execution_id WHERE false'})
   SELECT st.execution_id::text AS execution_id, st.root_id::text AS root_id,
          st.parent_execution_id::text AS parent_execution_id, st.found, st.terminal_type,
