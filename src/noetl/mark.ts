@@ -84,13 +84,16 @@ export class PartialMarkError extends Error {
 
 /**
  * Executions per transaction, by default. Each takes one advisory lock (the
- * per-execution key NoETL's server takes, so it cannot be shared), and each
- * lock is one entry of the server's shared lock table: max_locks_per_transaction
- * (64) x (max_connections + max_prepared_transactions + background workers),
- * about 7,000 entries on a default server, shared by every session; past it
- * PostgreSQL fails with "out of shared memory". 500 stays under a tenth of
- * that, so a few consoles and the engine fit beside each other, while a
- * cleanup of 6,000 executions is 12 transactions of 4 statements.
+ * per-execution key NoETL's server takes, so it cannot be shared or coarsened
+ * without ceasing to exclude the server), and each lock is one entry of the
+ * server's shared lock table: max_locks_per_transaction (64) x (max_connections
+ * + autovacuum workers + background workers + WAL senders + prepared
+ * transactions), 7,808 entries on a default PostgreSQL 15, shared by every
+ * session; past it every session fails with "out of shared memory". 500 is a
+ * sixteenth of that, so several consoles and the engine fit beside each other.
+ * Larger batches buy little: 6,000 executions took about the same at 500,
+ * 1,000 and 2,000 (bench/cleanup-write.ts), the statements per batch being 4
+ * whatever its size. A family bigger than this still goes whole.
  */
 export const MARK_BATCH_EXECUTIONS = 500;
 
