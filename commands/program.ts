@@ -49,8 +49,9 @@ Exit codes:
      with a shard that did not answer (what the others hold is printed, partial)
   2  bad usage or input: unknown flag, bad minutes or id, bad schema, URL or
      environment, a write in read-only mode; nothing written
-  3  cancel/fail finished but some named ids were not changed (already finished or
-     not found); show: execution not found
+  3  cancel/fail/complete finished but some named ids were not changed (already
+     finished or not found); show: execution not found; verify: the engine wrote
+     after the close; undo: rows changed since, left alone; rerun: some skipped
   129, 143  stopped by SIGHUP/SIGTERM with something not written; a write in
      progress is never cut: it commits or rolls back first, and stderr says which
 `;
