@@ -12,6 +12,7 @@
  * AND waiting on our lock holder (directly or behind another console), so
  * consoles of other test files are never touched.
  */
+import { MARK_BATCH_EXECUTIONS } from '../../src/noetl/mark.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
@@ -52,7 +53,7 @@ beforeAll(async () => {
   }
   ids.done = s.execution({ path: 'faults/done', startedMinutesAgo: 120 }).finish('completed', 60).id;
   // A cleanup big enough for several batches (oldest first): roots 0..299.
-  for (let i = 0; i < 300; i++) big.push(s.execution({ path: `faults-big/${i % 3}`, startedMinutesAgo: 600 - i }).issued('extract', 100).id);
+  for (let i = 0; i < MARK_BATCH_EXECUTIONS + 200; i++) big.push(s.execution({ path: `faults-big/${i % 3}`, startedMinutesAgo: 600 - i }).issued('extract', 100).id);
   await s.apply(t.db, t.schema);
   admin = await connect();
   holder = await connect();
@@ -198,18 +199,18 @@ describePostgres('connection faults: a lock held longer than --statement-timeout
 
 describePostgres('a fault in a later batch of a large cleanup', () => {
   it('earlier batches stay committed, whole; the failure says how many executions were already changed', async () => {
-    await holder.query('SELECT pg_advisory_lock($1::bigint)', [big[250]]);
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [big[MARK_BATCH_EXECUTIONS + 50]]);
     const r = await startCli(['cleanup', '--older-than', '10', '--path', 'faults-big/*', '--json', '--reason', 'big', ...['--statement-timeout', '0.5']], { env }).done;
     faults++;
     // The report of the batches that committed is on stdout, marked partial; the one line on stderr.
     const report = JSON.parse(r.stdout) as { partial?: boolean; cancelled_count: number };
     expect(report.partial).toBe(true);
-    expectOperationalFailure({ ...r, stdout: '' }, /statement timed out/, 'cleanup of 300 with a lock in batch 2');
+    expectOperationalFailure({ ...r, stdout: '' }, /statement timed out/, `cleanup of ${big.length} with a lock in batch 2`);
     const written = (await consoleEvents(admin, t.schema)).filter((e) => e.meta.reason === 'big').map((e) => e.execution_id);
     // Each batch is one transaction: a prefix of whole batches is committed, the rest untouched.
-    expect(written.length % 200).toBe(0);
+    expect(written.length % MARK_BATCH_EXECUTIONS).toBe(0);
     expect(new Set(written)).toEqual(new Set(big.slice(0, written.length)));
-    console.log(`faults: a statement timeout in batch 2 of a 300-execution cleanup left ${written.length} executions changed; the operator saw only: ${r.stderr.trim()}`);
+    console.log(`faults: a statement timeout in batch 2 of a ${big.length}-execution cleanup left ${written.length} executions changed; the operator saw only: ${r.stderr.trim()}`);
     // Those changes must not be silent: the one line (or the report on stdout) says how many were changed.
     expect(report.cancelled_count).toBe(written.length);
     if (written.length > 0) expect(r.stderr).toMatch(new RegExp(`\\b${written.length}\\b`));

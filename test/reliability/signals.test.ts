@@ -8,6 +8,7 @@
  * In the console, SIGINT and SIGTERM leave the terminal as it was (normal
  * screen, cursor shown) in every state, and a write in progress is waited for.
  */
+import { MARK_BATCH_EXECUTIONS } from '../../src/noetl/mark.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
@@ -36,7 +37,7 @@ beforeAll(async () => {
     ids[`${name}Child`] = s.execution({ path: `signals/${name}-child`, startedMinutesAgo: 110, parent: root }).claimed('work', 90, 'gone').id;
   }
   // Two batches of cleanup (200, then 50), oldest first.
-  for (let i = 0; i < 250; i++) batch.push(s.execution({ path: 'signals-batch/x', startedMinutesAgo: 900 - i }).issued('extract', 100).id);
+  for (let i = 0; i < MARK_BATCH_EXECUTIONS + 50; i++) batch.push(s.execution({ path: 'signals-batch/x', startedMinutesAgo: 900 - i }).issued('extract', 100).id);
   await s.apply(t.db, t.schema);
   admin = await connect();
   holder = await connect();
@@ -107,12 +108,12 @@ describePostgres('a command that gets SIGTERM or SIGHUP', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(129);
     const report = JSON.parse(r.stdout) as { partial: boolean; cancelled_count: number };
-    expect(report).toMatchObject({ partial: true, cancelled_count: 200 });
-    expect(r.stderr).toMatch(/^noetl-console: stopped by SIGHUP before the next write: it was not started; 200 execution\(s\) were changed by earlier batches and stay changed: run the same command again to finish\n/);
+    expect(report).toMatchObject({ partial: true, cancelled_count: MARK_BATCH_EXECUTIONS });
+    expect(r.stderr).toMatch(new RegExp(`^noetl-console: stopped by SIGHUP before the next write: it was not started; ${MARK_BATCH_EXECUTIONS} execution\\(s\\) were changed by earlier batches and stay changed: run the same command again to finish\\n`));
     expect(r.stderr).toMatch(/\nnoetl-console: SIGHUP arrived during the write: it committed \(reported above\); nothing after it was written\n$/);
     const w = await written();
     const changed = batch.filter((id) => w.has(id));
-    expect(changed).toEqual(batch.slice(0, 200));
+    expect(changed).toEqual(batch.slice(0, MARK_BATCH_EXECUTIONS));
   });
 
   it('before any write (a read waiting on a table lock): stops at once, exit 143, nothing written', async () => {
