@@ -6,12 +6,11 @@ import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
-import { markLines } from '../src/format/human.js';
 import { isWould, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
-import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, maxAffectedFlag, maxAffectedOption, markResultJson, markSummary, refuseWriteWhenReadOnly } from './mark.js';
+import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
 
 const CleanupOptions = z
@@ -121,28 +120,25 @@ export function register(program: Command): void {
             : stuck.length === 0
               ? `No stuck executions found older than ${minutes} minutes`
               : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes${partial ? ' before an error' : ''}`;
-          if (o.json) {
-            ctx.printJson({
-              ...(plan ? { plan } : {}),
-              ...(o.dryRun ? {} : { batch_id: batch.id }),
-              cancelled_count: o.dryRun ? would.length : changed.length,
-              execution_ids: o.dryRun ? would : changed,
-              message,
-              dry_run: o.dryRun,
-              ...(partial ? { partial: true } : {}),
-              older_than_minutes: minutes,
-              mark: o.mark,
-              cascade: o.cascade,
-              counts,
-              running_descendants_left: left.length,
-              running_descendant_ids: left,
-              analyze,
-              results: results.map(markResultJson),
-            });
-          } else {
-            for (const line of markLines(results, ctx.color)) ctx.print(line);
-            ctx.print(message);
-          }
+          printMarkReport(ctx, results, message, o.json
+            ? {
+                ...(plan ? { plan } : {}),
+                ...(o.dryRun ? {} : { batch_id: batch.id }),
+                cancelled_count: o.dryRun ? would.length : changed.length,
+                execution_ids: o.dryRun ? would : changed,
+                message,
+                dry_run: o.dryRun,
+                ...(partial ? { partial: true } : {}),
+                older_than_minutes: minutes,
+                mark: o.mark,
+                cascade: o.cascade,
+                counts,
+                running_descendants_left: left.length,
+                running_descendant_ids: left,
+                analyze,
+                results: results.map(markResultJson),
+              }
+            : null);
         };
         await markAndReport(
           async () =>
@@ -222,26 +218,23 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
     const message = `${o.dryRun ? `[DRY RUN] Would ${verb} ${would.length}` : `${ACTIONS[plan.action].done} ${changed.length}`} of the plan's ${plan.execution_ids.length} executions${
       partial ? ' before an error' : ''
     }${unseen ? `; ${unseen} running descendant(s) not in the plan, not changed` : ''}`;
-    if (o.json) {
-      ctx.printJson({
-        from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
-        ...(o.dryRun ? {} : { batch_id: batch.id }),
-        action: plan.action,
-        dry_run: o.dryRun,
-        cascade: plan.cascade,
-        reason: o.reason,
-        ...(partial ? { partial: true } : {}),
-        changed_count: changed.length,
-        execution_ids: o.dryRun ? would : changed,
-        counts,
-        analyze,
-        message,
-        results: results.map(markResultJson),
-      });
-    } else {
-      for (const line of markLines(results, ctx.color)) ctx.print(line);
-      ctx.print(message);
-    }
+    printMarkReport(ctx, results, message, o.json
+      ? {
+          from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
+          ...(o.dryRun ? {} : { batch_id: batch.id }),
+          action: plan.action,
+          dry_run: o.dryRun,
+          cascade: plan.cascade,
+          reason: o.reason,
+          ...(partial ? { partial: true } : {}),
+          changed_count: changed.length,
+          execution_ids: o.dryRun ? would : changed,
+          counts,
+          analyze,
+          message,
+          results: results.map(markResultJson),
+        }
+      : null);
   };
   await markAndReport(
     async () =>

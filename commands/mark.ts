@@ -51,6 +51,15 @@ export async function markAndReport(
   }
 }
 
+/** A write command's report: its JSON, or a line per execution and the summary. */
+export function printMarkReport(ctx: CommandContext, results: readonly MarkResult[], message: string, json: object | null): void {
+  if (json) ctx.printJson(json);
+  else {
+    for (const line of markLines(results, ctx.color)) ctx.print(line);
+    ctx.print(message);
+  }
+}
+
 /** One execution's outcome in the JSON of cancel, fail and cleanup. */
 export function markResultJson(r: MarkResult) {
   return {
@@ -161,26 +170,25 @@ function register1(program: Command, action: Action): void {
             : `${done} ${changed.length} execution(s)${partial ? ' before an error' : ''}`;
           if (o.jsonl) {
             ctx.printJsonLines(results.map(markResultJson));
-          } else if (o.json) {
-            ctx.printJson({
-              action,
-              ...(o.dryRun ? {} : { batch_id: batch.id }),
-              dry_run: o.dryRun,
-              cascade: o.cascade,
-              reason: o.reason,
-              ...(partial ? { partial: true } : {}),
-              changed_count: changed.length,
-              execution_ids: changed,
-              counts,
-              running_descendants_left: left.length,
-              running_descendant_ids: left,
-              analyze,
-              message,
-              results: results.map(markResultJson),
-            });
           } else {
-            for (const line of markLines(results, ctx.color)) ctx.print(line);
-            ctx.print(message);
+            printMarkReport(ctx, results, message, o.json
+              ? {
+                  action,
+                  ...(o.dryRun ? {} : { batch_id: batch.id }),
+                  dry_run: o.dryRun,
+                  cascade: o.cascade,
+                  reason: o.reason,
+                  ...(partial ? { partial: true } : {}),
+                  changed_count: changed.length,
+                  execution_ids: changed,
+                  counts,
+                  running_descendants_left: left.length,
+                  running_descendant_ids: left,
+                  analyze,
+                  message,
+                  results: results.map(markResultJson),
+                }
+              : null);
           }
         };
         const results = await markAndReport(

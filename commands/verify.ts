@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { EXIT, UsageError } from '../src/errors.js';
-import { verifyBatch } from '../src/noetl/history.js';
-import { ShardedNoetlSource } from '../src/noetl/sharded.js';
-import { NoetlSource } from '../src/noetl/source.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { validate } from './options.js';
 
@@ -25,8 +22,8 @@ export function register(program: Command): void {
       },
       async (ctx, o) => {
         const source = ctx.source;
-        if (!(source instanceof NoetlSource) && !(source instanceof ShardedNoetlSource)) throw new UsageError(`verify reads NoETL's event log; source ${source.name} is a status table`);
-        const results = source instanceof ShardedNoetlSource ? await source.verify(o.batch) : await verifyBatch(source.store, o.batch);
+        if (!source.verify) throw new UsageError(`verify reads NoETL's event log; source ${source.name} is a status table`);
+        const results = await source.verify(o.batch);
         if (results.length === 0) throw new UsageError(`verify: no batch ${o.batch} in this database (see \`history\`)`);
         const counts: Record<string, number> = {};
         for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
