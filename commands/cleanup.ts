@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
@@ -12,6 +13,7 @@ import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
+import { ioOf } from './io.js';
 
 const CleanupOptions = z
   .object({
@@ -175,15 +177,16 @@ const SELECTION_FLAGS = ['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'p
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 async function readPlan(cmd: Command, file: string, parseId: (raw: string) => string): Promise<Plan> {
+  const io = ioOf(cmd);
   const clash = SELECTION_FLAGS.find((key) => cmd.getOptionValueSource(key) === 'cli');
   if (clash) throw new UsageError(`--from-plan applies a saved plan as it was made: ${flagName(clash)} cannot change it (make a new dry run instead)`);
   let text: string;
   try {
     if (file === '-') {
-      if (process.stdin.isTTY) throw new UsageError('--from-plan -: pipe the plan into standard input');
+      if (io.stdin.isTTY) throw new UsageError('--from-plan -: pipe the plan into standard input');
       text = '';
-      for await (const chunk of process.stdin) text += chunk;
-    } else text = await readFile(file, 'utf8');
+      for await (const chunk of io.stdin) text += chunk;
+    } else text = await readFile(resolve(io.cwd, file), 'utf8');
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`--from-plan ${quoted(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

@@ -13,6 +13,7 @@ import { safeText } from '../src/format/sanitize.js';
 import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
+import { ioOf, setExitCode, type Io, type OutStream } from './io.js';
 
 export interface CommandContext {
   options: ConnectionOptions;
@@ -31,10 +32,12 @@ export interface CommandContext {
   note(line: string): void;
   /** How a command's full load reads a large history: progress on a terminal's stderr. */
   load: LoadOptions;
+  /** The run's streams, environment and directory (commands/io.ts). */
+  io: Io;
 }
 
 /** A full load's progress, rewritten in place on stderr when it is a terminal; silent otherwise. */
-export function progressOnStderr(stream: NodeJS.WriteStream = process.stderr): LoadOptions {
+export function progressOnStderr(stream: OutStream): LoadOptions {
   if (!stream.isTTY) return {};
   return {
     onProgress: ({ done, total }) =>
@@ -116,10 +119,10 @@ export function describeFailure(error: unknown, target: string): { message: stri
   return { message, code: EXIT.operational };
 }
 
-export function fail(error: unknown, target: string): number {
+export function fail(error: unknown, target: string, io: Io): number {
   const { message, code } = describeFailure(error, target);
-  process.stderr.write(`noetl-console: ${safeText(redact(oneLine(message)), 2000)}\n`);
-  if (process.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redact(error.stack).split('\n').map((l) => safeText(l, 2000)).join('\n')}\n`);
+  io.stderr.write(`noetl-console: ${safeText(redact(oneLine(message)), 2000)}\n`);
+  if (io.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${redact(error.stack).split('\n').map((l) => safeText(l, 2000)).join('\n')}\n`);
   return code;
 }
 
@@ -128,8 +131,9 @@ export function signalExit(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 15);
 }
 
-function say(line: string): void {
-  process.stderr.write(`noetl-console: ${safeText(redact(oneLine(line)), 2000)}\n`);
+/** One line for the operator on the run's stderr, redacted. */
+export function sayTo(io: Io): (line: string) => void {
+  return (line) => void io.stderr.write(`noetl-console: ${safeText(redact(oneLine(line)), 2000)}\n`);
 }
 
 /**
@@ -138,7 +142,7 @@ function say(line: string): void {
  * rollback on its own error, both bounded by the deadline), no further write
  * starts, and runCommand says which on stderr.
  */
-function holdSignalsDuringWrites(): () => void {
+function holdSignalsDuringWrites(say: (line: string) => void): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
     if (writeGate.signal) return;
     writeGate.signal = signal;
@@ -159,7 +163,7 @@ function holdSignalsDuringWrites(): () => void {
  * ("partial": true, "unreachable_shards"), stderr names each missing shard
  * and since when, and the command exits 1.
  */
-export function partialOf(source: ExecutionSource) {
+export function partialOf(source: ExecutionSource, say: (line: string) => void) {
   const missing = () => source.unreachable?.() ?? [];
   return {
     mark(value: unknown): unknown {
@@ -193,43 +197,48 @@ export async function runCommand<T>(
   let target = 'the database';
   let db: Database | null = null;
   let source: ExecutionSource | null = null;
-  const release = opts.ownSignals ? () => {} : holdSignalsDuringWrites();
+  const io = ioOf(cmd);
+  const say = sayTo(io);
+  // Signals are the bin's: in process they would act on the caller (a test runner).
+  const release = opts.ownSignals || !io.ownsProcess ? () => {} : holdSignalsDuringWrites(say);
+  const setExit = (code: number) => setExitCode(cmd, code);
   try {
     const flags = connectionFlags(cmd);
-    const resolved = resolveSource(flags);
+    const resolved = resolveSource(flags, io.env, io.cwd);
     const input = await parse(resolved);
     const options = resolved.connection;
     target = options.target.label;
     guard?.(options, input);
     db = await openDatabase({ ...options, onNotice: say });
     source = resolved.open(db);
-    const partial = partialOf(source);
+    const partial = partialOf(source, say);
     source.onMismatch = (line) => say(line);
-    const color = makeChalk(colorEnabled(process.stdout, flags.color));
+    const color = makeChalk(colorEnabled(io.stdout, flags.color, io.env));
     const ctx: CommandContext = {
       options,
       db,
       source,
       resolved,
       color,
-      width: process.stdout.columns && process.stdout.isTTY ? process.stdout.columns : 160,
-      print: (line = '') => process.stdout.write(`${line}\n`),
-      printJson: (value) => process.stdout.write(`${toJson(partial.mark(value), process.stdout.isTTY === true)}\n`),
-      printJsonLines: (values) => writeJsonLines(values, (text) => process.stdout.write(text)),
-      note: (line) => process.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
-      load: progressOnStderr(),
+      width: io.stdout.columns && io.stdout.isTTY ? io.stdout.columns : 160,
+      print: (line = '') => void io.stdout.write(`${line}\n`),
+      printJson: (value) => void io.stdout.write(`${toJson(partial.mark(value), io.stdout.isTTY === true)}\n`),
+      printJsonLines: (values) => writeJsonLines(values, (text) => void io.stdout.write(text)),
+      note: (line) => void io.stderr.write(`noetl-console: ${safeText(line, 2000)}\n`),
+      load: progressOnStderr(io.stderr),
+      io,
     };
-    process.exitCode = (await body(ctx, input)) ?? EXIT.ok;
+    setExit((await body(ctx, input)) ?? EXIT.ok);
     // Some shards did not answer: what was printed is what the others hold.
-    if (partial.report()) process.exitCode = EXIT.operational;
+    if (partial.report()) setExit(EXIT.operational);
     // The write that was in progress when the signal came committed, and it was the last.
     if (writeGate.signal) say(`${writeGate.signal} arrived during the write; it committed (reported above) and nothing else was left to write`);
   } catch (error) {
-    process.exitCode = fail(error, target);
+    setExit(fail(error, target, io));
     if (writeGate.signal) {
       const last = writeGate.afterSignal.at(-1);
       if (last) say(`${writeGate.signal} arrived during the write: ${last === 'committed' ? 'it committed (reported above); nothing after it was written' : last === 'unknown' ? 'its outcome is unknown (above)' : 'it rolled back'}`);
-      process.exitCode = signalExit(writeGate.signal);
+      setExit(signalExit(writeGate.signal));
     }
   } finally {
     release();

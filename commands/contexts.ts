@@ -5,6 +5,7 @@ import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
 import { safeText } from '../src/format/sanitize.js';
 import { connectionFlags, fail } from './context.js';
+import { ioOf, setExitCode } from './io.js';
 
 export function register(program: Command): void {
   program
@@ -14,9 +15,10 @@ export function register(program: Command): void {
     .option('--json', 'JSON for scripts')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .action((_opts, cmd: Command) => {
+      const io = ioOf(cmd);
       try {
         const flags = connectionFlags(cmd);
-        const loaded = loadConfig({ configPath: flags.config, cwd: process.cwd(), env: process.env });
+        const loaded = loadConfig({ configPath: flags.config, cwd: io.cwd, env: io.env });
         if (!loaded) throw new UsageError('no config file (looked for --config, noetl-console.config.json/.yaml/.yml here, NOETL_CONSOLE_CONFIG)');
         const def = loaded.config.default_context ?? null;
         const rows = (loaded.config.contexts ?? []).map((c) => ({
@@ -28,25 +30,25 @@ export function register(program: Command): void {
           default: c.name === def,
         }));
         if ((cmd.opts() as { json?: boolean }).json) {
-          process.stdout.write(`${toJson({ file: loaded.file, default_context: def, contexts: rows })}\n`);
+          io.stdout.write(`${toJson({ file: loaded.file, default_context: def, contexts: rows })}\n`);
           return;
         }
         if (rows.length === 0) {
-          process.stdout.write(`${safeText(loaded.file, 200)} has no contexts (add a contexts: list; see README, "Contexts")\n`);
+          io.stdout.write(`${safeText(loaded.file, 200)} has no contexts (add a contexts: list; see README, "Contexts")\n`);
           return;
         }
-        const chalk = makeChalk(colorEnabled(process.stdout, flags.color));
+        const chalk = makeChalk(colorEnabled(io.stdout, flags.color, io.env));
         const header = ['', 'NAME', 'SOURCE', 'TYPE', 'WHERE', 'MODE'];
         const lines = rows.map((r) => [r.default ? '*' : '', r.name, r.source, r.type, r.target, r.read_only ? 'read-only' : 'read-write']);
         const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
         const pad = (cells: string[]) => cells.map((c, i) => safeText(c, 200).padEnd(widths[i]!)).join('  ').trimEnd();
-        process.stdout.write(`${chalk.bold(pad(header))}\n`);
+        io.stdout.write(`${chalk.bold(pad(header))}\n`);
         rows.forEach((r, i) => {
           const text = pad(lines[i]!);
-          process.stdout.write(`${r.colour ? chalk[r.colour](text) : text}\n`);
+          io.stdout.write(`${r.colour ? chalk[r.colour](text) : text}\n`);
         });
       } catch (error) {
-        process.exitCode = fail(error, 'the config file');
+        setExitCode(cmd, fail(error, 'the config file', io));
       }
     });
 }

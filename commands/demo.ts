@@ -10,6 +10,7 @@ import { colorEnabled } from '../src/format/color.js';
 import { NoetlSource } from '../src/noetl/source.js';
 import { fail } from './context.js';
 import { validate } from './options.js';
+import { ioOf, setExitCode, type Io } from './io.js';
 
 const DemoOptions = z.object({
   dataDir: z.string().min(1, 'must not be empty').optional(),
@@ -20,11 +21,10 @@ const DemoOptions = z.object({
   color: z.boolean().default(true),
 });
 
-const say = (text: string) => process.stderr.write(`noetl-console demo: ${text}\n`);
 
 /** A PGlite directory the demo may write: absent, empty, or holding a PGlite database. */
-function dataDirTarget(raw: string): ConnectionOptions['target'] {
-  const dir = resolve(raw);
+function dataDirTarget(raw: string, cwd: string): ConnectionOptions['target'] {
+  const dir = resolve(cwd, raw);
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new UsageError(`--data-dir: ${quoted(dir, 200)} is not a directory`);
     if (readdirSync(dir).length > 0 && !existsSync(resolve(dir, 'PG_VERSION'))) {
@@ -35,11 +35,11 @@ function dataDirTarget(raw: string): ConnectionOptions['target'] {
 }
 
 /** The commands to try on the seeded data, with one of its stuck executions. */
-async function printNextSteps(db: Database, options: ConnectionOptions, url: string): Promise<void> {
+async function printNextSteps(db: Database, options: ConnectionOptions, url: string, io: Io): Promise<void> {
   const stuck = await new NoetlSource(db, options.schema).listStuck({ olderThanSeconds: 300, idleSeconds: null, path: null, includeChildren: false, limit: null });
   const conn = `--database-url ${url}${options.schema === 'noetl' ? '' : ` --schema ${options.schema}`}`;
   const id = stuck[0]?.execution_id ?? 'ID';
-  process.stdout.write(
+  io.stdout.write(
     [
       `${stuck.length} stuck executions (and their history) in ${options.target.label}, schema ${options.schema}. Try:`,
       `  noetl-console list ${conn}`,
@@ -51,20 +51,23 @@ async function printNextSteps(db: Database, options: ConnectionOptions, url: str
   );
 }
 
-async function runDemo(cmd: Command): Promise<number> {
+async function runDemo(cmd: Command, io: Io): Promise<number> {
+  const say = (text: string) => void io.stderr.write(`noetl-console demo: ${text}\n`);
   const o = validate(DemoOptions, cmd.opts());
   if (o.dataDir !== undefined && o.seedInto !== undefined) throw new UsageError('--data-dir and --seed-into: choose one');
   if (o.force && o.dataDir === undefined && o.seedInto === undefined) throw new UsageError('--force replaces the demo schema in --data-dir or --seed-into: name one');
   const memory = o.dataDir === undefined && o.seedInto === undefined;
   // PGlite is one process: the simulator on a data directory runs beside the console, in this process.
   const interactive = memory || (o.dataDir !== undefined && o.simulate);
-  if (interactive && (!process.stdin.isTTY || !process.stdout.isTTY)) {
+  // The console draws on the process's own terminal: the bin's alone.
+  if (interactive && (!io.ownsProcess || !io.stdin.isTTY || !io.stdout.isTTY)) {
     throw new UsageError('the demo opens the interactive console and needs a terminal; for data to use with the subcommands: demo --data-dir DIR, or demo --seed-into URL');
   }
+  if (o.simulate && !io.ownsProcess) throw new UsageError('--simulate runs until a signal: run it as its own process');
   const target: ConnectionOptions['target'] = memory
     ? { kind: 'pglite', dataDir: 'memory', label: 'pglite (demo)' }
     : o.dataDir !== undefined
-      ? dataDirTarget(o.dataDir)
+      ? dataDirTarget(o.dataDir, io.cwd)
       : parseDatabaseUrl(o.seedInto!, '--seed-into');
   const url = target.kind === 'pglite' ? `pglite://${target.dataDir}` : redact(o.seedInto!);
   const options: ConnectionOptions = { target, schema: o.schema, readOnly: false, statementTimeoutMs: 60_000, connectTimeoutMs: 10_000 };
@@ -89,7 +92,7 @@ async function runDemo(cmd: Command): Promise<number> {
       scenario = await createDemo(db, o.schema, found !== null);
     }
     if (!memory && !o.simulate) {
-      await printNextSteps(db, options, url);
+      await printNextSteps(db, options, url, io);
       return EXIT.ok;
     }
 
@@ -113,7 +116,7 @@ async function runDemo(cmd: Command): Promise<number> {
         olderThanSeconds: 60,
         idleSeconds: null,
         refreshSeconds: 2,
-        color: colorEnabled(process.stdout, o.color ? undefined : false),
+        color: colorEnabled(io.stdout, o.color ? undefined : false, io.env),
         database: db,
         openSource: (open) => new NoetlSource(open, o.schema, 'demo'),
       });
@@ -146,10 +149,11 @@ Examples:
 `,
     )
     .action(async (_opts, cmd: Command) => {
+      const io = ioOf(cmd);
       try {
-        process.exitCode = await runDemo(cmd);
+        setExitCode(cmd, await runDemo(cmd, io));
       } catch (error) {
-        process.exitCode = fail(error, 'the demo database');
+        setExitCode(cmd, fail(error, 'the demo database', io));
       }
     });
 }

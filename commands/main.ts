@@ -21,5 +21,5 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
   }
   const { run } = await import('./program.js');
-  await run(argv);
+  process.exitCode = await run(argv);
 }

@@ -9,6 +9,7 @@ import type { ConnectionOptions } from '../src/config.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { countFlag, readIds, reasonFlag, validate } from './options.js';
+import { ioOf } from './io.js';
 
 /** --max-affected: one definition for every closing command. */
 export const maxAffectedOption = ['--max-affected <n>', 'refuse (exit 2, nothing written) when more than n executions would change, cascade included'] as const;
@@ -157,7 +158,7 @@ function register1(program: Command, action: Action): void {
       async (src) => {
         const o = validate(MarkOptions, cmd.opts());
         src.server(); // a bad --server or NOETL_SERVER_URL is bad input: exit 2 before connecting
-        return { ...o, maxAffected: o.maxAffected ?? src.maxAffected, ids: await readIds(ids, src.parseId) };
+        return { ...o, maxAffected: o.maxAffected ?? src.maxAffected, ids: await readIds(ids, src.parseId, ioOf(cmd).stdin) };
       },
       async (ctx, o) => {
         let left: string[] = [];

@@ -54,21 +54,23 @@ export function register(program: Command): void {
             await live.refresh();
           } catch (error) {
             // The textfile collector still gets a file that says the read failed.
-            process.stdout.write(renderMetrics(null, options, (performance.now() - started) / 1000));
+            ctx.io.stdout.write(renderMetrics(null, options, (performance.now() - started) / 1000));
             throw error;
           }
-          process.stdout.write(renderMetrics(snapshotOf(live, options), options, (performance.now() - started) / 1000));
+          ctx.io.stdout.write(renderMetrics(snapshotOf(live, options), options, (performance.now() - started) / 1000));
           return;
         }
+        // Serving runs until a termination signal: the bin's alone.
+        if (!ctx.io.ownsProcess) throw new UsageError('--listen serves until SIGTERM: run it as its own process');
         const cache = new MetricsCache(live, options, o.cache * 1000, (error) =>
-          process.stderr.write(`noetl-console: metrics read failed: ${(error as Error).message?.split('\n')[0] ?? 'error'}\n`),
+          ctx.io.stderr.write(`noetl-console: metrics read failed: ${(error as Error).message?.split('\n')[0] ?? 'error'}\n`),
         );
         // Within the database deadline, and within Prometheus's default 10 s scrape timeout.
         const deadlineMs = Math.min(sessionLimits(ctx.options.statementTimeoutMs).deadlineMs, 9000);
         const server = await serveMetrics(cache, o.listen.host, o.listen.port, deadlineMs).catch((error: NodeJS.ErrnoException) => {
           throw new UsageError(`--listen: cannot listen on ${o.listen!.host}:${o.listen!.port}: ${error.code ?? error.message}`);
         });
-        process.stderr.write(`noetl-console: serving metrics on http://${o.listen.host}:${o.listen.port}/metrics\n`);
+        ctx.io.stderr.write(`noetl-console: serving metrics on http://${o.listen.host}:${o.listen.port}/metrics\n`);
         await new Promise<void>((resolve) => {
           const stop = () => {
             server.close(() => resolve());

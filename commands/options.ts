@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { parseExecutionId } from '../src/noetl/ids.js';
 import { parseDuration } from '../src/duration.js';
+import type { InStream } from './io.js';
 
 /** Validate commander's raw options with a zod schema; any issue is a one-line usage error (exit 2). */
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
@@ -42,7 +43,7 @@ export const reasonFlag = z
 export { parseExecutionId };
 
 /** Ids from arguments, or one a line from standard input when the only argument is `-`. */
-export async function readIds(args: readonly string[], parseId: (raw: string) => string = parseExecutionId, stdin: NodeJS.ReadStream = process.stdin): Promise<string[]> {
+export async function readIds(args: readonly string[], parseId: (raw: string) => string, stdin: InStream): Promise<string[]> {
   if (args.length === 1 && args[0] === '-') {
     if (stdin.isTTY) throw new UsageError('`-` reads ids from standard input, one a line: pipe them in');
     let text = '';

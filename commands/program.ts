@@ -5,6 +5,7 @@ import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import * as ui from './ui.js';
 import { addServerOptions } from './context.js';
+import { attachIo, exitCodeOf, processIo, type Io } from './io.js';
 
 interface CommandModule {
   register(program: Command): void;
@@ -88,7 +89,22 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function buildProgram(modules: readonly CommandModule[]): Command {
+/** Commander's output through the run's io: help on its stdout, errors on its stderr. */
+function outputOf(io: Io) {
+  const noColor = Boolean(io.env.NO_COLOR) || io.env.FORCE_COLOR === '0' || io.env.FORCE_COLOR === 'false';
+  const hasColors = (s: Io['stdout']) => !noColor && s.isTTY === true && (s as { hasColors?: () => boolean }).hasColors?.() === true;
+  return {
+    outputError,
+    writeOut: (s: string) => void io.stdout.write(s),
+    writeErr: (s: string) => void io.stderr.write(s),
+    getOutHelpWidth: () => (io.stdout.isTTY ? io.stdout.columns : undefined) as number,
+    getErrHelpWidth: () => (io.stderr.isTTY ? io.stderr.columns : undefined) as number,
+    getOutHasColors: () => hasColors(io.stdout),
+    getErrHasColors: () => hasColors(io.stderr),
+  };
+}
+
+export function buildProgram(modules: readonly CommandModule[], io: Io = processIo()): Command {
   const program = new Command('noetl-console')
     .description('Find and clear stuck NoETL workflow executions, straight from PostgreSQL.')
     .version(VERSION, '-V, --version')
@@ -96,7 +112,7 @@ export function buildProgram(modules: readonly CommandModule[]): Command {
     .showSuggestionAfterError(true)
     .addHelpText('after', HELP_FOOTER)
     .exitOverride()
-    .configureOutput({ outputError })
+    .configureOutput(outputOf(io))
     // An unknown word is an unknown command, not "too many arguments".
     .allowExcessArguments(true);
   ui.addUiOptions(program);
@@ -115,6 +131,7 @@ export function buildProgram(modules: readonly CommandModule[]): Command {
     }
     return ui.runUi(cmd);
   });
+  attachIo(program, io);
   for (const mod of modules) mod.register(program);
   for (const sub of program.commands) {
     if (CLOSING_COMMANDS.has(sub.name())) addServerOptions(sub);
@@ -124,16 +141,20 @@ export function buildProgram(modules: readonly CommandModule[]): Command {
   return program;
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const program = buildProgram(await commandModules(argv));
+/**
+ * Run `noetl-console ...argv` with `io` (the process's own by default) and
+ * return its exit code. The bin and the tests run commands through here alike.
+ */
+export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(await commandModules(argv), io);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
-      process.exitCode = ok ? EXIT.ok : EXIT.usage;
-      return;
+      return ok ? EXIT.ok : EXIT.usage;
     }
     throw error;
   }
+  return exitCodeOf(program);
 }

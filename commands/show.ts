@@ -26,7 +26,7 @@ export function register(program: Command): void {
         const detail = await ctx.source.detail(o.id, o.events);
         if (!detail) {
           if (o.json) ctx.printJson({ execution_id: o.id, state: 'not_found' });
-          process.stderr.write(`noetl-console: execution ${o.id} not found\n`);
+          ctx.io.stderr.write(`noetl-console: execution ${o.id} not found\n`);
           return EXIT.partial;
         }
         if (o.json) {

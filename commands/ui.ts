@@ -5,6 +5,7 @@ import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
 import { minutesFlag, reasonFlag, validate } from './options.js';
+import { ioOf, setExitCode } from './io.js';
 
 const UiOptions = z.object({
   olderThan: minutesFlag('--older-than'),
@@ -31,17 +32,19 @@ export function addUiOptions(cmd: Command): Command {
 /** The interactive console. Ink and React are imported here only. */
 export async function runUi(cmd: Command): Promise<void> {
   let target = 'the database';
+  const io = ioOf(cmd);
   try {
     const flags = connectionFlags(cmd);
     const o = validate(UiOptions, cmd.opts());
-    const resolved = resolveSource(flags);
+    const resolved = resolveSource(flags, io.env, io.cwd);
     const options = resolved.connection;
     target = options.target.label;
-    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    // The console (Ink) draws on the process's own terminal: bin only.
+    if (!io.ownsProcess || !io.stdin.isTTY || !io.stdout.isTTY) {
       throw new UsageError('the interactive console needs a terminal; for scripts use the subcommands (list, show, cancel, fail, cleanup, health) with --json');
     }
     const { runInteractive } = await import('../components/run.js');
-    process.exitCode = await runInteractive({
+    setExitCode(cmd, await runInteractive({
       connection: options,
       openSource: resolved.open,
       context: resolved.context,
@@ -50,14 +53,14 @@ export async function runUi(cmd: Command): Promise<void> {
       olderThanSeconds: o.olderThan,
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,
-      color: colorEnabled(process.stdout, flags.color),
+      color: colorEnabled(io.stdout, flags.color, io.env),
       reason: o.reason ?? null,
-    });
+    }));
     // Quitting never waits on the network: whatever is still pending (a read on a
     // dead link, destroyed by close()) does not keep the process up past a second.
     setTimeout(() => process.exit(), 1000).unref();
   } catch (error) {
-    process.exitCode = fail(error, target);
+    setExitCode(cmd, fail(error, target, io));
   }
 }
 

@@ -9,7 +9,17 @@ import { REFUSED_URL_PARAMETERS, optionsConflict } from './db/session.js';
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export type ConnectionTarget =
-  | { kind: 'postgres'; connectionString?: string; label: string }
+  | {
+      kind: 'postgres';
+      connectionString?: string;
+      label: string;
+      /**
+       * The libpq variables pg would read from process.env (PGHOST, PGUSER,
+       * PGSSLMODE...), taken from the environment the command was given, so
+       * that a command run in process connects exactly as the bin would.
+       */
+      env?: Record<string, string>;
+    }
   | { kind: 'pglite'; dataDir: string; label: string };
 
 export interface ConnectionOptions {
@@ -114,6 +124,13 @@ export function parseDatabaseUrl(raw: string, source: string): ConnectionTarget 
   return { kind: 'postgres', connectionString: raw, label: labelOf(url, source) };
 }
 
+/** The PG* variables (and USER, pg's default user) of `env`. */
+function libpqEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && (key.startsWith('PG') || key === 'USER')) out[key] = value;
+  return out;
+}
+
 export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
   const parsedEnv = envSchema.parse(env);
   registerSecret(parsedEnv.PGPASSWORD);
@@ -133,10 +150,12 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
       throw new UsageError(`PGPORT: not a port number (1 to 65535): ${quoted(port, 40)}`);
     }
     const host = nonEmpty(parsedEnv.PGHOST) ?? 'localhost';
-    const user = nonEmpty(parsedEnv.PGUSER) ?? (process.env.USER || 'postgres');
+    const user = nonEmpty(parsedEnv.PGUSER) ?? (env.USER || 'postgres');
     const db = nonEmpty(parsedEnv.PGDATABASE) ?? user;
     target = { kind: 'postgres', label: safeText(`${host}${port ? `:${port}` : ''}/${db}`, 200) };
   }
+
+  if (target.kind === 'postgres') target = { ...target, env: libpqEnv(env) };
 
   const envConflict = target.kind === 'postgres' ? optionsConflict(nonEmpty(parsedEnv.PGOPTIONS) ?? '') : null;
   if (envConflict !== null) {

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import pgpass from 'pgpass';
+import pgpassHelper from 'pgpass/lib/helper.js';
+import { createReadStream, stat } from 'node:fs';
 import type { ConnectionOptions } from '../config.js';
 import type { Database, QueryResult, Queryable } from './database.js';
 import { OperationalError, describeDatabaseError } from '../errors.js';
@@ -31,9 +33,48 @@ const OUTSIDE_TRANSACTION = /^\s*(?:(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\s+C
 /** How long close() waits for sessions in use before it drops their sockets. */
 const CLOSE_GRACE_MS = 500;
 
-function passwordFromEnvironment(params: Record<string, unknown>): Promise<string | undefined> {
-  if (process.env.PGPASSWORD) return Promise.resolve(process.env.PGPASSWORD);
-  return new Promise((resolve) => pgpass(params, resolve));
+/** PGPASSWORD, then the .pgpass file (PGPASSFILE, else ~/.pgpass), of the command's environment. */
+function passwordFromEnvironment(env: Record<string, string | undefined> | undefined) {
+  return (params: Record<string, unknown>): Promise<string | undefined> => {
+    const vars = env ?? process.env;
+    if (vars.PGPASSWORD) return Promise.resolve(vars.PGPASSWORD);
+    if (!env) return new Promise((resolve) => pgpass(params, resolve));
+    const file = pgpassHelper.getFileName(env);
+    return new Promise((resolve) =>
+      stat(file, (error, stats) => {
+        if (error || !pgpassHelper.usePgPass(stats, file)) return resolve(undefined);
+        pgpassHelper.getPassword(params, createReadStream(file), resolve);
+      }),
+    );
+  };
+}
+
+const SSL_MODES: Record<string, pg.ConnectionConfig['ssl']> = {
+  disable: false,
+  prefer: true,
+  require: true,
+  'verify-ca': true,
+  'verify-full': true,
+  'no-verify': { rejectUnauthorized: false },
+};
+
+/**
+ * What pg would take from process.env when the URL does not say, taken from
+ * the command's environment instead (a command run in process connects as
+ * the bin would). A URL's own parts win.
+ */
+function libpqDefaults(env: Record<string, string> | undefined): pg.PoolConfig {
+  if (!env) return {};
+  const user = env.PGUSER || env.USER || 'postgres';
+  return {
+    host: env.PGHOST || 'localhost',
+    port: Number(env.PGPORT || 5432),
+    user,
+    database: env.PGDATABASE || user,
+    ...(env.PGOPTIONS ? { options: env.PGOPTIONS } : {}),
+    ...(env.PGCLIENTENCODING ? { client_encoding: env.PGCLIENTENCODING } : {}),
+    ssl: env.PGSSLMODE !== undefined && env.PGSSLMODE in SSL_MODES ? SSL_MODES[env.PGSSLMODE] : false,
+  };
 }
 
 /** An error the server sent for a statement: the session itself is still sound. */
@@ -65,11 +106,13 @@ export function openPostgres(options: ConnectionOptions): Database {
   const url = (target.connectionString ? parseConnectionString(target.connectionString) : {}) as Record<string, unknown>;
   for (const key of Object.keys(url)) if ((REFUSED_URL_PARAMETERS as readonly string[]).includes(key.toLowerCase())) delete url[key];
   if (typeof url.options === 'string' && optionsConflict(url.options) !== null) delete url.options;
+  for (const key of Object.keys(url)) if (url[key] === undefined || url[key] === null || url[key] === '') delete url[key];
   const config: pg.PoolConfig = {
+    ...libpqDefaults(target.env),
     ...(url as pg.PoolConfig),
     // Without a password in the URL: PGPASSWORD, then ~/.pgpass (PGPASSFILE),
     // looked up here since pg's own lookup prints a deprecation warning.
-    password: (url.password as string | undefined) ?? (passwordFromEnvironment as unknown as () => Promise<string>),
+    password: (url.password as string | undefined) ?? (passwordFromEnvironment(target.env) as unknown as () => Promise<string>),
     // Also at start-up, so that pg_stat_activity names an idle session; each transaction sets it again.
     application_name: APPLICATION_NAME,
     // A peer that vanished (NAT state dropped, host gone) is noticed on an idle pooled session too.
