@@ -13,6 +13,7 @@ import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
+import { olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
 
 const CleanupOptions = z
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     program
       .command('cleanup')
       .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
-      .option('--older-than <minutes>', 'required: started at least this long ago (minutes, at least 1; or 2h, 1d)')
+      .addOption(olderThanFlag('required: started at least this long ago (minutes, at least 1; or 2h, 1d)', null).option)
       .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
       .option('--max-hours <hours>', '--older-than in hours (the fix-runs scripts\' spelling)')
       .option('--idle <minutes>', 'and no event at all for this long')
@@ -153,7 +154,7 @@ export function register(program: Command): void {
                   reason: o.reason!,
                   cascade: o.cascade,
                   dryRun: o.dryRun,
-                  actor: currentActor(),
+                  actor: currentActor(ctx.io.env),
                   batch,
                 },
                 o.maxAffected,
@@ -247,7 +248,7 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
         reason: o.reason,
         cascade: plan.cascade,
         dryRun: o.dryRun,
-        actor: currentActor(),
+        actor: currentActor(ctx.io.env),
         bound: new Set(plan.execution_ids),
         batch,
       }, o.maxAffected)),

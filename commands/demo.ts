@@ -63,7 +63,6 @@ async function runDemo(cmd: Command, io: Io): Promise<number> {
   if (interactive && (!io.ownsProcess || !io.stdin.isTTY || !io.stdout.isTTY)) {
     throw new UsageError('the demo opens the interactive console and needs a terminal; for data to use with the subcommands: demo --data-dir DIR, or demo --seed-into URL');
   }
-  if (o.simulate && !io.ownsProcess) throw new UsageError('--simulate runs until a signal: run it as its own process');
   const target: ConnectionOptions['target'] = memory
     ? { kind: 'pglite', dataDir: 'memory', label: 'pglite (demo)' }
     : o.dataDir !== undefined
@@ -102,6 +101,8 @@ async function runDemo(cmd: Command, io: Io): Promise<number> {
     simulator.start();
     try {
       if (!interactive) {
+        // It runs until a signal: the bin's alone.
+        if (!io.ownsProcess) throw new UsageError('--simulate runs until a signal: run it as its own process');
         say(`simulating in ${target.label}, schema ${o.schema}: executions start, progress, finish or get stuck; Ctrl-C stops`);
         say(`watch it from another terminal: noetl-console --database-url ${url}${o.schema === 'noetl' ? '' : ` --schema ${o.schema}`}`);
         await new Promise<void>((done) => {

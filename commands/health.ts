@@ -2,15 +2,12 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { formatSeconds } from '../src/duration.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { countFlag, minutesFlag, validate } from './options.js';
+import { validate } from './options.js';
+import { addFlags, criticalLongRunning, fieldsOf, json, longRunning, olderThan, thresholds, warningLongRunning } from './flags.js';
 
-const HealthOptions = z.object({
-  olderThan: minutesFlag('--older-than'),
-  longRunning: minutesFlag('--long-running'),
-  warningLongRunning: countFlag('--warning-long-running', 1_000_000, 0),
-  criticalLongRunning: countFlag('--critical-long-running', 1_000_000, 0),
-  json: z.boolean().default(false),
-});
+const FLAGS = [olderThan(), longRunning(), warningLongRunning, criticalLongRunning, json()] as const;
+
+const HealthOptions = z.object(fieldsOf(FLAGS));
 
 /** Exit codes for monitoring checks, apart from usage (2) and operational (1) failures. */
 export const HEALTH_EXIT = { healthy: 0, warning: 4, critical: 5 } as const;
@@ -23,28 +20,14 @@ export function healthStatus(longRunning: number, warning: number, critical: num
 
 export function register(program: Command): void {
   addConnectionOptions(
-    program
-      .command('health')
-      .description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers')
-      .option('--older-than <minutes>', 'what counts as stuck', '5')
-      .option('--long-running <minutes>', 'what counts as long-running', '60')
-      .option('--warning-long-running <n>', 'warning when more than n executions run longer than --long-running', '5')
-      .option('--critical-long-running <n>', 'critical when more than n executions run longer than --long-running', '20')
-      .option('--json', 'JSON for scripts')
+    addFlags(program.command('health').description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers'), FLAGS)
       .addHelpText('after', '\nMonitoring exit codes: 0 healthy, 4 warning, 5 critical (1 unreachable, 2 bad usage).'),
   ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       () => validate(HealthOptions, cmd.opts()),
-      async (ctx, o) => {
-        // A flag given on the command line wins; else the config file's health section; else the flag's default.
-        const cfg = ctx.resolved.health;
-        const pick = <T>(key: string, flag: T, fromConfig: T | undefined): T =>
-          cmd.getOptionValueSource(key) !== 'default' || fromConfig === undefined ? flag : fromConfig;
-        o.olderThan = pick('olderThan', o.olderThan, cfg?.stuck_seconds);
-        o.longRunning = pick('longRunning', o.longRunning, cfg?.long_running_seconds);
-        o.warningLongRunning = pick('warningLongRunning', o.warningLongRunning, cfg?.warning_long_running);
-        o.criticalLongRunning = pick('criticalLongRunning', o.criticalLongRunning, cfg?.critical_long_running);
+      async (ctx, given) => {
+        const o = thresholds(cmd, given, ctx.resolved.health);
         const h = await ctx.source.health(o.olderThan, o.longRunning);
         const status = healthStatus(h.long_running, o.warningLongRunning, o.criticalLongRunning);
         const metrics = {

@@ -5,11 +5,13 @@ import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
 import { UsageError } from '../src/errors.js';
-import { countFlag, minutesFlag, validate } from './options.js';
+import { countFlag, validate } from './options.js';
+import { addFlags, fieldsOf, idle, olderThan } from './flags.js';
+
+const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
 
 const ListOptions = z.object({
-  olderThan: minutesFlag('--older-than'),
-  idle: minutesFlag('--idle').optional(),
+  ...fieldsOf(FLAGS),
   path: z.string().min(1, 'must not be empty').max(500, 'at most 500 characters').optional(),
   includeChildren: z.boolean().default(false),
   limit: countFlag('--limit', 1_000_000).optional(),
@@ -20,11 +22,7 @@ const ListOptions = z.object({
 
 export function register(program: Command): void {
   addConnectionOptions(
-    program
-      .command('list')
-      .description('list stuck executions, oldest first')
-      .option('--older-than <minutes>', 'started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one', '5')
-      .option('--idle <minutes>', 'and no event at all for this long')
+    addFlags(program.command('list').description('list stuck executions, oldest first'), FLAGS)
       .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
       .option('--include-children', 'also list children of running parents as their own rows')
       .option('--limit <n>', 'at most n rows')

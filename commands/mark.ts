@@ -195,7 +195,7 @@ function register1(program: Command, action: Action): void {
         const results = await markAndReport(
           async () =>
             ctx.source.mark(
-              await boundByMaxAffected(ctx, { action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor(), batch }, o.maxAffected),
+              await boundByMaxAffected(ctx, { action, ids: o.ids, reason: o.reason!, cascade: o.cascade, dryRun: o.dryRun, actor: currentActor(ctx.io.env), batch }, o.maxAffected),
             ),
           async (results) => {
             left = await descendantsLeft(ctx, results, o);

@@ -4,7 +4,10 @@ import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
 import { sessionLimits } from '../src/db/session.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { countFlag, minutesFlag, validate } from './options.js';
+import { countFlag, validate } from './options.js';
+import { addFlags, fieldsOf, longRunning, olderThan, thresholds } from './flags.js';
+
+const FLAGS = [olderThan(), longRunning()] as const;
 
 const listenFlag = z.string().transform((raw, ctx) => {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
@@ -17,8 +20,7 @@ const listenFlag = z.string().transform((raw, ctx) => {
 });
 
 const MetricsOptions = z.object({
-  olderThan: minutesFlag('--older-than'),
-  longRunning: minutesFlag('--long-running'),
+  ...fieldsOf(FLAGS),
   top: countFlag('--top', 1000),
   listen: listenFlag.optional(),
   cache: z.string().transform((raw, ctx) => {
@@ -32,11 +34,7 @@ const MetricsOptions = z.object({
 
 export function register(program: Command): void {
   addConnectionOptions(
-    program
-      .command('metrics')
-      .description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen')
-      .option('--older-than <minutes>', 'what counts as stuck', '5')
-      .option('--long-running <minutes>', 'what counts as long-running', '60')
+    addFlags(program.command('metrics').description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen'), FLAGS)
       .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
       .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
       .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5'),
@@ -44,7 +42,9 @@ export function register(program: Command): void {
     runCommand(
       cmd,
       () => validate(MetricsOptions, cmd.opts()),
-      async (ctx, o) => {
+      async (ctx, given) => {
+        // The same thresholds as health: flag, else the config's health section, else the default.
+        const o = thresholds(cmd, given, ctx.resolved.health);
         const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top, context: ctx.resolved.context?.name ?? null };
         // The incremental running set: a server that is scraped every 15 s reads only what changed.
         const live = ctx.source.live();

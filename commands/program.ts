@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import * as ui from './ui.js';
-import { addServerOptions } from './context.js';
+import { addConnectionOptions, addServerOptions } from './context.js';
 import { attachIo, exitCodeOf, processIo, type Io } from './io.js';
 
 interface CommandModule {
@@ -104,6 +104,28 @@ function outputOf(io: Io) {
   };
 }
 
+/** The connection flags: before a subcommand that takes them they apply to it (connectionFlags). */
+const CONNECTION_KEYS = new Set(addConnectionOptions(new Command()).options.map((o) => o.attributeName()));
+
+/**
+ * The console's own options (--older-than, --idle, --refresh, --reason) mean
+ * nothing to a subcommand, which has its own: given before one they would be
+ * swallowed (`noetl-console --older-than 60 list` listed with 5). Refused,
+ * exit 2, as is a connection flag the subcommand does not take.
+ */
+function refuseProgramOptions(program: Command, sub: Command): void {
+  for (const option of program.options) {
+    const key = option.attributeName();
+    if (program.getOptionValueSource(key) !== 'cli') continue;
+    // demo's --schema and --no-color are its own (demo reads no connection flags).
+    if (CONNECTION_KEYS.has(key) && sub.name() !== 'demo' && sub.options.some((o) => o.attributeName() === key)) continue;
+    program.error(`${option.long} before '${sub.name()}' is an option of the console, not of ${sub.name()}: put it after the subcommand (noetl-console ${sub.name()} ${option.long} ...)`, {
+      code: 'commander.unknownOption',
+      exitCode: EXIT.usage,
+    });
+  }
+}
+
 export function buildProgram(modules: readonly CommandModule[], io: Io = processIo()): Command {
   const program = new Command('noetl-console')
     .description('Find and clear stuck NoETL workflow executions, straight from PostgreSQL.')
@@ -116,6 +138,7 @@ export function buildProgram(modules: readonly CommandModule[], io: Io = process
     // An unknown word is an unknown command, not "too many arguments".
     .allowExcessArguments(true);
   ui.addUiOptions(program);
+  program.hook('preSubcommand', (_program, sub) => refuseProgramOptions(program, sub));
   program.action(async (_opts, cmd: Command) => {
     const [word, topic] = cmd.args;
     if (word === 'help') {

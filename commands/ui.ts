@@ -4,13 +4,15 @@ import { resolveSource } from '../src/source-select.js';
 import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
-import { minutesFlag, reasonFlag, validate } from './options.js';
+import { validate } from './options.js';
+import { addFlags, fieldsOf, idle, olderThan, reason } from './flags.js';
+
+const FLAGS = [olderThan('age filter to start with (minutes, or 90s/2h/1d)'), idle('idle filter to start with')] as const;
+const REASON = reason('the reason the cancel / fail dialog opens with');
 import { ioOf, setExitCode } from './io.js';
 
 const UiOptions = z.object({
-  olderThan: minutesFlag('--older-than'),
-  idle: minutesFlag('--idle').optional(),
-  reason: reasonFlag.optional(),
+  ...fieldsOf([...FLAGS, REASON]),
   refresh: z.string().transform((raw, ctx) => {
     const n = Number(raw);
     if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || n < 0.2 || n > 3600) {
@@ -22,11 +24,7 @@ const UiOptions = z.object({
 });
 
 export function addUiOptions(cmd: Command): Command {
-  return addConnectionOptions(cmd)
-    .option('--older-than <minutes>', 'age filter to start with (minutes, or 90s/2h/1d)', '5')
-    .option('--idle <minutes>', 'idle filter to start with')
-    .option('--refresh <seconds>', 'refresh interval', '2')
-    .option('--reason <text>', 'the reason the cancel / fail dialog opens with');
+  return addFlags(addFlags(addConnectionOptions(cmd), FLAGS).option('--refresh <seconds>', 'refresh interval', '2'), [REASON]);
 }
 
 /** The interactive console. Ink and React are imported here only. */

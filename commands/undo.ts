@@ -32,7 +32,7 @@ export function register(program: Command): void {
             `undo: closing events are final in NoETL's event log (every reader has already acted on them): nothing to undo; start the playbook again through the engine (POST /api/execute)`,
           );
         }
-        const results = await ctx.source.undo(o.batch, currentActor(), o.dryRun);
+        const results = await ctx.source.undo(o.batch, currentActor(ctx.io.env), o.dryRun);
         if (results === null) throw new UsageError(`undo: source ${ctx.source.name} records no batches (its reason column is not append or json): nothing to undo`);
         if (results.length === 0) throw new UsageError(`undo: no rows of batch ${o.batch} in ${ctx.source.describeTarget}`);
         const counts: Record<string, number> = {};

@@ -9,8 +9,8 @@ export interface Actor {
   console_version: string;
 }
 
-export function currentActor(): Actor {
-  let user = process.env.SUDO_USER || process.env.USER || process.env.LOGNAME || '';
+export function currentActor(env: NodeJS.ProcessEnv = process.env): Actor {
+  let user = env.SUDO_USER || env.USER || env.LOGNAME || '';
   try {
     user ||= userInfo().username;
   } catch {

@@ -1,8 +1,10 @@
 /**
- * End-to-end helpers: run the built bin (dist/cli.js) as a real process and
- * hand back its exit code, stdout and stderr; give each test file a seeded
- * database the spawned console can open (PGlite: an on-disk directory, closed
- * before each spawn, since only one process may open it at a time).
+ * End-to-end helpers: run `noetl-console ...args` and hand back its exit
+ * code, stdout and stderr, in this process through run(argv, io) (the default:
+ * the same code path as the bin, without a node start per case) or as the
+ * built bin (dist/cli.js) with `spawn: true`; give each test file a seeded
+ * database the console can open (PGlite: an on-disk directory, closed before
+ * each run, since only one PGlite may open it at a time).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.js';
+import type { Io } from '../../commands/io.js';
 import { openPglite } from '../../src/db/pglite.js';
 import type { SchemaOptions } from '../fixtures/noetl-schema.js';
 import { createTestDatabase, type Backend, type TestDatabase } from './db.js';
@@ -37,14 +40,22 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Raw bytes, to look for control bytes exactly as a terminal would get them. */
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
 }
 
 export interface RunOptions {
   /** Extra environment (undefined removes a variable). */
   env?: Record<string, string | undefined>;
   /** Written to standard input, which is then closed (closed at once without it). */
-  input?: string;
+  input?: string | Buffer;
+  /** Spawned runs only: killed after this long (a safety net, never an assertion). */
   timeoutMs?: number;
+  /** Run the built bin as a process (exit codes, signals, EPIPE, start-up) instead of in this process. */
+  spawn?: boolean;
+  /** The working directory (config files are looked up there); this process's by default. */
+  cwd?: string;
 }
 
 /**
@@ -66,11 +77,16 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 
 function collect(command: string, args: string[], opts: RunOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const child = spawn(command, args, { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const text = () => {
+      const stdoutBytes = Buffer.concat(out);
+      const stderrBytes = Buffer.concat(err);
+      return { stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes };
+    };
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -78,16 +94,66 @@ function collect(command: string, args: string[], opts: RunOptions): Promise<Cli
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (signal) reject(new Error(`${args.join(' ')}: killed by ${signal}\nstdout: ${stdout}\nstderr: ${stderr}`));
-      else resolve({ code, stdout, stderr });
+      const r = text();
+      if (signal) reject(new Error(`${args.join(' ')}: killed by ${signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`));
+      else resolve({ code, ...r });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
 
-/** Run `noetl-console ...args` (the built bin) and wait for it to exit. */
+/** Collects what a command writes, as the bytes a pipe would carry. */
+class Capture {
+  readonly isTTY = false;
+  private chunks: Buffer[] = [];
+  write(text: string | Uint8Array): boolean {
+    this.chunks.push(typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text));
+    return true;
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Standard input that is not a terminal: `input`, then end of file. */
+function pipedInput(input: string | Buffer | undefined): Io['stdin'] {
+  return {
+    isTTY: false,
+    async *[Symbol.asyncIterator]() {
+      if (input !== undefined && input.length > 0) yield typeof input === 'string' ? input : input.toString('utf8');
+    },
+  };
+}
+
+/**
+ * `noetl-console ...args` in this process: the bin's own run(argv, io), with
+ * the spawned bin's environment (cliEnv) and standard input. An exception that
+ * escapes run() is what would crash the bin: exit 1, its stack on stderr.
+ */
+async function runInProcess(args: readonly string[], opts: RunOptions): Promise<CliResult> {
+  const { run } = await import('../../commands/program.js');
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const io: Io = { stdout, stderr, stdin: pipedInput(opts.input), env: cliEnv(opts.env), cwd: opts.cwd ?? process.cwd(), ownsProcess: false };
+  let code: number;
+  try {
+    code = await run([...args], io);
+  } catch (error) {
+    stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    code = 1;
+  }
+  const stdoutBytes = stdout.bytes();
+  const stderrBytes = stderr.bytes();
+  return { code, stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes };
+}
+
+/**
+ * Run `noetl-console ...args` and wait for it to finish: in this process by
+ * default, the built bin as a process with `spawn: true`.
+ */
 export function runCli(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
+  if (!opts.spawn) return runInProcess(args, opts);
   return collect(process.execPath, [cliPath(), ...args], opts);
 }
 
