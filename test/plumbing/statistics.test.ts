@@ -8,7 +8,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
-import { connect, dropRole, runCli, uniqueIdBase, uniqueName, urlFor, waitFor } from '../helpers/reliability.js';
+import { connect, dropRole, uniqueIdBase, uniqueName, urlFor, waitFor } from '../helpers/reliability.js';
+import { runCli } from '../helpers/cli.js';
 
 const STUCK = 1100; // two events each: 2,200 rows, over ANALYZE_AFTER_ROWS
 

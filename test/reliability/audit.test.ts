@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
-import { connect, consoleEvents, PACKAGE_VERSION, runCli, uniqueIdBase, uniqueName, type ConsoleEvent } from '../helpers/reliability.js';
+import { connect, consoleEvents, PACKAGE_VERSION, uniqueIdBase, uniqueName, type ConsoleEvent } from '../helpers/reliability.js';
+import { runCli } from '../helpers/cli.js';
 
 let t: TestDatabase;
 let admin: pg.Client;
@@ -92,7 +93,7 @@ describePostgres('audit: every write path records who, where, why and with which
     it(`${path.name}: meta has reason, os_user, host, console_version; show displays them`, async () => {
       const reason = path.name.includes('default reason') ? null : `audit ${path.name} ${uniqueName('r')}`;
       const env = { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema, USER: OS_USER, LOGNAME: OS_USER, SUDO_USER: undefined };
-      const r = await runCli(path.args(reason ?? ''), { env, ...(path.stdin ? { stdin: path.stdin() } : {}) });
+      const r = await runCli(path.args(reason ?? ''), { env, ...(path.stdin ? { input: path.stdin() } : {}) });
       expect(r.code, r.stderr).toBe(0);
       const root = ids[path.root]!;
       const mine = (await consoleEvents(admin, t.schema)).filter((e) => path.changes().includes(e.execution_id));

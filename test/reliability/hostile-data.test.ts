@@ -15,7 +15,8 @@ import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { createTestDatabase, POSTGRES_URL, type TestDatabase, describePostgres } from '../helpers/db.js';
-import { connect, controlCodePoints, hasBidiControls, hasControlBytes, runCli, uniqueIdBase, uniqueName, type CliResult } from '../helpers/reliability.js';
+import { connect, controlCodePoints, hasBidiControls, hasControlBytes, uniqueIdBase, uniqueName } from '../helpers/reliability.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
 const ESC = '\u001b';
 const H = {

@@ -19,7 +19,8 @@ import { markExecutions } from '../../src/noetl/mark.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, POSTGRES_URL, type TestDatabase, describePostgres } from '../helpers/db.js';
-import { connect, consoleEvents, countEvents, dropRole, runCli, stderrProblems, uniqueIdBase, uniqueName, urlFor } from '../helpers/reliability.js';
+import { connect, consoleEvents, countEvents, dropRole, stderrProblems, uniqueIdBase, uniqueName, urlFor } from '../helpers/reliability.js';
+import { runCli } from '../helpers/cli.js';
 
 let t: TestDatabase;
 let admin: pg.Client;
