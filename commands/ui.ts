@@ -5,7 +5,7 @@ import { EXIT, UsageError, quoted } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
 import { validate } from './options.js';
-import { addFlags, fieldsOf, idle, olderThan, reason } from './flags.js';
+import { addFlags, fieldsOf, idle, olderThan, pick, reason } from './flags.js';
 
 const FLAGS = [olderThan('age filter to start with (minutes, or 90s/2h/1d)'), idle('idle filter to start with')] as const;
 const REASON = reason('the reason the cancel / fail dialog opens with');
@@ -48,7 +48,8 @@ export async function runUi(cmd: Command): Promise<void> {
       context: resolved.context,
       contexts: resolved.contexts,
       forContext: resolved.forContext,
-      olderThanSeconds: o.olderThan,
+      // What counts as stuck, as health and metrics have it: the flag, else the config's health section.
+      olderThanSeconds: pick(cmd, 'olderThan', o.olderThan, resolved.health?.stuck_seconds),
       idleSeconds: o.idle ?? null,
       refreshSeconds: o.refresh,
       color: colorEnabled(io.stdout, flags.color, io.env),
