@@ -12,7 +12,7 @@ import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
-import { countFlag, minutesFlag, reasonFlag, validate } from './options.js';
+import { countFlag, durationFlag, minutesFlag, reasonFlag, validate } from './options.js';
 import { olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
 
@@ -41,12 +41,13 @@ const CleanupOptions = z
       return z.NEVER;
     }
     if (o.maxHours !== undefined) {
-      // The fix-runs scripts' spelling: hours, fractions allowed, at least a minute.
-      if (!/^\d{1,6}(\.\d{1,4})?$/.test(o.maxHours.trim()) || Number(o.maxHours) * 60 < 1) {
-        ctx.addIssue({ code: 'custom', message: `--max-hours: expected a number of hours (at least 1 minute's worth); got ${quoted(o.maxHours)}` });
+      // The fix-runs scripts' spelling: hours, fractions allowed, at least a minute; whole minutes.
+      const parsed = durationFlag('--max-hours', 'h', { min: 60 }).safeParse(o.maxHours);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
         return z.NEVER;
       }
-      return { ...o, olderThanSeconds: Math.round(Number(o.maxHours) * 60) * 60 };
+      return { ...o, olderThanSeconds: Math.round(parsed.data / 60) * 60 };
     }
     const raw = o.olderThan ?? o.olderThanMinutes;
     if (raw === undefined) {

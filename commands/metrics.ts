@@ -4,7 +4,7 @@ import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
 import { sessionLimits } from '../src/db/session.js';
 import { addConnectionOptions, runCommand } from './context.js';
-import { countFlag, validate } from './options.js';
+import { countFlag, durationFlag, validate } from './options.js';
 import { addFlags, fieldsOf, longRunning, olderThan, thresholds } from './flags.js';
 
 const FLAGS = [olderThan(), longRunning()] as const;
@@ -23,13 +23,7 @@ const MetricsOptions = z.object({
   ...fieldsOf(FLAGS),
   top: countFlag('--top', 1000),
   listen: listenFlag.optional(),
-  cache: z.string().transform((raw, ctx) => {
-    if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 3600) {
-      ctx.addIssue({ code: 'custom', message: `--cache: expected seconds from 1 to 3600; got ${quoted(raw, 40)}` });
-      return z.NEVER;
-    }
-    return Number(raw);
-  }),
+  cache: durationFlag('--cache', 's', { min: 1, max: 3600 }),
 });
 
 export function register(program: Command): void {

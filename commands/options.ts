@@ -14,17 +14,20 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output
   throw new UsageError(issue.message.startsWith('--') ? issue.message : `${flag}: ${issue.message}`);
 }
 
-/** A minutes flag: bare number = minutes, or 90s/45m/2h/1d. Returns seconds. */
-export function minutesFlag(flag: string, min = 0, opts: { integerMinutes?: boolean } = {}) {
+/** A duration flag (src/duration.ts): a bare number in `bareUnit`, or 90s/45m/2h/1d. Returns seconds. */
+export function durationFlag(flag: string, bareUnit: 's' | 'm' | 'h', opts: { min?: number; max?: number; integerMinutes?: boolean } = {}) {
   return z.string().transform((raw, ctx) => {
     try {
-      return parseDuration(flag, raw, 'm', { min, ...opts });
+      return parseDuration(flag, raw, bareUnit, opts);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
   });
 }
+
+/** A minutes flag: bare number = minutes, or 90s/45m/2h/1d. Returns seconds. */
+export const minutesFlag = (flag: string, min = 0, opts: { integerMinutes?: boolean } = {}) => durationFlag(flag, 'm', { min, ...opts });
 
 export const countFlag = (flag: string, max: number, min = 1) =>
   z.string().transform((raw, ctx) => {

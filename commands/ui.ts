@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
-import { EXIT, UsageError, quoted } from '../src/errors.js';
+import { EXIT, UsageError } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, connectionFlags, fail } from './context.js';
-import { validate } from './options.js';
+import { durationFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan, pick, reason } from './flags.js';
 
 const FLAGS = [olderThan('age filter to start with (minutes, or 90s/2h/1d)'), idle('idle filter to start with')] as const;
@@ -13,14 +13,7 @@ import { ioOf, setExitCode } from './io.js';
 
 const UiOptions = z.object({
   ...fieldsOf([...FLAGS, REASON]),
-  refresh: z.string().transform((raw, ctx) => {
-    const n = Number(raw);
-    if (!/^\d{1,4}(\.\d{1,3})?$/.test(raw.trim()) || n < 0.2 || n > 3600) {
-      ctx.addIssue({ code: 'custom', message: `--refresh: expected seconds from 0.2 to 3600; got ${quoted(raw, 40)}` });
-      return z.NEVER;
-    }
-    return n;
-  }),
+  refresh: durationFlag('--refresh', 's', { min: 0.2, max: 3600 }),
 });
 
 export function addUiOptions(cmd: Command): Command {
