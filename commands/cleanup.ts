@@ -13,7 +13,7 @@ import { quoted } from '../src/errors.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, durationFlag, minutesFlag, reasonFlag, validate } from './options.js';
-import { olderThan as olderThanFlag } from './flags.js';
+import { idle, olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
 
 const CleanupOptions = z
@@ -21,7 +21,7 @@ const CleanupOptions = z
     olderThan: z.string().optional(),
     olderThanMinutes: z.string().optional(),
     maxHours: z.string().optional(),
-    idle: minutesFlag('--idle').optional(),
+    idle: idle().schema,
     path: z.string().min(1).max(500).optional(),
     includeChildren: z.boolean().default(false),
     mark: z.enum(['cancelled', 'failed'], { message: 'expected cancelled or failed' }).default('cancelled'),
@@ -71,7 +71,7 @@ export function register(program: Command): void {
       .addOption(olderThanFlag('required: started at least this long ago (minutes, at least 1; or 2h, 1d)', null).option)
       .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
       .option('--max-hours <hours>', '--older-than in hours (the fix-runs scripts\' spelling)')
-      .option('--idle <minutes>', 'and no event at all for this long')
+      .addOption(idle().option)
       .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
       .option('--include-children', 'kept for scripts: children of running parents are always selected now')
       .option('--mark <state>', 'cancelled or failed', 'cancelled')
