@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { PACKAGE_VERSION, cliEnv, cliPath, createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
+import { releasePgliteEngines } from '../../src/db/pglite.js';
 
 const bin = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli(args, { ...opts, spawn: true });
 const oneLine = (stderr: string) => stderr.trim().split('\n').length === 1 && stderr.startsWith('noetl-console: ');
@@ -88,6 +89,7 @@ describe('the real bin', () => {
 
   it('a reader that goes away (EPIPE): no stack trace, the exit status of the command', async () => {
     // `noetl-console list | true`: the read end is closed before the bin writes.
+    await releasePgliteEngines();
     const child = spawn(process.execPath, [cliPath(), 'list', '--older-than', '0', ...d.args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';

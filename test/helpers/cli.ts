@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.js';
 import type { Io } from '../../commands/io.js';
-import { openPglite } from '../../src/db/pglite.js';
+import { keepPgliteEngines, openPglite, releasePgliteEngines } from '../../src/db/pglite.js';
 import type { SchemaOptions } from '../fixtures/noetl-schema.js';
 import { createTestDatabase, type Backend, type TestDatabase } from './db.js';
 import { TERMINAL_EVENT_TYPES, closesOf } from './closes.js';
@@ -75,7 +75,13 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return env;
 }
 
-function collect(command: string, args: string[], opts: RunOptions): Promise<CliResult> {
+// Commands run in this process share one PGlite engine per data directory
+// (a session opens in milliseconds instead of a second). A process of its own
+// must find the directory closed: every spawn below releases them first.
+keepPgliteEngines();
+
+async function collect(command: string, args: string[], opts: RunOptions): Promise<CliResult> {
+  await releasePgliteEngines();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     const out: Buffer[] = [];
@@ -289,7 +295,10 @@ export async function createCliDatabase(
           closes: (id: string) => closesOf(of(id)),
         };
       }),
-    close: () => t.close(),
+    close: async () => {
+      if (backend === 'pglite') await releasePgliteEngines(t.url.replace(/^pglite:\/\//, ''));
+      await t.close();
+    },
   };
 }
 
@@ -318,8 +327,15 @@ export async function withSessionTimeZone(
     if (seen !== tz) throw new Error(`could not set the session TimeZone to ${tz} through the URL (got ${seen})`);
     return { args: ['--database-url', url.toString(), '--schema', d.schema], env: { PGTZ: tz }, reset: async () => undefined };
   }
+  // ALTER SYSTEM is read when an engine starts: start the kept one again.
+  const restart = () => releasePgliteEngines(d.url.replace(/^pglite:\/\//, ''));
   await d.use((db) => db.query(`ALTER SYSTEM SET timezone = '${tz.replace(/'/g, "''")}'`));
+  await restart();
   const seen = await d.use(async (db) => (await db.query<{ TimeZone: string }>('SHOW TimeZone')).rows[0]!.TimeZone);
   if (seen !== tz) throw new Error(`could not set PGlite's TimeZone to ${tz} (got ${seen})`);
-  return { args: d.args, env: { PGTZ: tz }, reset: () => d.use(async (db) => void (await db.query('ALTER SYSTEM RESET timezone'))) };
+  return { args: d.args, env: { PGTZ: tz }, reset: async () => {
+      await d.use((db) => db.query('ALTER SYSTEM RESET timezone'));
+      await restart();
+    },
+  };
 }
