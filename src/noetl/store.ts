@@ -21,6 +21,22 @@ export const CHUNK_ROWS = 2_000_000;
 /** Chunks read at once (sessions of the pool; the rest of the machine's cores are the server's). */
 export const CHUNK_PARALLEL = 2;
 
+/** Ids per statement when a known list of executions is read (a snapshot's running set). */
+export const ID_BATCH = 5_000;
+
+/** One running execution, undescribed: what a snapshot keeps and `health` counts. */
+export interface RunningEntry {
+  execution_id: string;
+  /** Its first start event's created_at, epoch ms (UTC). */
+  started_ms: number;
+}
+
+/** Where a full load's running set can come from instead of the anti-join over the whole history (snapshot.ts). */
+export interface RunningSetProvider {
+  /** The running set; null when the store should read it itself (a small history, where the full load is cheap). */
+  running(load: LoadOptions): Promise<RunningEntry[] | null>;
+}
+
 export interface LoadProgress {
   done: number;
   total: number;
@@ -85,6 +101,8 @@ export function pathPattern(pattern: string): string {
 /** Read access to a NoETL schema: every query goes through sql.ts. */
 export class NoetlStore {
   private caps: Promise<sql.Capabilities> | null = null;
+  /** Set by the commands and the console (snapshot.ts); null: every load reads the whole history. */
+  snapshot: RunningSetProvider | null = null;
 
   constructor(
     readonly db: Database,
@@ -134,30 +152,75 @@ export class NoetlStore {
 
   async listStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
-    const text = sql.listStuckSql(this.schema, caps);
-    const params = (r: IdRange) => [
+    const params = (scope: readonly unknown[]) => [
       filter.olderThanSeconds,
       filter.idleSeconds ?? null,
       filter.path ? pathPattern(filter.path) : null,
       filter.includeChildren ?? false,
       filter.limit ?? null,
-      r.lo,
-      r.hi,
+      ...scope,
     ];
-    const ranges = load.ranges ?? rangesOf(planCuts(caps.eventLeaves, load.chunkRows ?? CHUNK_ROWS));
-    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params(ranges[0]!))).rows;
-    // PGlite has one session: chunks there run one after another.
+    const known = this.snapshot ? await this.snapshot.running(load) : null;
+    // Each part is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
+    const merge = (parts: DescribedRow[][]) => {
+      const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
+      return filter.limit ? rows.slice(0, filter.limit) : rows;
+    };
+    if (known) {
+      const text = sql.listStuckSql(this.schema, caps, 'ids');
+      const ids = known.map((e) => e.execution_id);
+      const batches = Array.from({ length: Math.ceil(ids.length / ID_BATCH) }, (_, i) => ids.slice(i * ID_BATCH, (i + 1) * ID_BATCH));
+      return merge(await this.inParts(batches, {}, async (b) => (await this.db.query<DescribedRow>(text, params([b]))).rows));
+    }
+    const text = sql.listStuckSql(this.schema, caps);
+    const ranges = this.rangesFor(caps, load);
+    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params([ranges[0]!.lo, ranges[0]!.hi]))).rows;
+    return merge(await this.inParts(ranges, load, async (r) => (await this.db.query<DescribedRow>(text, params([r.lo, r.hi]))).rows));
+  }
+
+  private rangesFor(caps: sql.Capabilities, load: LoadOptions): readonly IdRange[] {
+    return load.ranges ?? rangesOf(planCuts(caps.eventLeaves, load.chunkRows ?? CHUNK_ROWS));
+  }
+
+  /** `work` over each part, a few at a time, with progress when there is more than one. */
+  private async inParts<T, R>(parts: readonly T[], load: LoadOptions, work: (part: T) => Promise<R>): Promise<R[]> {
+    if (parts.length <= 1) return Promise.all(parts.map(work));
+    // PGlite has one session: parts there run one after another.
     const parallel = this.db.kind === 'pglite' ? 1 : (load.parallel ?? CHUNK_PARALLEL);
     let done = 0;
-    load.onProgress?.({ done, total: ranges.length });
-    const parts = await mapLimited(ranges, parallel, async (r) => {
-      const { rows } = await this.db.query<DescribedRow>(text, params(r));
-      load.onProgress?.({ done: ++done, total: ranges.length });
-      return rows;
+    load.onProgress?.({ done, total: parts.length });
+    return mapLimited(parts, parallel, async (part) => {
+      const out = await work(part);
+      load.onProgress?.({ done: ++done, total: parts.length });
+      return out;
     });
-    // Each chunk is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
-    const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-    return filter.limit ? rows.slice(0, filter.limit) : rows;
+  }
+
+  /** Every running execution, undescribed, read from the whole history in chunks (the full load's anti-join). */
+  async fullRunningSet(load: LoadOptions = {}): Promise<RunningEntry[]> {
+    const caps = await this.capabilities();
+    const text = sql.runningIdsSql(this.schema, 'range');
+    const parts = await this.inParts(this.rangesFor(caps, load), load, async (r) => (await this.db.query<RunningEntry>(text, [r.lo, r.hi])).rows);
+    return parts.flat();
+  }
+
+  /** Those of `ids` still running (a start event, no terminal one), by index probes. */
+  async stillRunning(ids: readonly string[]): Promise<RunningEntry[]> {
+    const text = sql.runningIdsSql(this.schema, 'ids');
+    const batches = Array.from({ length: Math.ceil(ids.length / ID_BATCH) }, (_, i) => ids.slice(i * ID_BATCH, (i + 1) * ID_BATCH));
+    return (await this.inParts(batches, {}, async (b) => (await this.db.query<RunningEntry>(text, [b])).rows)).flat();
+  }
+
+  /** The database's clock, and the executions with a start event stamped after `sinceMs`. */
+  async startedSince(sinceMs: number): Promise<{ nowMs: number; ids: string[] }> {
+    const { rows } = await this.db.query<{ now_ms: number; ids: string[] }>(sql.startedSinceSql(this.schema), [sinceMs]);
+    return { nowMs: rows[0]!.now_ms, ids: rows[0]!.ids };
+  }
+
+  /** Estimated events in the event table, from the planner's statistics (0 when never analyzed). */
+  async estimatedEvents(): Promise<number> {
+    const caps = await this.capabilities();
+    return caps.eventLeaves.reduce((sum, l) => sum + Math.max(0, l.rows), 0);
   }
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */
@@ -250,21 +313,17 @@ export class NoetlStore {
 
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
     const caps = await this.capabilities();
-    const { rows } = await this.db.query<{
-      running: number;
-      stuck: number;
-      long_running: number;
-      oldest_running_s: number | null;
-      recent_24h: number;
-      live_workers: number | null;
-      now_ms: number;
-    }>(sql.healthSql(this.schema, caps), [stuckSeconds, longRunningSeconds]);
+    // The running set as list reads it (a snapshot, else the chunked anti-join), then the rest in one statement.
+    const running = (this.snapshot ? await this.snapshot.running({}) : null) ?? (await this.fullRunningSet());
+    const { rows } = await this.db.query<{ recent_24h: number; live_workers: number | null; now_ms: number }>(sql.healthExtrasSql(this.schema, caps));
     const r = rows[0]!;
+    const olderThan = (seconds: number) => running.filter((e) => e.started_ms <= r.now_ms - seconds * 1000).length;
+    const oldest = running.reduce((min, e) => Math.min(min, e.started_ms), Infinity);
     return {
-      running: r.running,
-      stuck: r.stuck,
-      long_running: r.long_running,
-      oldest_running_seconds: r.oldest_running_s === null ? null : Math.round(r.oldest_running_s),
+      running: running.length,
+      stuck: olderThan(stuckSeconds),
+      long_running: olderThan(longRunningSeconds),
+      oldest_running_seconds: running.length === 0 ? null : Math.round((r.now_ms - oldest) / 1000),
       recent_24h: r.recent_24h,
       live_workers: r.live_workers,
       now: new Date(r.now_ms).toISOString(),
