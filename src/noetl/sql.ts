@@ -184,18 +184,11 @@ function describeBody(s: string, caps: Capabilities): string {
 }
 
 /**
- * Which executions a running-set query reads: an inclusive execution_id range
- * (`range`, two bigint parameters; the whole bigint range for all) or a list
- * of ids (`ids`, one bigint[] parameter: a snapshot's known and new ones).
- * `first` is the number of the first of those parameters.
+ * `starts` and `running` CTEs: every execution of an inclusive execution_id
+ * range (bigint parameters $lo, $hi) with a start event and no terminal
+ * event, its start time, catalog and parent.
  */
-export type RunningScope = { kind: 'range' | 'ids'; first: number };
-
-/**
- * `starts` and `running` CTEs: every execution of the scope with a start
- * event and no terminal event, its start time, catalog and parent.
- */
-function runningCtes(s: string, scope: RunningScope): string {
+function runningCtes(s: string, lo: string, hi: string): string {
   // Python starts come from NoETL's partial index on playbook.initialized
   // (index-only); the anti-join against terminal events is left to the
   // planner (a hash anti-join at scale) rather than one probe per group. An
@@ -204,13 +197,8 @@ function runningCtes(s: string, scope: RunningScope): string {
   // indexes. An execution's start and terminal events share its
   // execution_id, so the anti-join splits exactly by id range (chunks.ts);
   // the range is repeated on the terminal side so that a hash anti-join
-  // hashes only that range. A list of ids is probed through the
-  // (execution_id, event_type, ...) index instead.
-  const $ = (n: number) => `$${scope.first + n}`;
-  const within = (a: string) =>
-    scope.kind === 'range'
-      ? `${a}.execution_id BETWEEN ${$(0)}::bigint AND ${$(1)}::bigint`
-      : `${a}.execution_id = ANY(${$(0)}::bigint[])`;
+  // hashes only that range.
+  const within = (a: string) => `${a}.execution_id BETWEEN ${lo}::bigint AND ${hi}::bigint`;
   return `starts AS (
     SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
     FROM ${s}.event st WHERE st.event_type = 'playbook.initialized' AND ${within('st')}
@@ -231,13 +219,13 @@ function runningCtes(s: string, scope: RunningScope): string {
 /**
  * Running executions that started at least $1 seconds ago, described.
  * $2 idle seconds or NULL, $3 ILIKE pattern on path or NULL,
- * $4 include children of running parents, $5 limit or NULL, then the scope:
- * $6..$7 the execution_id range read (inclusive), or $6 the ids.
+ * $4 include children of running parents, $5 limit or NULL, $6..$7 the
+ * execution_id range read (inclusive; the whole bigint range for all).
  */
-export function listStuckSql(schema: string, caps: Capabilities, scope: RunningScope['kind'] = 'range'): string {
+export function listStuckSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
   return `WITH ${CLOCK},
-  ${runningCtes(s, { kind: scope, first: 6 })},
+  ${runningCtes(s, '$6', '$7')},
   target AS (
     SELECT r.* FROM running r WHERE r.started_at <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
   ),
@@ -251,27 +239,23 @@ export function listStuckSql(schema: string, caps: Capabilities, scope: RunningS
 }
 
 /**
- * The running set alone, undescribed: execution_id and start time (epoch
- * ms). Scope: $1..$2 an execution_id range, or $1 ids. What a snapshot
- * keeps, and what `health` counts.
+ * The running set alone, undescribed, of an execution_id range ($1..$2):
+ * execution_id and start time (epoch ms). What `health` counts.
  */
-export function runningIdsSql(schema: string, scope: RunningScope['kind']): string {
-  return `WITH ${runningCtes(quoteIdent(schema), { kind: scope, first: 1 })}
+export function runningIdsSql(schema: string): string {
+  return `WITH ${runningCtes(quoteIdent(schema), '$1', '$2')}
   SELECT r.execution_id::text AS execution_id, ${ms('r.started_at')} AS started_ms FROM running r`;
 }
 
 /**
- * The database's clock (epoch ms, UTC) and the executions with a start event
- * stamped after $1 (epoch ms): what a snapshot revalidation adds to the
- * executions it knows. Reads the recent slice of the created_at index.
+ * Those of $1 (bigint[]) that have a terminal event: a snapshot's known
+ * running executions re-checked, each by a probe of the
+ * (execution_id, event_type, ...) index, whenever the event was stamped.
  */
-export function startedSinceSql(schema: string): string {
+export function terminalAmongSql(schema: string): string {
   const s = quoteIdent(schema);
-  return `WITH ${CLOCK}
-  SELECT ${ms('ck.now_utc')} AS now_ms,
-    ARRAY(SELECT DISTINCT e.execution_id::text FROM ${s}.event e
-      WHERE e.created_at > (to_timestamp($1::float8 / 1000) AT TIME ZONE 'UTC') AND e.event_type IN (${STARTS})) AS ids
-  FROM clock ck`;
+  return `SELECT x.id::text AS execution_id FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) x
+    WHERE EXISTS (SELECT 1 FROM ${s}.event t WHERE t.execution_id = x.id AND t.event_type IN (${TERMINAL}))`;
 }
 
 /** The same description for given ids ($1 bigint[]), whatever their state. */

@@ -21,7 +21,7 @@ export const CHUNK_ROWS = 2_000_000;
 /** Chunks read at once (sessions of the pool; the rest of the machine's cores are the server's). */
 export const CHUNK_PARALLEL = 2;
 
-/** Ids per statement when a known list of executions is read (a snapshot's running set). */
+/** Ids per statement when a known list of executions is probed (a snapshot's running set). */
 export const ID_BATCH = 5_000;
 
 /** One running execution, undescribed: what a snapshot keeps and `health` counts. */
@@ -33,8 +33,12 @@ export interface RunningEntry {
 
 /** Where a full load's running set can come from instead of the anti-join over the whole history (snapshot.ts). */
 export interface RunningSetProvider {
-  /** The running set; null when the store should read it itself (a small history, where the full load is cheap). */
-  running(load: LoadOptions): Promise<RunningEntry[] | null>;
+  /**
+   * Every running execution, described (the listing with olderThan 0 and
+   * children), kept current; null when the store should read the history
+   * itself (a small one, where the full load is cheap).
+   */
+  running(load: LoadOptions): Promise<{ viewRows(filter: StuckFilter): DescribedRow[] } | null>;
 }
 
 export interface LoadProgress {
@@ -151,31 +155,29 @@ export class NoetlStore {
   }
 
   async listStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
+    const kept = this.snapshot ? await this.snapshot.running(load) : null;
+    return kept ? kept.viewRows(filter) : this.loadStuckRows(filter, load);
+  }
+
+  /** The listing read from the whole history (in chunks when it is large), whatever a snapshot holds. */
+  async loadStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
-    const params = (scope: readonly unknown[]) => [
+    const text = sql.listStuckSql(this.schema, caps);
+    const params = (r: IdRange) => [
       filter.olderThanSeconds,
       filter.idleSeconds ?? null,
       filter.path ? pathPattern(filter.path) : null,
       filter.includeChildren ?? false,
       filter.limit ?? null,
-      ...scope,
+      r.lo,
+      r.hi,
     ];
-    const known = this.snapshot ? await this.snapshot.running(load) : null;
-    // Each part is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
-    const merge = (parts: DescribedRow[][]) => {
-      const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-      return filter.limit ? rows.slice(0, filter.limit) : rows;
-    };
-    if (known) {
-      const text = sql.listStuckSql(this.schema, caps, 'ids');
-      const ids = known.map((e) => e.execution_id);
-      const batches = Array.from({ length: Math.ceil(ids.length / ID_BATCH) }, (_, i) => ids.slice(i * ID_BATCH, (i + 1) * ID_BATCH));
-      return merge(await this.inParts(batches, {}, async (b) => (await this.db.query<DescribedRow>(text, params([b]))).rows));
-    }
-    const text = sql.listStuckSql(this.schema, caps);
     const ranges = this.rangesFor(caps, load);
-    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params([ranges[0]!.lo, ranges[0]!.hi]))).rows;
-    return merge(await this.inParts(ranges, load, async (r) => (await this.db.query<DescribedRow>(text, params([r.lo, r.hi]))).rows));
+    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params(ranges[0]!))).rows;
+    const parts = await this.inParts(ranges, load, async (r) => (await this.db.query<DescribedRow>(text, params(r))).rows);
+    // Each chunk is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
+    const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
+    return filter.limit ? rows.slice(0, filter.limit) : rows;
   }
 
   private rangesFor(caps: sql.Capabilities, load: LoadOptions): readonly IdRange[] {
@@ -199,22 +201,17 @@ export class NoetlStore {
   /** Every running execution, undescribed, read from the whole history in chunks (the full load's anti-join). */
   async fullRunningSet(load: LoadOptions = {}): Promise<RunningEntry[]> {
     const caps = await this.capabilities();
-    const text = sql.runningIdsSql(this.schema, 'range');
+    const text = sql.runningIdsSql(this.schema);
     const parts = await this.inParts(this.rangesFor(caps, load), load, async (r) => (await this.db.query<RunningEntry>(text, [r.lo, r.hi])).rows);
     return parts.flat();
   }
 
-  /** Those of `ids` still running (a start event, no terminal one), by index probes. */
-  async stillRunning(ids: readonly string[]): Promise<RunningEntry[]> {
-    const text = sql.runningIdsSql(this.schema, 'ids');
+  /** Those of `ids` with a terminal event, by index probes. */
+  async terminalAmong(ids: readonly string[]): Promise<Set<string>> {
+    const text = sql.terminalAmongSql(this.schema);
     const batches = Array.from({ length: Math.ceil(ids.length / ID_BATCH) }, (_, i) => ids.slice(i * ID_BATCH, (i + 1) * ID_BATCH));
-    return (await this.inParts(batches, {}, async (b) => (await this.db.query<RunningEntry>(text, [b])).rows)).flat();
-  }
-
-  /** The database's clock, and the executions with a start event stamped after `sinceMs`. */
-  async startedSince(sinceMs: number): Promise<{ nowMs: number; ids: string[] }> {
-    const { rows } = await this.db.query<{ now_ms: number; ids: string[] }>(sql.startedSinceSql(this.schema), [sinceMs]);
-    return { nowMs: rows[0]!.now_ms, ids: rows[0]!.ids };
+    const parts = await this.inParts(batches, {}, async (b) => (await this.db.query<{ execution_id: string }>(text, [b])).rows);
+    return new Set(parts.flat().map((r) => r.execution_id));
   }
 
   /** Estimated events in the event table, from the planner's statistics (0 when never analyzed). */
@@ -314,7 +311,8 @@ export class NoetlStore {
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
     const caps = await this.capabilities();
     // The running set as list reads it (a snapshot, else the chunked anti-join), then the rest in one statement.
-    const running = (this.snapshot ? await this.snapshot.running({}) : null) ?? (await this.fullRunningSet());
+    const kept = this.snapshot ? await this.snapshot.running({}) : null;
+    const running: RunningEntry[] = kept ? kept.viewRows({ olderThanSeconds: 0, includeChildren: true }) : await this.fullRunningSet();
     const { rows } = await this.db.query<{ recent_24h: number; live_workers: number | null; now_ms: number }>(sql.healthExtrasSql(this.schema, caps));
     const r = rows[0]!;
     const olderThan = (seconds: number) => running.filter((e) => e.started_ms <= r.now_ms - seconds * 1000).length;

@@ -69,7 +69,7 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
     expect(statSync(file()).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(readFileSync(file(), 'utf8'));
     expect(doc.key).toMatchObject({ schema: d.schema, source_kind: 'noetl', source_name: 'noetl' });
-    expect(doc.value.running.map((e: [string, number]) => typeof e[0])).toEqual(['string', 'string']);
+    expect(doc.value.state.rows.map((r: { execution_id: unknown }) => typeof r.execution_id)).toEqual(['string', 'string']);
 
     // Revalidated: a new start (stamped now) and a finish are seen; a start stamped a day ago is not.
     await insertRunning('new', 0.5);
