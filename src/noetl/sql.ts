@@ -254,8 +254,11 @@ export function runningIdsSql(schema: string): string {
  */
 export function terminalAmongSql(schema: string): string {
   const s = quoteIdent(schema);
+  // LATERAL ... LIMIT 1, not EXISTS: the planner turned EXISTS into a semi-join
+  // that hashed every terminal event of the history.
   return `SELECT x.id::text AS execution_id FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) x
-    WHERE EXISTS (SELECT 1 FROM ${s}.event t WHERE t.execution_id = x.id AND t.event_type IN (${TERMINAL}))`;
+    CROSS JOIN LATERAL (
+      SELECT 1 FROM ${s}.event t WHERE t.execution_id = x.id AND t.event_type IN (${TERMINAL}) LIMIT 1) t`;
 }
 
 /** The same description for given ids ($1 bigint[]), whatever their state. */
