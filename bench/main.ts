@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--events 1000000] [--running 2600] [--reps 5] [--only list,refresh,...]
+ * `npm run bench -- [--events 1000000] [--running 2600] [--reps 5] [--only list,snapshot,refresh,...]
  *                    [--database-url URL] [--schema NAME] [--keep]`
  *
  * Builds a NoETL-shaped database on a real PostgreSQL (a schema of its own,
