@@ -67,7 +67,7 @@ export class LiveRunningSet {
     if (force || !this.loaded || Date.now() - this.lastFullAt >= this.reconcileMs) {
       let rows: DescribedRow[];
       try {
-        rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true }, { onProgress: (p) => (this.progress = p) });
+        rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true }, { onProgress: (p) => (this.progress = p), fresh: force });
       } finally {
         this.progress = null;
       }

@@ -135,10 +135,10 @@ export class RunningSetSnapshot implements RunningSetProvider {
     const marginMs = this.options.marginMs ?? MARGIN_MS;
     // The set is refreshed here only, incrementally: never a reconcile of its own.
     const live = new LiveRunningSet(this.store, { marginMs, reconcileMs: Number.MAX_SAFE_INTEGER });
-    const saved = this.fresh ? null : readCache(KIND, key, parseDoc, dir);
-    // --fresh is for this run's first load: the console's later loads may use what it saved.
-    const fresh = this.fresh;
+    // --fresh is for this run's first load: the console's later loads may use what it saved, except on ctrl-r.
+    const fresh = this.fresh || load.fresh === true;
     this.fresh = false;
+    const saved = fresh ? null : readCache(KIND, key, parseDoc, dir);
     const age = saved?.status === 'ok' ? Date.now() - saved.value.full_load_at_ms : null;
     const usable = saved?.status === 'ok' && age !== null && age >= -60_000 && age <= this.options.maxAgeMs ? saved.value : null;
     if (usable) {

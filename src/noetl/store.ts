@@ -55,6 +55,8 @@ export interface LoadOptions {
   parallel?: number;
   /** After the plan (done 0) and after each chunk; only when there is more than one. */
   onProgress?: (p: LoadProgress) => void;
+  /** Read the whole history now, whatever a running-set snapshot holds (the console's ctrl-r). */
+  fresh?: boolean;
 }
 
 export interface RecentActivity {

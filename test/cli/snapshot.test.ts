@@ -54,6 +54,7 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
       const s = new Scenario(base);
       named.set(s.execution({ path: 'seeded-a', startedMinutesAgo: 90 }).id, 'seeded-a');
       named.set(s.execution({ path: 'seeded-b', startedMinutesAgo: 20, dialect: 'rust' }).id, 'seeded-b');
+      named.set(s.execution({ path: 'seeded-c', startedMinutesAgo: 45 }).id, 'seeded-c');
       s.execution({ path: 'etl/seeded-done', startedMinutesAgo: 60 }).finish('completed', 50);
       await s.apply(db, schema);
     });
@@ -64,20 +65,26 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
   });
 
   it('saves, revalidates, and falls back to a full load when it must', async () => {
-    expect(await list()).toEqual({ paths: ['seeded-a', 'seeded-b'], outcome: 'full:missing' });
+    expect(await list()).toEqual({ paths: ['seeded-a', 'seeded-b', 'seeded-c'], outcome: 'full:missing' });
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(file()).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(readFileSync(file(), 'utf8'));
     expect(doc.key).toMatchObject({ schema: d.schema, source_kind: 'noetl', source_name: 'noetl' });
-    expect(doc.value.state.rows.map((r: { execution_id: unknown }) => typeof r.execution_id)).toEqual(['string', 'string']);
+    expect(doc.value.state.rows.map((r: { execution_id: unknown }) => typeof r.execution_id)).toEqual(['string', 'string', 'string']);
 
-    // Revalidated: a new start (stamped now) and a finish are seen; a start stamped a day ago is not.
+    // Revalidated: a new start (stamped now) and a finish are seen; so is a finish stamped a day ago (a
+    // commit far later than the margin: the known executions are probed by id); a start stamped a day ago is not.
     await insertRunning('new', 0.5);
     await insertRunning('backdated-1', 24 * 60);
     await d.use((db) =>
       db.query(`INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
         SELECT e.execution_id, e.event_id + 1000, e.catalog_id, now() AT TIME ZONE 'UTC', 'playbook_completed', 'playbook', 'COMPLETED'
         FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook_started'`, [idOf('seeded-b')]),
+    );
+    await d.use((db) =>
+      db.query(`INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+        SELECT e.execution_id, e.event_id + 1000, e.catalog_id, (now() AT TIME ZONE 'UTC') - interval '1 day', 'playbook.failed', 'playbook', 'FAILED'
+        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook.initialized'`, [idOf('seeded-c')]),
     );
     expect(await list()).toEqual({ paths: ['new', 'seeded-a'], outcome: 'revalidated' });
 

@@ -141,6 +141,11 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
       }
     }
     expect(incremental).toBe(30);
+    // The console's ctrl-r (refresh(true)) reads the whole history whatever the snapshot holds.
+    await viaSnapshot.listStuckRows(FILTERS[0]!, { fresh: true });
+    expect(snapshot.outcome).toBe('full:fresh');
+    await viaSnapshot.listStuckRows(FILTERS[0]!);
+    expect(snapshot.outcome).toBe('revalidated');
 
     // Another database's snapshot, copied under this one's name (a copied cache directory): refused, full load.
     const other = await createTestDatabase(backend);
