@@ -24,7 +24,7 @@ export const CHUNK_PARALLEL = 2;
 /** Ids per statement when a known list of executions is probed (a snapshot's running set). */
 export const ID_BATCH = 5_000;
 
-/** One running execution, undescribed: what a snapshot keeps and `health` counts. */
+/** One running execution, undescribed: what `health` counts. */
 export interface RunningEntry {
   execution_id: string;
   /** Its first start event's created_at, epoch ms (UTC). */

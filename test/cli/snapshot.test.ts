@@ -122,7 +122,7 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
     expect([0, 4, 5], show(h)).toContain(h.code);
     expect(h.stderr).toContain('running set: revalidated');
     expect(jsonOf(h).metrics.running_executions).toBe(fresh.paths.length);
-  });
+  }, 300_000);
 
   it('never stores a password, and refuses a bad --max-snapshot-age before connecting', async () => {
     if (backend === 'postgres') {

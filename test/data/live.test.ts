@@ -170,5 +170,5 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
       await other.close();
     }
     console.log(`live equivalence on ${backend}: seed ${seed}, ${compared} comparisons, ops ${JSON.stringify(ops)}, ${live.runningCount} running at the end`);
-  });
+  }, 240_000);
 });
