@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--events 1000000] [--running 2600] [--reps 5] [--only list,refresh,...]
+ * `npm run bench -- [--events 1000000] [--running 2600] [--reps 5] [--only list,snapshot,refresh,...]
  *                    [--database-url URL] [--schema NAME] [--keep]`
  *
  * Builds a NoETL-shaped database on a real PostgreSQL (a schema of its own,
@@ -11,7 +11,7 @@
  * `npm test`; CI runs --scale 0.01 as a smoke test of the harness.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { currentActor } from '../src/audit.js';
 import type { Database, QueryResult } from '../src/db/database.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { LiveRunningSet } from '../src/noetl/live.js';
+import { useSnapshot } from '../src/noetl/snapshot.js';
 import { markExecutions } from '../src/noetl/mark.js';
 import { NoetlStore } from '../src/noetl/store.js';
 import * as sql from '../src/noetl/sql.js';
@@ -47,7 +48,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');
 
 // `--only generate` builds (or checks) the history and measures nothing.
-const BLOCKS = ['list', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'generate'] as const;
+const BLOCKS = ['list', 'snapshot', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'generate'] as const;
 
 function args() {
   const a = process.argv.slice(2);
@@ -150,6 +151,23 @@ async function engineTick(admin: pg.Client, s: string, tick: number): Promise<vo
     FROM ${s}.bench_plan p WHERE p.kind = 'fresh' ORDER BY p.i LIMIT 3 OFFSET ${tick * 3}`);
   await admin.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
     SELECT 700000000000000000 + ${tick} * 100 + g, 1, 1000, now() AT TIME ZONE 'UTC', 'playbook_started', 'playbook', 'STARTED'
+    FROM generate_series(1, 3) g`);
+}
+
+/**
+ * Engine writes between two runs of the bin: heartbeats on running
+ * executions, one finish, three new starts. Random ids, so that blocks and
+ * repeated runs on a kept schema never collide.
+ */
+async function runTick(admin: pg.Client, s: string): Promise<void> {
+  await admin.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_name, status, worker_id)
+    SELECT p.id, 9200000000 + (random() * 1e12)::bigint, p.catalog_id, p.parent_id, now() AT TIME ZONE 'UTC', 'command.heartbeat', 'step_' || p.last_step, 'RUNNING', p.worker
+    FROM ${s}.bench_plan p WHERE p.kind IN ('fresh', 'stuck_idle') ORDER BY random() LIMIT 50`);
+  await admin.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_name, status)
+    SELECT p.id, 9300000000 + (random() * 1e12)::bigint, p.catalog_id, p.parent_id, now() AT TIME ZONE 'UTC', 'playbook.completed', 'playbook', 'COMPLETED'
+    FROM ${s}.bench_plan p WHERE p.kind = 'fresh' ORDER BY random() LIMIT 1`);
+  await admin.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+    SELECT 720000000000000000 + (random() * 1e15)::bigint, 1, 1000, now() AT TIME ZONE 'UTC', 'playbook_started', 'playbook', 'STARTED'
     FROM generate_series(1, 3) g`);
 }
 
@@ -268,6 +286,73 @@ async function main(): Promise<void> {
         .rows.map((r) => r['QUERY PLAN'])
         .join('\n');
       writeFileSync(join(dirname(o.out), 'explain-list.txt'), `${explain}\n`);
+    }
+
+    // Issue 15 item 2: the run after a full load, from the saved running set, against the full load; engine writes before each run.
+    if (o.only.has('snapshot')) {
+      log('bench: snapshot run');
+      const cache = mkdtempSync(join(tmpdir(), 'noetl-console-bench-cache-'));
+      try {
+        const filter = { olderThanSeconds: 3600 };
+        const snapOptions = { fresh: false, maxAgeMs: 24 * 3_600_000, sourceName: 'noetl', target: 'bench', dir: cache, minEvents: 0 };
+        const snapStore = new NoetlStore(db, schema);
+        const snapshot = useSnapshot(snapStore, snapOptions);
+        await snapStore.listStuckRows(filter);
+        let rows = 0;
+        const r = await interleave(
+          [
+            ['full', async () => (rows = (await store.listStuckRows(filter)).length)],
+            ['snapshot', async () => {
+              await snapStore.listStuckRows(filter);
+              if (snapshot.outcome !== 'revalidated') throw new Error(`expected a revalidated snapshot, got ${snapshot.outcome}`);
+            }],
+          ],
+          o.reps,
+          // Engine writes between runs (not timed): the snapshot has something to revalidate.
+          { between: () => runTick(admin, s) },
+        );
+        for (const [name, x] of Object.entries(r)) log(`  ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms`);
+        // Database time (EXPLAIN ANALYZE of every statement), in a pass of its own.
+        const explained = explaining(db);
+        const fullStore = new NoetlStore(explained, schema);
+        const snapExplained = new NoetlStore(explained, schema);
+        useSnapshot(snapExplained, snapOptions);
+        const fullDb: number[] = [];
+        const snapDb: number[] = [];
+        for (let i = 0; i < o.reps; i++) {
+          await runTick(admin, s);
+          explained.reset();
+          await snapExplained.listStuckRows(filter);
+          snapDb.push(explained.totals().ms);
+          explained.reset();
+          await fullStore.listStuckRows(filter);
+          fullDb.push(explained.totals().ms);
+        }
+        const snapMs = median(snapDb);
+        const fullMs = median(fullDb);
+        log(`  database time: snapshot ${snapDb.map((v) => v.toFixed(0)).join(' ')} ms, full ${fullDb.map((v) => v.toFixed(0)).join(' ')} ms`);
+        figures.push(pair(`9. list from the snapshot, in process (${rows} rows, ${size})`, r.snapshot!, 'full load (chunked)', r.full!, { target: '>= 10x faster at 10M', met: r.full!.ms / r.snapshot!.ms >= 10 }));
+        figures.push({ figure: `9. snapshot run, database time (${size})`, value: snapMs, unit: 'ms', baseline: 'full load', baseline_value: fullMs, ratio: fullMs / snapMs, target: 'flat within 2x from 1M to 10M' });
+        // The bin: a run from the saved snapshot against one with --fresh (its own cache directory).
+        const binEnv = { ...cliEnv, XDG_CACHE_HOME: cache, NOETL_CONSOLE_SNAPSHOT_MIN_EVENTS: '0' };
+        const binRun = async (...argv: string[]) => {
+          const out = await run(process.execPath, [cli, ...argv], binEnv);
+          if (out.code !== 0) throw new Error(`${argv.join(' ')} failed: ${out.stderr}`);
+        };
+        await binRun('list', '--older-than', '60', '--json', ...conn);
+        const b = await interleave(
+          [
+            ['fresh', () => binRun('list', '--older-than', '60', '--json', '--fresh', ...conn)],
+            ['snapshot', () => binRun('list', '--older-than', '60', '--json', ...conn)],
+          ],
+          o.reps,
+          { between: () => runTick(admin, s) },
+        );
+        for (const [name, x] of Object.entries(b)) log(`  bin ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms`);
+        figures.push(pair(`9. list --older-than 60 --json (bin) from the snapshot (${size})`, b.snapshot!, 'list --fresh (bin, full load)', b.fresh!));
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
     }
 
     // Issue 8: incremental refresh vs full load, with engine writes in between, interleaved.

@@ -10,7 +10,7 @@ import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.
 import { isWould, type MarkResult } from '../src/noetl/mark.js';
 import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
-import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
+import { addConnectionOptions, addSnapshotOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
 import { countFlag, durationFlag, minutesFlag, reasonFlag, validate } from './options.js';
 import { idle, olderThan as olderThanFlag } from './flags.js';
@@ -64,7 +64,7 @@ const CleanupOptions = z
   });
 
 export function register(program: Command): void {
-  addConnectionOptions(
+  addSnapshotOptions(addConnectionOptions(
     program
       .command('cleanup')
       .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
@@ -82,7 +82,7 @@ export function register(program: Command): void {
       .option(...maxAffectedOption)
       .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
       .option('--json', 'JSON for scripts'),
-  ).action(async (_opts, cmd: Command) =>
+  )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       async (src) => {

@@ -14,6 +14,9 @@ import { PartialMarkError, isChange } from '../src/noetl/mark.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
 import { ioOf, setExitCode, type Io, type OutStream } from './io.js';
+import { parseDuration } from '../src/duration.js';
+import { cacheDir } from '../src/cache.js';
+import { DEFAULT_MAX_AGE_MS, snapshotMinEvents, type RunningSetSnapshot, type SnapshotOptions } from '../src/noetl/snapshot.js';
 
 export interface CommandContext {
   options: ConnectionOptions;
@@ -58,6 +61,25 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--context <name>', "which context of the config file: a source, read-only or not (else its default_context)");
 }
 
+/** Flags of the commands that read the whole running set (list, cleanup, health, metrics, the console). */
+export function addSnapshotOptions(cmd: Command): Command {
+  return cmd
+    .option('--fresh', 'read the whole event log now instead of revalidating the running set saved by the previous run')
+    .option('--max-snapshot-age <minutes>', 'use a saved running set only this long after the full load it came from (minutes, or 30s/2h; default 1h)');
+}
+
+/** The snapshot flags (validated before connecting: exit 2) and the run's cache directory, for a source that keeps one. */
+export function snapshotOptions(flags: { fresh?: boolean; maxSnapshotAge?: string }, resolved: ResolvedSource, env: NodeJS.ProcessEnv): SnapshotOptions {
+  return {
+    fresh: flags.fresh === true,
+    maxAgeMs: flags.maxSnapshotAge === undefined ? DEFAULT_MAX_AGE_MS : parseDuration('--max-snapshot-age', flags.maxSnapshotAge, 'm') * 1000,
+    sourceName: resolved.name,
+    target: resolved.connection.target.label,
+    dir: cacheDir(env),
+    minEvents: snapshotMinEvents(env),
+  };
+}
+
 /** Flags of the commands that close executions: through the engine's API, or not. */
 export function addServerOptions(cmd: Command): Command {
   return cmd
@@ -74,7 +96,7 @@ export function addServerOptions(cmd: Command): Command {
  * optsWithGlobals() lets the program's defaults (color: true from
  * `--no-color`) override the subcommand's `--no-color`.
  */
-export function connectionFlags(cmd: Command): SourceFlags & { color?: boolean } {
+export function connectionFlags(cmd: Command): SourceFlags & { color?: boolean; fresh?: boolean; maxSnapshotAge?: string } {
   const chain: Command[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
   const merged: Record<string, unknown> = {};
@@ -88,7 +110,7 @@ export function connectionFlags(cmd: Command): SourceFlags & { color?: boolean }
       if (!fromDefault) explicit.add(key);
     }
   }
-  return merged as SourceFlags & { color?: boolean };
+  return merged as SourceFlags & { color?: boolean; fresh?: boolean; maxSnapshotAge?: string };
 }
 
 /** One line for an operator, and the exit code, for any error a command meets. */
@@ -129,6 +151,12 @@ export function fail(error: unknown, target: string, io: Io): number {
 /** The exit status after a termination signal stopped a command: 128 + its number (143 SIGTERM, 129 SIGHUP). */
 export function signalExit(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 15);
+}
+
+/** With NOETL_CONSOLE_DEBUG: where the running set came from, and a snapshot that could not be saved. */
+export function debugSnapshot(kept: RunningSetSnapshot, io: Io): void {
+  if (!io.env.NOETL_CONSOLE_DEBUG || kept.outcome === null) return;
+  sayTo(io)(`running set: ${kept.outcome}${kept.saveError ? `; not saved: ${String((kept.saveError as Error).message ?? kept.saveError)}` : ''}`);
 }
 
 /** One line for the operator on the run's stderr, redacted. */
@@ -206,11 +234,13 @@ export async function runCommand<T>(
     const flags = connectionFlags(cmd);
     const resolved = resolveSource(flags, io.env, io.cwd);
     const input = await parse(resolved);
+    const snapshot = snapshotOptions(flags, resolved, io.env);
     const options = resolved.connection;
     target = options.target.label;
     guard?.(options, input);
     db = await openDatabase({ ...options, onNotice: say });
     source = resolved.open(db);
+    const kept = source.useSnapshot?.(snapshot) ?? null;
     const partial = partialOf(source, say);
     source.onMismatch = (line) => say(line);
     const color = makeChalk(colorEnabled(io.stdout, flags.color, io.env));
@@ -229,6 +259,7 @@ export async function runCommand<T>(
       io,
     };
     setExit((await body(ctx, input)) ?? EXIT.ok);
+    if (kept) debugSnapshot(kept, io);
     // Some shards did not answer: what was printed is what the others hold.
     if (partial.report()) setExit(EXIT.operational);
     // The write that was in progress when the signal came committed, and it was the last.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { formatSeconds } from '../src/duration.js';
-import { addConnectionOptions, runCommand } from './context.js';
+import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
 import { validate } from './options.js';
 import { addFlags, criticalLongRunning, fieldsOf, json, longRunning, olderThan, thresholds, warningLongRunning } from './flags.js';
 
@@ -19,10 +19,10 @@ export function healthStatus(longRunning: number, warning: number, critical: num
 }
 
 export function register(program: Command): void {
-  addConnectionOptions(
+  addSnapshotOptions(addConnectionOptions(
     addFlags(program.command('health').description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers'), FLAGS)
       .addHelpText('after', '\nMonitoring exit codes: 0 healthy, 4 warning, 5 critical (1 unreachable, 2 bad usage).'),
-  ).action(async (_opts, cmd: Command) =>
+  )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       () => validate(HealthOptions, cmd.opts()),

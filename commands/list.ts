@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { listJsonRow } from '../src/noetl/model.js';
 import { listLines } from '../src/format/human.js';
-import { addConnectionOptions, runCommand } from './context.js';
+import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
 import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
 import { UsageError } from '../src/errors.js';
 import { countFlag, validate } from './options.js';
@@ -21,7 +21,7 @@ const ListOptions = z.object({
 }).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 export function register(program: Command): void {
-  addConnectionOptions(
+  addSnapshotOptions(addConnectionOptions(
     addFlags(program.command('list').description('list stuck executions, oldest first'), FLAGS)
       .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
       .option('--include-children', 'also list children of running parents as their own rows')
@@ -29,7 +29,7 @@ export function register(program: Command): void {
       .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
       .option('--jsonl', 'JSON Lines: one execution a line, the --json row')
       .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m'),
-  ).action(async (_opts, cmd: Command) =>
+  )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       () => {

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
 import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
 import { sessionLimits } from '../src/db/session.js';
-import { addConnectionOptions, runCommand } from './context.js';
+import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
 import { countFlag, durationFlag, validate } from './options.js';
 import { addFlags, fieldsOf, longRunning, olderThan, thresholds } from './flags.js';
 
@@ -27,12 +27,12 @@ const MetricsOptions = z.object({
 });
 
 export function register(program: Command): void {
-  addConnectionOptions(
+  addSnapshotOptions(addConnectionOptions(
     addFlags(program.command('metrics').description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen'), FLAGS)
       .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
       .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
       .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5'),
-  ).action(async (_opts, cmd: Command) =>
+  )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       () => validate(MetricsOptions, cmd.opts()),

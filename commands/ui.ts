@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
-import { addConnectionOptions, connectionFlags, fail } from './context.js';
+import { addConnectionOptions, addSnapshotOptions, connectionFlags, fail, snapshotOptions } from './context.js';
 import { durationFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan, pick, reason } from './flags.js';
 
@@ -17,7 +17,7 @@ const UiOptions = z.object({
 });
 
 export function addUiOptions(cmd: Command): Command {
-  return addFlags(addFlags(addConnectionOptions(cmd), FLAGS).option('--refresh <seconds>', 'refresh interval', '2'), [REASON]);
+  return addFlags(addFlags(addSnapshotOptions(addConnectionOptions(cmd)), FLAGS).option('--refresh <seconds>', 'refresh interval', '2'), [REASON]);
 }
 
 /** The interactive console. Ink and React are imported here only. */
@@ -29,6 +29,7 @@ export async function runUi(cmd: Command): Promise<void> {
     const o = validate(UiOptions, cmd.opts());
     const resolved = resolveSource(flags, io.env, io.cwd);
     const options = resolved.connection;
+    const snapshot = snapshotOptions(flags, resolved, io.env);
     target = options.target.label;
     // The console (Ink) draws on the process's own terminal: bin only.
     if (!io.ownsProcess || !io.stdin.isTTY || !io.stdout.isTTY) {
@@ -37,7 +38,11 @@ export async function runUi(cmd: Command): Promise<void> {
     const { runInteractive } = await import('../components/run.js');
     setExitCode(cmd, await runInteractive({
       connection: options,
-      openSource: resolved.open,
+      openSource: (db) => {
+        const source = resolved.open(db);
+        source.useSnapshot?.(snapshot);
+        return source;
+      },
       context: resolved.context,
       contexts: resolved.contexts,
       forContext: resolved.forContext,

@@ -14,6 +14,7 @@ import type { AnalyzeReport } from './noetl/statistics.js';
 import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noetl/store.js';
 import type { Action } from './noetl/vocabulary.js';
 import type { UnreachableShard } from './noetl/sharded.js';
+import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
@@ -75,6 +76,8 @@ export interface ExecutionSource {
   unreachable?(): readonly UnreachableShard[];
   /** A sharded source: a line for the operator when rows are not where NoETL's hash routes them. */
   onMismatch?: ((line: string) => void) | null;
+  /** Keep the running set between runs (snapshot.ts); absent where every load reads the whole history (status tables, sharded clusters). */
+  useSnapshot?(options: SnapshotOptions): RunningSetSnapshot;
   /** Closes what the source opened besides `db` (a sharded source's shard databases). */
   close?(): Promise<void>;
 }

@@ -28,6 +28,14 @@ export interface RefreshStats {
   ms: number;
 }
 
+/** Everything a refresh starts from: what a snapshot keeps between runs (snapshot.ts). */
+export interface LiveState {
+  rows: DescribedRow[];
+  nowMs: number;
+  watermarkMs: number;
+  windowCounts: [string, number][];
+}
+
 export class LiveRunningSet {
   private rows = new Map<string, DescribedRow>();
   /** The rows oldest first; a row's start never changes, so only joins and leaves reorder it. */
@@ -59,7 +67,7 @@ export class LiveRunningSet {
     if (force || !this.loaded || Date.now() - this.lastFullAt >= this.reconcileMs) {
       let rows: DescribedRow[];
       try {
-        rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true }, { onProgress: (p) => (this.progress = p) });
+        rows = await this.store.listStuckRows({ olderThanSeconds: 0, includeChildren: true }, { onProgress: (p) => (this.progress = p), fresh: force });
       } finally {
         this.progress = null;
       }
@@ -108,6 +116,21 @@ export class LiveRunningSet {
     return { kind: 'incremental', described: described.length, running: this.rows.size, ms: performance.now() - started };
   }
 
+  /** The set and where the next refresh reads from. */
+  exportState(): LiveState {
+    return { rows: [...this.rows.values()], nowMs: this.nowMs, watermarkMs: this.watermarkMs, windowCounts: [...this.windowCounts] };
+  }
+
+  /** Start from a state (a full load's, or a saved one): the next refresh() is incremental. */
+  restore(state: LiveState): void {
+    this.rows = new Map(state.rows.map((r) => [r.execution_id, r]));
+    this.sorted = null;
+    this.nowMs = state.nowMs;
+    this.watermarkMs = state.watermarkMs;
+    this.windowCounts = new Map(state.windowCounts);
+    this.lastFullAt = Date.now();
+  }
+
   /** Every running execution, whatever its age. */
   get runningCount(): number {
     return this.rows.size;
@@ -123,8 +146,13 @@ export class LiveRunningSet {
 
   /** The stuck executions under `filter`, as `list` would return them. */
   view(filter: StuckFilter): Execution[] {
+    return this.viewRows(filter).map(toExecution);
+  }
+
+  /** The rows under `filter`, as the listing SQL returns them. */
+  viewRows(filter: StuckFilter): DescribedRow[] {
     const out = this.matching(filter);
-    return (filter.limit ? out.slice(0, filter.limit) : out).map(toExecution);
+    return filter.limit ? out.slice(0, filter.limit) : out;
   }
 
   /** How many `view(filter)` would return, without deriving them. */

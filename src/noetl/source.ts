@@ -9,6 +9,7 @@ import { NoetlStore, type LoadOptions, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
 import type { ServerConfig } from './api.js';
+import { useSnapshot, type SnapshotOptions } from './snapshot.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {
@@ -78,6 +79,10 @@ export class NoetlSource implements ExecutionSource {
 
   health(stuckSeconds: number, longRunningSeconds: number) {
     return this.store.health(stuckSeconds, longRunningSeconds);
+  }
+
+  useSnapshot(options: SnapshotOptions) {
+    return useSnapshot(this.store, options);
   }
 
   live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet {

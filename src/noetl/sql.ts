@@ -184,6 +184,39 @@ function describeBody(s: string, caps: Capabilities): string {
 }
 
 /**
+ * `starts` and `running` CTEs: every execution of an inclusive execution_id
+ * range (bigint parameters $lo, $hi) with a start event and no terminal
+ * event, its start time, catalog and parent.
+ */
+function runningCtes(s: string, lo: string, hi: string): string {
+  // Python starts come from NoETL's partial index on playbook.initialized
+  // (index-only); the anti-join against terminal events is left to the
+  // planner (a hash anti-join at scale) rather than one probe per group. An
+  // age condition belongs after it: nearly every start is old, and a
+  // created_at condition in the scan only steers the planner off the start
+  // indexes. An execution's start and terminal events share its
+  // execution_id, so the anti-join splits exactly by id range (chunks.ts);
+  // the range is repeated on the terminal side so that a hash anti-join
+  // hashes only that range.
+  const within = (a: string) => `${a}.execution_id BETWEEN ${lo}::bigint AND ${hi}::bigint`;
+  return `starts AS (
+    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
+    FROM ${s}.event st WHERE st.event_type = 'playbook.initialized' AND ${within('st')}
+    UNION ALL
+    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
+    FROM ${s}.event st WHERE st.event_type IN (${OTHER_STARTS}) AND ${within('st')}
+  ),
+  running AS (
+    SELECT r.execution_id, min(r.created_at) AS started_at,
+           min(r.catalog_id) AS catalog_id, min(r.parent_execution_id) AS parent_execution_id
+    FROM starts r
+    WHERE NOT EXISTS (
+      SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}) AND ${within('x')})
+    GROUP BY r.execution_id
+  )`;
+}
+
+/**
  * Running executions that started at least $1 seconds ago, described.
  * $2 idle seconds or NULL, $3 ILIKE pattern on path or NULL,
  * $4 include children of running parents, $5 limit or NULL, $6..$7 the
@@ -191,31 +224,10 @@ function describeBody(s: string, caps: Capabilities): string {
  */
 export function listStuckSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
-  // Python starts come from NoETL's partial index on playbook.initialized
-  // (index-only); the anti-join against terminal events is left to the
-  // planner (a hash anti-join at scale) rather than one probe per group. The
-  // age filter applies after it: nearly every start is old, and a created_at
-  // condition in the scan only steers the planner off the start indexes.
-  // An execution's start and terminal events share its execution_id, so the
-  // anti-join splits exactly by id range (chunks.ts); the range is repeated on
-  // the terminal side so that a hash anti-join hashes only that range.
-  const range = (a: string) => `${a}.execution_id BETWEEN $6::bigint AND $7::bigint`;
   return `WITH ${CLOCK},
-  starts AS (
-    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st WHERE st.event_type = 'playbook.initialized' AND ${range('st')}
-    UNION ALL
-    SELECT st.execution_id, st.created_at, st.catalog_id, st.parent_execution_id
-    FROM ${s}.event st WHERE st.event_type IN (${OTHER_STARTS}) AND ${range('st')}
-  ),
+  ${runningCtes(s, '$6', '$7')},
   target AS (
-    SELECT r.execution_id, min(r.created_at) AS started_at,
-           min(r.catalog_id) AS catalog_id, min(r.parent_execution_id) AS parent_execution_id
-    FROM starts r
-    WHERE NOT EXISTS (
-      SELECT 1 FROM ${s}.event x WHERE x.execution_id = r.execution_id AND x.event_type IN (${TERMINAL}) AND ${range('x')})
-    GROUP BY r.execution_id
-    HAVING min(r.created_at) <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
+    SELECT r.* FROM running r WHERE r.started_at <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
   ),
   described AS (${describeBody(s, caps)})
   SELECT d.* FROM described d
@@ -224,6 +236,29 @@ export function listStuckSql(schema: string, caps: Capabilities): string {
     AND ($4::boolean OR NOT d.parent_running OR d.in_cycle)
   ORDER BY d.started_ms, d.execution_id::numeric
   LIMIT $5::bigint`;
+}
+
+/**
+ * The running set alone, undescribed, of an execution_id range ($1..$2):
+ * execution_id and start time (epoch ms). What `health` counts.
+ */
+export function runningIdsSql(schema: string): string {
+  return `WITH ${runningCtes(quoteIdent(schema), '$1', '$2')}
+  SELECT r.execution_id::text AS execution_id, ${ms('r.started_at')} AS started_ms FROM running r`;
+}
+
+/**
+ * Those of $1 (bigint[]) that have a terminal event: a snapshot's known
+ * running executions re-checked, each by a probe of the
+ * (execution_id, event_type, ...) index, whenever the event was stamped.
+ */
+export function terminalAmongSql(schema: string): string {
+  const s = quoteIdent(schema);
+  // LATERAL ... LIMIT 1, not EXISTS: the planner turned EXISTS into a semi-join
+  // that hashed every terminal event of the history.
+  return `SELECT x.id::text AS execution_id FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) x
+    CROSS JOIN LATERAL (
+      SELECT 1 FROM ${s}.event t WHERE t.execution_id = x.id AND t.event_type IN (${TERMINAL}) LIMIT 1) t`;
 }
 
 /** The same description for given ids ($1 bigint[]), whatever their state. */
@@ -432,22 +467,14 @@ export function closeProjectionSql(schema: string, caps: Capabilities): string |
   ${update}`;
 }
 
-/** Counts for `health` and the interactive header. $1 stuck age s, $2 long-running age s. */
-export function healthSql(schema: string, caps: Capabilities): string {
+/**
+ * What `health` reads besides the running set (store.ts counts that one):
+ * executions started in the last 24 hours, live worker pools, the clock.
+ */
+export function healthExtrasSql(schema: string, caps: Capabilities): string {
   const s = quoteIdent(schema);
-  return `WITH ${CLOCK},
-  running AS (
-    SELECT st.execution_id, min(st.created_at) AS started_at
-    FROM ${s}.event st
-    WHERE st.event_type IN (${STARTS})
-    GROUP BY st.execution_id
-    HAVING NOT EXISTS (
-      SELECT 1 FROM ${s}.event x WHERE x.execution_id = st.execution_id AND x.event_type IN (${TERMINAL}))
-  )
-  SELECT count(*)::int AS running,
-    count(*) FILTER (WHERE r.started_at <= ck.now_utc - $1::float8 * interval '1 second')::int AS stuck,
-    count(*) FILTER (WHERE r.started_at <= ck.now_utc - $2::float8 * interval '1 second')::int AS long_running,
-    extract(epoch FROM (ck.now_utc - min(r.started_at)))::float8 AS oldest_running_s,
+  return `WITH ${CLOCK}
+  SELECT
     (SELECT count(DISTINCT e.execution_id)::int FROM ${s}.event e
       WHERE e.event_type IN (${STARTS}) AND e.created_at >= ck.now_utc - interval '24 hours') AS recent_24h,
     ${
@@ -457,8 +484,7 @@ export function healthSql(schema: string, caps: Capabilities): string {
         : 'NULL::int AS live_workers'
     },
     ${ms('ck.now_utc')} AS now_ms
-  FROM clock ck LEFT JOIN running r ON true
-  GROUP BY ck.now_utc`;
+  FROM clock ck`;
 }
 
 /**

@@ -21,6 +21,26 @@ export const CHUNK_ROWS = 2_000_000;
 /** Chunks read at once (sessions of the pool; the rest of the machine's cores are the server's). */
 export const CHUNK_PARALLEL = 2;
 
+/** Ids per statement when a known list of executions is probed (a snapshot's running set). */
+export const ID_BATCH = 5_000;
+
+/** One running execution, undescribed: what `health` counts. */
+export interface RunningEntry {
+  execution_id: string;
+  /** Its first start event's created_at, epoch ms (UTC). */
+  started_ms: number;
+}
+
+/** Where a full load's running set can come from instead of the anti-join over the whole history (snapshot.ts). */
+export interface RunningSetProvider {
+  /**
+   * Every running execution, described (the listing with olderThan 0 and
+   * children), kept current; null when the store should read the history
+   * itself (a small one, where the full load is cheap).
+   */
+  running(load: LoadOptions): Promise<{ viewRows(filter: StuckFilter): DescribedRow[] } | null>;
+}
+
 export interface LoadProgress {
   done: number;
   total: number;
@@ -35,6 +55,8 @@ export interface LoadOptions {
   parallel?: number;
   /** After the plan (done 0) and after each chunk; only when there is more than one. */
   onProgress?: (p: LoadProgress) => void;
+  /** Read the whole history now, whatever a running-set snapshot holds (the console's ctrl-r). */
+  fresh?: boolean;
 }
 
 export interface RecentActivity {
@@ -85,6 +107,8 @@ export function pathPattern(pattern: string): string {
 /** Read access to a NoETL schema: every query goes through sql.ts. */
 export class NoetlStore {
   private caps: Promise<sql.Capabilities> | null = null;
+  /** Set by the commands and the console (snapshot.ts); null: every load reads the whole history. */
+  snapshot: RunningSetProvider | null = null;
 
   constructor(
     readonly db: Database,
@@ -133,6 +157,12 @@ export class NoetlStore {
   }
 
   async listStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
+    const kept = this.snapshot ? await this.snapshot.running(load) : null;
+    return kept ? kept.viewRows(filter) : this.loadStuckRows(filter, load);
+  }
+
+  /** The listing read from the whole history (in chunks when it is large), whatever a snapshot holds. */
+  async loadStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
     const text = sql.listStuckSql(this.schema, caps);
     const params = (r: IdRange) => [
@@ -144,20 +174,52 @@ export class NoetlStore {
       r.lo,
       r.hi,
     ];
-    const ranges = load.ranges ?? rangesOf(planCuts(caps.eventLeaves, load.chunkRows ?? CHUNK_ROWS));
+    const ranges = this.rangesFor(caps, load);
     if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params(ranges[0]!))).rows;
-    // PGlite has one session: chunks there run one after another.
-    const parallel = this.db.kind === 'pglite' ? 1 : (load.parallel ?? CHUNK_PARALLEL);
-    let done = 0;
-    load.onProgress?.({ done, total: ranges.length });
-    const parts = await mapLimited(ranges, parallel, async (r) => {
-      const { rows } = await this.db.query<DescribedRow>(text, params(r));
-      load.onProgress?.({ done: ++done, total: ranges.length });
-      return rows;
-    });
+    const parts = await this.inParts(ranges, load, async (r) => (await this.db.query<DescribedRow>(text, params(r))).rows);
     // Each chunk is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
     const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
     return filter.limit ? rows.slice(0, filter.limit) : rows;
+  }
+
+  private rangesFor(caps: sql.Capabilities, load: LoadOptions): readonly IdRange[] {
+    return load.ranges ?? rangesOf(planCuts(caps.eventLeaves, load.chunkRows ?? CHUNK_ROWS));
+  }
+
+  /** `work` over each part, a few at a time, with progress when there is more than one. */
+  private async inParts<T, R>(parts: readonly T[], load: LoadOptions, work: (part: T) => Promise<R>): Promise<R[]> {
+    if (parts.length <= 1) return Promise.all(parts.map(work));
+    // PGlite has one session: parts there run one after another.
+    const parallel = this.db.kind === 'pglite' ? 1 : (load.parallel ?? CHUNK_PARALLEL);
+    let done = 0;
+    load.onProgress?.({ done, total: parts.length });
+    return mapLimited(parts, parallel, async (part) => {
+      const out = await work(part);
+      load.onProgress?.({ done: ++done, total: parts.length });
+      return out;
+    });
+  }
+
+  /** Every running execution, undescribed, read from the whole history in chunks (the full load's anti-join). */
+  async fullRunningSet(load: LoadOptions = {}): Promise<RunningEntry[]> {
+    const caps = await this.capabilities();
+    const text = sql.runningIdsSql(this.schema);
+    const parts = await this.inParts(this.rangesFor(caps, load), load, async (r) => (await this.db.query<RunningEntry>(text, [r.lo, r.hi])).rows);
+    return parts.flat();
+  }
+
+  /** Those of `ids` with a terminal event, by index probes. */
+  async terminalAmong(ids: readonly string[]): Promise<Set<string>> {
+    const text = sql.terminalAmongSql(this.schema);
+    const batches = Array.from({ length: Math.ceil(ids.length / ID_BATCH) }, (_, i) => ids.slice(i * ID_BATCH, (i + 1) * ID_BATCH));
+    const parts = await this.inParts(batches, {}, async (b) => (await this.db.query<{ execution_id: string }>(text, [b])).rows);
+    return new Set(parts.flat().map((r) => r.execution_id));
+  }
+
+  /** Estimated events in the event table, from the planner's statistics (0 when never analyzed). */
+  async estimatedEvents(): Promise<number> {
+    const caps = await this.capabilities();
+    return caps.eventLeaves.reduce((sum, l) => sum + Math.max(0, l.rows), 0);
   }
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */
@@ -250,21 +312,18 @@ export class NoetlStore {
 
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
     const caps = await this.capabilities();
-    const { rows } = await this.db.query<{
-      running: number;
-      stuck: number;
-      long_running: number;
-      oldest_running_s: number | null;
-      recent_24h: number;
-      live_workers: number | null;
-      now_ms: number;
-    }>(sql.healthSql(this.schema, caps), [stuckSeconds, longRunningSeconds]);
+    // The running set as list reads it (a snapshot, else the chunked anti-join), then the rest in one statement.
+    const kept = this.snapshot ? await this.snapshot.running({}) : null;
+    const running: RunningEntry[] = kept ? kept.viewRows({ olderThanSeconds: 0, includeChildren: true }) : await this.fullRunningSet();
+    const { rows } = await this.db.query<{ recent_24h: number; live_workers: number | null; now_ms: number }>(sql.healthExtrasSql(this.schema, caps));
     const r = rows[0]!;
+    const olderThan = (seconds: number) => running.filter((e) => e.started_ms <= r.now_ms - seconds * 1000).length;
+    const oldest = running.reduce((min, e) => Math.min(min, e.started_ms), Infinity);
     return {
-      running: r.running,
-      stuck: r.stuck,
-      long_running: r.long_running,
-      oldest_running_seconds: r.oldest_running_s === null ? null : Math.round(r.oldest_running_s),
+      running: running.length,
+      stuck: olderThan(stuckSeconds),
+      long_running: olderThan(longRunningSeconds),
+      oldest_running_seconds: running.length === 0 ? null : Math.round((r.now_ms - oldest) / 1000),
       recent_24h: r.recent_24h,
       live_workers: r.live_workers,
       now: new Date(r.now_ms).toISOString(),

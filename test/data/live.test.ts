@@ -3,14 +3,21 @@
  * engine writes (starts of both dialects, progress, stragglers, terminal
  * events, children, late rows, cancels by other consoles, heartbeats), the
  * live set's view equals `list` run from scratch, for several filters, and
- * so does the full load read in random execution_id chunks.
+ * so does the full load read in random execution_id chunks, and the load
+ * from a running-set snapshot revalidated each round (snapshot.ts), with
+ * starts committed late inside its margin; a snapshot copied from another
+ * database is refused.
  */
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentActor } from '../../src/audit.js';
 import { rangesOf } from '../../src/noetl/chunks.js';
 import { LiveRunningSet } from '../../src/noetl/live.js';
 import { markExecutions } from '../../src/noetl/mark.js';
 import { toExecution, type Execution } from '../../src/noetl/model.js';
+import { MARGIN_MS, useSnapshot, type SnapshotOptions } from '../../src/noetl/snapshot.js';
 import { NoetlStore, type StuckFilter } from '../../src/noetl/store.js';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -39,11 +46,17 @@ function comparable(e: Execution) {
 describe.each(backends())('incremental refresh equals a full load on %s', (backend) => {
   let t: TestDatabase;
   let store: NoetlStore;
+  const dir = mkdtempSync(join(tmpdir(), 'noetl-console-snapshot-'));
+  // Every size of history uses the snapshot here (minEvents 0); the margin is the real one.
+  const snapshotOptions: SnapshotOptions = { fresh: false, maxAgeMs: 3_600_000, sourceName: 'noetl', target: 'test', dir, minEvents: 0 };
   beforeAll(async () => {
     t = await createTestDatabase(backend);
     store = new NoetlStore(t.db, t.schema);
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await t?.close();
+  });
 
   it('after random engine writes', async () => {
     const seed = Number(process.env.NOETL_TEST_SEED ?? Date.now() % 100000);
@@ -64,17 +77,24 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
     for (let i = 0; i < 25; i++) start(minutesAgo(rnd, 180));
     await scenario.apply(t.db, t.schema);
 
-    const live = new LiveRunningSet(store, { marginMs: 120_000, reconcileMs: 3_600_000 });
+    // The live set re-reads as far back as a snapshot does, so that a late start inside the margin is fair to both.
+    const live = new LiveRunningSet(store, { marginMs: MARGIN_MS, reconcileMs: 3_600_000 });
     expect((await live.refresh()).kind).toBe('full');
+    const viaSnapshot = new NoetlStore(t.db, t.schema);
+    const snapshot = useSnapshot(viaSnapshot, snapshotOptions);
+    await viaSnapshot.listStuckRows(FILTERS[0]!);
+    expect(snapshot.outcome).toBe('full:missing');
     let incremental = 0;
     let compared = 0;
     const ops: Record<string, number> = {};
     for (let round = 0; round < 30; round++) {
       for (let k = 0, n = 1 + Math.floor(rnd() * 4); k < n; k++) {
-        const op = pick(['start', 'start', 'progress', 'progress', 'finish', 'straggler', 'late', 'cancel', 'heartbeat'] as const);
+        const op = pick(['start', 'start', 'progress', 'progress', 'finish', 'straggler', 'late', 'late-start', 'cancel', 'heartbeat'] as const);
         ops[op] = (ops[op] ?? 0) + 1;
         // An engine stamps a start when it writes it: within the margin.
         if (op === 'start') start(rnd() < 0.5 ? 0.5 : 1.5);
+        // A start committed now, stamped well before the previous round's clock but inside the margin.
+        else if (op === 'late-start') start(MARGIN_MS / 60_000 - 1.5 + rnd());
         else if (op === 'progress' && running.length) {
           const ex = pick(running);
           if (rnd() < 0.5) ex.claimed(`step-${round}`, 0, pick(WORKERS));
@@ -115,8 +135,47 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
         );
         expect(chunked.map(comparable), `seed ${seed}, round ${round}, cuts ${cuts.join(',')}, filter ${JSON.stringify(filter)}`).toEqual(full.map(comparable));
       }
+      // The run after: the saved running set revalidated, then filtered like the full load read right after it
+      // (apart from the loop above, so that the live view and its full loads stay milliseconds apart).
+      for (const filter of FILTERS) {
+        const revalidated = await viaSnapshot.listStuckRows(filter);
+        expect(snapshot.outcome).toBe('revalidated');
+        const full = await store.listStuckRows(filter);
+        const at = revalidated[0]?.now_ms ?? full[0]?.now_ms ?? 0;
+        expect(revalidated.map((r) => comparable(toExecution({ ...r, now_ms: at }))), `seed ${seed}, round ${round}, snapshot, filter ${JSON.stringify(filter)}`).toEqual(
+          full.map((r) => comparable(toExecution({ ...r, now_ms: at }))),
+        );
+      }
     }
     expect(incremental).toBe(30);
+    // The console's ctrl-r (refresh(true)) reads the whole history whatever the snapshot holds.
+    await viaSnapshot.listStuckRows(FILTERS[0]!, { fresh: true });
+    expect(snapshot.outcome).toBe('full:fresh');
+    await viaSnapshot.listStuckRows(FILTERS[0]!);
+    expect(snapshot.outcome).toBe('revalidated');
+
+    // Another database's snapshot, copied under this one's name (a copied cache directory): refused, full load.
+    const other = await createTestDatabase(backend);
+    try {
+      const elsewhere = new Scenario(BigInt(700_000_000_000_000_000));
+      elsewhere.execution({ path: 'etl/elsewhere', startedMinutesAgo: 30 });
+      await elsewhere.apply(other.db, other.schema);
+      const otherStore = new NoetlStore(other.db, other.schema);
+      const otherDir = mkdtempSync(join(dir, 'other-'));
+      const refused = useSnapshot(otherStore, { ...snapshotOptions, dir: otherDir });
+      // Its own snapshot first (to learn its file's name), then this database's in its place.
+      await otherStore.listStuckRows(FILTERS[0]!);
+      const [otherFile] = readdirSync(otherDir).filter((f) => f.endsWith('.json'));
+      const [ours] = readdirSync(dir).filter((f) => f.endsWith('.json'));
+      copyFileSync(join(dir, ours!), join(otherDir, otherFile!));
+      const rows = await otherStore.listStuckRows(FILTERS[0]!);
+      expect(refused.outcome).toBe('full:foreign');
+      expect(rows.map((r) => r.path)).toEqual(['etl/elsewhere']);
+      expect((await otherStore.listStuckRows(FILTERS[0]!)).map((r) => r.path)).toEqual(['etl/elsewhere']);
+      expect(refused.outcome).toBe('revalidated');
+    } finally {
+      await other.close();
+    }
     console.log(`live equivalence on ${backend}: seed ${seed}, ${compared} comparisons, ops ${JSON.stringify(ops)}, ${live.runningCount} running at the end`);
-  });
+  }, 240_000);
 });

@@ -9,6 +9,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.js';
@@ -68,6 +70,10 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     if (/^(PG|NOETL_)/.test(key) || ['DATABASE_URL', 'NO_COLOR', 'FORCE_COLOR', 'TZ'].includes(key)) continue;
     env[key] = value;
   }
+  // A cache directory of its own each run, never created unless written: a
+  // running-set snapshot saved by one run (src/noetl/snapshot.ts) never
+  // reaches the next. Snapshot tests pass the same XDG_CACHE_HOME to both.
+  env.XDG_CACHE_HOME = join(tmpdir(), 'noetl-console-test-cache', randomUUID());
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
