@@ -9,6 +9,10 @@ import { countFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan } from './flags.js';
 
 const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
+import { historyDaysFlag, historyDaysOption, historyRows, judgingOf, policyFrom, policyOption, thresholdsOf } from './policy.js';
+import { verdictJson, type Verdict } from '../src/policy.js';
+import type { Execution } from '../src/noetl/model.js';
+import { safeText } from '../src/format/sanitize.js';
 
 const ListOptions = z.object({
   ...fieldsOf(FLAGS),
@@ -18,6 +22,8 @@ const ListOptions = z.object({
   json: z.boolean().default(false),
   jsonl: z.boolean().default(false),
   filter: z.string().optional(),
+  policy: z.boolean().default(false),
+  historyDays: historyDaysFlag,
 }).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 export function register(program: Command): void {
@@ -28,35 +34,67 @@ export function register(program: Command): void {
       .option('--limit <n>', 'at most n rows')
       .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
       .option('--jsonl', 'JSON Lines: one execution a line, the --json row')
-      .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m'),
+      .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m ratio>3')
+      .option(...policyOption)
+      .option(...historyDaysOption),
   )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
-      () => {
+      (src) => {
         const o = validate(ListOptions, cmd.opts());
-        return { ...o, parsed: o.filter === undefined ? null : parseFilterFlag(o.filter) };
+        if (o.policy) {
+          const clash = ['olderThan', 'idle'].find((key) => cmd.getOptionValueSource(key) === 'cli');
+          if (clash) throw new UsageError(`--policy: the policies set the ages; --${clash === 'olderThan' ? 'older-than' : 'idle'} cannot be combined with it`);
+        }
+        const judging = judgingOf(src, o.historyDays);
+        return { ...o, judging, policy: o.policy ? policyFrom(src, judging) : null, parsed: o.filter === undefined ? null : parseFilterFlag(o.filter) };
       },
       async (ctx, o) => {
-        const listed = await ctx.source.listStuck({
-          olderThanSeconds: o.olderThan,
-          idleSeconds: o.idle ?? null,
-          path: o.path ?? null,
-          includeChildren: o.includeChildren,
-          limit: o.parsed ? null : (o.limit ?? null),
-        }, ctx.load);
-        const rows = o.parsed ? listed.filter((e) => matchFilter(o.parsed!, e)).slice(0, o.limit ?? undefined) : listed;
+        const [listed, map] = await Promise.all([
+          ctx.source.listStuck({
+            // A policy judges every running execution by its own rule.
+            olderThanSeconds: o.policy ? 0 : o.olderThan,
+            idleSeconds: o.policy ? null : (o.idle ?? null),
+            path: o.path ?? null,
+            includeChildren: o.includeChildren,
+            limit: o.parsed || o.policy ? null : (o.limit ?? null),
+          }, ctx.load),
+          thresholdsOf(ctx, o.judging),
+        ]);
+        let rows = historyRows(listed, map, o.judging);
+        const verdicts = new Map<string, Verdict>();
+        if (o.policy) {
+          rows = o.policy.stuck(rows, map).map(({ execution, verdict }) => {
+            verdicts.set(execution.execution_id, verdict);
+            return execution;
+          });
+        }
+        if (o.parsed) rows = rows.filter((e) => matchFilter(o.parsed!, e));
+        if (o.limit !== undefined) rows = rows.slice(0, o.limit);
+        const jsonRow = (e: Execution) => {
+          const v = verdicts.get(e.execution_id);
+          return v ? { ...listJsonRow(e), policy: verdictJson(v) } : listJsonRow(e);
+        };
         if (o.jsonl) {
-          ctx.printJsonLines(rows.map(listJsonRow));
+          ctx.printJsonLines(rows.map(jsonRow));
         } else if (o.json) {
           ctx.printJson({
-            executions: rows.map(listJsonRow),
+            executions: rows.map(jsonRow),
             count: rows.length,
-            older_than_minutes: o.olderThan / 60,
-            idle_minutes: o.idle === undefined ? null : o.idle / 60,
+            older_than_minutes: o.policy ? null : o.olderThan / 60,
+            idle_minutes: o.policy || o.idle === undefined ? null : o.idle / 60,
+            ...(o.policy ? { policy: true, history_days: o.judging.days } : {}),
             generated_at: new Date().toISOString(),
           });
         } else {
           for (const line of listLines(rows, ctx.color, ctx.width)) ctx.print(line);
+          if (o.policy && rows.length > 0) {
+            ctx.print();
+            for (const e of rows) {
+              const v = verdicts.get(e.execution_id)!;
+              ctx.print(`${e.execution_id}  rule ${v.rule} (${safeText(v.name, 80)}) ${v.action}: ${v.why}`);
+            }
+          }
         }
       },
     ),

@@ -218,6 +218,25 @@ const HealthConfig = object({
     critical_long_running: h.critical_long_running,
   }));
 
+/** Learned thresholds (src/thresholds.ts): how far back finished runs count, and how many are needed. */
+const ThresholdsConfig = object({
+  days: z.number({ error: 'expected a number of days from 1 to 365' }).int({ error: 'expected a number of days from 1 to 365' }).min(1, { error: 'expected a number of days from 1 to 365' }).max(365, { error: 'expected a number of days from 1 to 365' }).optional(),
+  min_history: count().optional(),
+  /** How long a read is reused (memory, and the user's cache dir). */
+  cache_minutes: minutes().optional(),
+});
+
+/** One rule of `policies` (src/policy.ts): the first rule whose match fits an execution judges it. */
+const PolicyRule = object({
+  name: z.string({ error: 'expected a short name' }).min(1, { error: 'expected a short name' }).max(64, { error: 'at most 64 characters' }).optional(),
+  match: z.string({ error: 'expected a glob on the playbook path (or label), like etl/* or *' }).min(1, { error: 'expected a glob on the playbook path (or label), like etl/* or *' }).max(500).default('*'),
+  older_than: minutes(),
+  idle: minutes().optional(),
+  ratio: z.number({ error: 'expected a number of times the p95, like 3' }).positive({ error: 'expected a number of times the p95, like 3' }).optional(),
+  min_history: count().optional(),
+  action: z.enum(['cancel', 'fail', 'report'], { error: 'expected cancel, fail or report' }),
+});
+
 export const CONTEXT_COLOURS = ['red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white', 'gray'] as const;
 
 /** A named environment: a source, whether it may be written, and the colour of its label. */
@@ -240,6 +259,8 @@ const ConfigSchema = object({
   health: HealthConfig.optional(),
   /** Every write command refuses a batch larger than this (--max-affected overrides it). */
   max_affected: count().optional(),
+  thresholds: ThresholdsConfig.optional(),
+  policies: z.array(PolicyRule, { error: 'expected a list of rules (match, older_than, idle, ratio, min_history, action)' }).min(1, { error: 'expected at least one rule' }).optional(),
 }).superRefine((c, ctx) => {
   if (c.default_source !== undefined && !Object.hasOwn(c.sources, c.default_source)) {
     ctx.addIssue({
@@ -268,6 +289,8 @@ export type ContextConfig = z.output<typeof ContextConfig>;
 export type StatusTableConfig = z.output<typeof StatusTableSourceConfig>;
 export type StepsConfig = z.output<typeof StepsConfig>;
 export type ReasonConfig = z.output<typeof ReasonConfig>;
+export type PolicyRuleConfig = z.output<typeof PolicyRule>;
+export type ThresholdsConfig = z.output<typeof ThresholdsConfig>;
 /** Thresholds in seconds (from the *_minutes keys) and counts of long-running executions. */
 export type HealthConfig = z.output<typeof HealthConfig>;
 

@@ -9,6 +9,7 @@ import type { Execution } from './noetl/model.js';
  *   nightly_batch          bare word: the path or the id contains it (a glob with * and ? matches the whole)
  *   diag:"worker dead"     diagnosis; worker: step: path: id: tenant: likewise
  *   age>2h  idle>=30m      age or idle compared with a duration (bare number: minutes)
+ *   ratio>3                age over its path's learned p95 (no history: never holds)
  *   -worker:w-live         a leading - negates a term
  */
 export interface ParsedFilter {
@@ -20,10 +21,12 @@ export interface ParsedFilter {
 type TextField = 'any' | 'path' | 'id' | 'diag' | 'worker' | 'step' | 'tenant';
 type Term =
   | { kind: 'text'; field: TextField; pattern: RegExp; negate: boolean }
-  | { kind: 'compare'; field: 'age' | 'idle'; op: '>' | '>=' | '<' | '<='; seconds: number; negate: boolean };
+  | { kind: 'compare'; field: 'age' | 'idle'; op: Op; seconds: number; negate: boolean }
+  | { kind: 'ratio'; op: Op; value: number; negate: boolean };
+type Op = '>' | '>=' | '<' | '<=';
 
 const KEYS: Record<string, TextField> = { path: 'path', id: 'id', diag: 'diag', diagnosis: 'diag', worker: 'worker', step: 'step', tenant: 'tenant' };
-export const FILTER_KEYS = ['path', 'id', 'diag', 'worker', 'step', 'tenant', 'age', 'idle'] as const;
+export const FILTER_KEYS = ['path', 'id', 'diag', 'worker', 'step', 'tenant', 'age', 'idle', 'ratio'] as const;
 
 /** A bad expression: the message names the offending term. */
 export class FilterError extends UsageError {}
@@ -62,6 +65,12 @@ function tokens(text: string): string[] {
 function parseTerm(raw: string): Term {
   const negate = raw.startsWith('-') && raw.length > 1;
   const body = negate ? raw.slice(1) : raw;
+  const ratio = /^ratio(>=|<=|>|<)(.*)$/i.exec(body);
+  if (ratio) {
+    const value = Number(ratio[2]!.replace(/x$/i, ''));
+    if (ratio[2]!.trim() === '' || !Number.isFinite(value) || value < 0) throw new FilterError(`term ${JSON.stringify(raw)}: expected a number, like ratio>3 (times the p95)`);
+    return { kind: 'ratio', op: ratio[1] as Op, value, negate };
+  }
   const cmp = /^(age|idle)(>=|<=|>|<)(.*)$/i.exec(body);
   if (cmp) {
     const field = cmp[1]!.toLowerCase() as 'age' | 'idle';
@@ -71,7 +80,7 @@ function parseTerm(raw: string): Term {
     } catch (e) {
       throw new FilterError((e as Error).message);
     }
-    return { kind: 'compare', field, op: cmp[2] as '>' | '>=' | '<' | '<=', seconds, negate };
+    return { kind: 'compare', field, op: cmp[2] as Op, seconds, negate };
   }
   const kv = /^([a-z_]+):(.*)$/i.exec(body);
   if (kv) {
@@ -80,7 +89,7 @@ function parseTerm(raw: string): Term {
     if (!kv[2]) throw new FilterError(`term ${JSON.stringify(raw)}: ${kv[1]}: needs a value`);
     return { kind: 'text', field, pattern: patternOf(kv[2]), negate };
   }
-  if (/^(age|idle)(=|:)/i.test(body)) throw new FilterError(`term ${JSON.stringify(raw)}: compare with > >= < <=, like age>2h`);
+  if (/^(age|idle|ratio)(=|:)/i.test(body)) throw new FilterError(`term ${JSON.stringify(raw)}: compare with > >= < <=, like age>2h`);
   return { kind: 'text', field: 'any', pattern: patternOf(body), negate };
 }
 
@@ -108,14 +117,16 @@ function fieldText(e: Execution, field: Exclude<TextField, 'any'>): (string | nu
   }
 }
 
+function compare(v: number, op: Op, w: number): boolean {
+  if (op === '>') return v > w;
+  if (op === '>=') return v >= w;
+  if (op === '<') return v < w;
+  return v <= w;
+}
+
 function holds(t: Term, e: Execution): boolean {
-  if (t.kind === 'compare') {
-    const v = t.field === 'age' ? e.age_seconds : (e.idle_seconds ?? e.age_seconds);
-    if (t.op === '>') return v > t.seconds;
-    if (t.op === '>=') return v >= t.seconds;
-    if (t.op === '<') return v < t.seconds;
-    return v <= t.seconds;
-  }
+  if (t.kind === 'compare') return compare(t.field === 'age' ? e.age_seconds : (e.idle_seconds ?? e.age_seconds), t.op, t.seconds);
+  if (t.kind === 'ratio') return e.history?.ratio != null && compare(e.history.ratio, t.op, t.value);
   const values = t.field === 'any' ? [e.path, e.execution_id] : fieldText(e, t.field);
   return values.some((v) => typeof v === 'string' && t.pattern.test(v));
 }

@@ -3,6 +3,7 @@
  * (--config, a file in the working directory, NOETL_CONSOLE_CONFIG) and
  * --source, or NoETL from flags and environment when there is no config.
  */
+import type { PolicyRuleConfig, ThresholdsConfig } from './config-file.js';
 import { listContexts, loadConfig, selectContext, selectSource, type ContextChoice, type HealthConfig, type NoetlSourceConfig, type SelectedContext, type SelectedSource } from './config-file.js';
 import { parseNoetlDsn, parseNoetlShards } from './config-shards.js';
 import { parseDatabaseUrl, resolveConnection, type ConnectionOptions, type ConnectionTarget, type RawConnectionFlags } from './config.js';
@@ -51,6 +52,9 @@ export interface ResolvedSource {
   health: HealthConfig | undefined;
   /** The config file's max_affected: the default of --max-affected. */
   maxAffected?: number;
+  /** The config file's policies and thresholds sections (src/policy.ts, src/thresholds.ts). */
+  policies?: readonly PolicyRuleConfig[];
+  thresholds?: ThresholdsConfig;
   /**
    * The NoETL server to close through, validated (UsageError, exit 2); null
    * without one or with --direct. Closing commands call it before connecting;
@@ -69,7 +73,8 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
   const cfg = selected.config;
   // A read-only context is read-only like --read-only: the session refuses writes.
   if (context?.readOnly) flags = { ...flags, readOnly: true };
-  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected, contexts, forContext };
+  const judging = { policies: loaded?.config.policies, thresholds: loaded?.config.thresholds };
+  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected, contexts, forContext, ...judging };
   // --database-url wins over the source's database_url, which wins over the environment.
   const fromConfig = flags.databaseUrl === undefined && cfg.database_url !== undefined;
   const connection = resolveConnection(
@@ -99,6 +104,7 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
       open: (db) => new StatusTableSource(db, selected.name, cfg, selected.file),
       health,
       maxAffected: loaded?.config.max_affected,
+      ...judging,
     };
   }
   let server: ServerConfig | null | undefined;
@@ -115,6 +121,7 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
     open: (db) => new NoetlSource(db, connection.schema, selected.name, server ?? null),
     health,
     maxAffected: loaded?.config.max_affected,
+    ...judging,
   };
 }
 

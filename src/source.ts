@@ -15,6 +15,7 @@ import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noe
 import type { Action } from './noetl/vocabulary.js';
 import type { UnreachableShard } from './noetl/sharded.js';
 import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
+import type { Threshold } from './thresholds.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
@@ -71,6 +72,8 @@ export interface ExecutionSource {
   /** Descendants of `ids` still running, however deep (what a close without cascade leaves behind). */
   runningDescendants(ids: readonly string[]): Promise<string[]>;
   health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts>;
+  /** Learned thresholds: per path (label), durations of runs finished in the last `days` days; absent where the source cannot tell. */
+  thresholds?(days: number): Promise<Threshold[]>;
   live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet;
   /** A sharded source: the shards (or cluster database) whose last read or write failed; what was read is partial. */
   unreachable?(): readonly UnreachableShard[];

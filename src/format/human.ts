@@ -4,6 +4,7 @@ import { isChange, type MarkResult } from '../noetl/mark.js';
 import type { Execution, } from '../noetl/model.js';
 import type { TimelineEvent, TreeNode } from '../noetl/store.js';
 import { safeText } from './sanitize.js';
+import { ratioText } from '../thresholds.js';
 import { renderTable, type Column } from './table.js';
 
 export function listLines(rows: readonly Execution[], c: ChalkInstance, maxWidth: number): string[] {
@@ -16,6 +17,7 @@ export function listLines(rows: readonly Execution[], c: ChalkInstance, maxWidth
     { header: 'STEP', get: (e) => e.stuck_step ?? (e.last_step ? `after ${e.last_step}` : '-'), flex: true },
     { header: 'DIAGNOSIS', get: (e) => e.diagnosis, flex: true },
     { header: 'CH', get: (e) => String(e.running_children), align: 'right' },
+    ...(rows.some((e) => e.history !== undefined) ? [{ header: 'RATIO', get: (e: Execution) => ratioText(e.history), align: 'right' as const }] : []),
   ];
   const [header, ...body] = renderTable(rows, columns, maxWidth);
   return [c.bold(header!), ...body];

@@ -1,5 +1,6 @@
 import { formatSeconds } from '../duration.js';
 import { WORKER_STALE_SECONDS } from './sql.js';
+import type { HistoryFields } from '../thresholds.js';
 import { normalizeEventType, terminalStateOf, type ExecutionState } from './vocabulary.js';
 
 /** One execution as the console shows it. Ids are strings, times ISO 8601 UTC. */
@@ -28,6 +29,8 @@ export interface Execution {
   display?: Record<string, string | null>;
   stuck_step_attempts?: number | null;
   stuck_step_error?: string | null;
+  /** Its path's learned threshold (src/thresholds.ts), when read. */
+  history?: HistoryFields;
 }
 
 /** A row of describeBody (sql.ts). */
@@ -217,5 +220,6 @@ export function listJsonRow(e: Execution) {
     diagnosis: e.diagnosis,
     ...(e.status !== undefined ? { status: e.status } : {}),
     ...(e.display !== undefined ? { display: e.display } : {}),
+    ...(e.history !== undefined ? { typical_seconds: e.history.typical_seconds, p95_seconds: e.history.p95_seconds, ratio: e.history.ratio } : {}),
   };
 }

@@ -7,6 +7,8 @@ import { analyzeWritten } from './statistics.js';
 import { history, verifyBatch, type HistoryFilter } from './history.js';
 import { NoetlStore, type LoadOptions, type StuckFilter } from './store.js';
 import { parseExecutionId } from './ids.js';
+import { thresholdsSql } from './sql.js';
+import type { Threshold } from '../thresholds.js';
 import { CLOSE_ROWS, type Action } from './vocabulary.js';
 import type { ServerConfig } from './api.js';
 import { useSnapshot, type SnapshotOptions } from './snapshot.js';
@@ -75,6 +77,11 @@ export class NoetlSource implements ExecutionSource {
 
   runningDescendants(ids: readonly string[]) {
     return runningDescendants(this.store, ids);
+  }
+
+  async thresholds(days: number): Promise<Threshold[]> {
+    await this.store.capabilities();
+    return (await this.db.query<Threshold>(thresholdsSql(this.store.schema), [days])).rows;
   }
 
   health(stuckSeconds: number, longRunningSeconds: number) {

@@ -4,7 +4,7 @@
  * validated as an identifier (config.ts) and quoted here.
  */
 import type { LeafStats } from './chunks.js';
-import { ALL_TERMINAL_TYPES, START_TYPES, STEP_DONE_TYPES, EXECUTION_LEVEL_PREFIXES, sqlList } from './vocabulary.js';
+import { ALL_TERMINAL_TYPES, START_TYPES, TERMINAL_TYPES, STEP_DONE_TYPES, EXECUTION_LEVEL_PREFIXES, sqlList } from './vocabulary.js';
 
 export interface Capabilities {
   hasCommand: boolean;
@@ -677,4 +677,40 @@ export function dropIndexSql(index: string): string {
 /** Rebuild an invalid index that is attached to a parent index (it cannot be dropped alone). */
 export function reindexSql(index: string): string {
   return `REINDEX INDEX CONCURRENTLY ${index};`;
+}
+
+const COMPLETED = sqlList(TERMINAL_TYPES.completed);
+
+/**
+ * Learned thresholds: per playbook path, the durations of executions that
+ * completed in the last $1 days (median, p95, p99, count). Only completions:
+ * a run the console cancelled after hours would teach the next pass that
+ * hours are normal. The window is read from the created_at index (terminal
+ * events only, a bitmap with the event_type index); each start is one probe
+ * of (execution_id, event_type, ...) in the execution's own partition.
+ */
+export function thresholdsSql(schema: string): string {
+  const s = quoteIdent(schema);
+  return `WITH ${CLOCK},
+  finished AS (
+    SELECT x.execution_id, max(x.created_at) AS finished_at
+    FROM ${s}.event x
+    WHERE x.event_type IN (${COMPLETED})
+      AND x.created_at >= (SELECT now_utc FROM clock) - $1::float8 * interval '1 day'
+    GROUP BY x.execution_id
+  ),
+  runs AS (
+    SELECT st.catalog_id, extract(epoch FROM (f.finished_at - st.started_at))::float8 AS seconds
+    FROM finished f
+    CROSS JOIN LATERAL (
+      SELECT min(e.created_at) AS started_at, min(e.catalog_id) AS catalog_id
+      FROM ${s}.event e WHERE e.execution_id = f.execution_id AND e.event_type IN (${STARTS})) st
+    WHERE st.started_at IS NOT NULL AND st.started_at <= f.finished_at
+  )
+  SELECT c.path, count(*)::int AS samples,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds)::float8 AS median_seconds,
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p95_seconds,
+    percentile_cont(0.99) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p99_seconds
+  FROM runs r JOIN ${s}.catalog c ON c.catalog_id = r.catalog_id
+  GROUP BY c.path`;
 }

@@ -12,6 +12,7 @@ import { markRows, statusWritten, undoBatch, type UndoResult } from './mark.js';
 import type { Actor } from '../audit.js';
 import { toExecution, type ModelContext, type StatusTableExecution } from './model.js';
 import * as sql from './sql.js';
+import type { Threshold } from '../thresholds.js';
 
 const DESCRIBE_BATCH = 1000;
 
@@ -135,6 +136,15 @@ export class StatusTableSource implements ExecutionSource {
     const ctx = await this.context();
     const origin = `${this.file ? `${this.file}: ` : ''}source ${this.name}`;
     return markRows({ db: this.db, shape: ctx.shape, vocabulary: ctx.vocabulary, origin }, req);
+  }
+
+  async thresholds(days: number): Promise<Threshold[]> {
+    const ctx = await this.context();
+    const v = this.config.status;
+    const notCompleted = [...v.running, ...(v.failed !== undefined ? [v.failed] : []), ...(v.cancelled !== undefined ? [v.cancelled] : [])];
+    const statement = sql.thresholdsSql(ctx.shape, days, v.completed ?? null, notCompleted);
+    if (!statement) return [];
+    return (await this.db.query<Threshold>(statement.text, statement.values)).rows;
   }
 
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {

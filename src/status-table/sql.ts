@@ -473,3 +473,32 @@ export function undoSql(s: TableShape, w: UndoWrite, ids: readonly string[]): St
     RETURNING t.${s.id}::text AS id`;
   return { text, values: p.values };
 }
+
+/**
+ * Learned thresholds: per label (the table's name without one), durations
+ * of rows finished in the last `days` days with a completed status: the
+ * configured `completed` values, else any status that is not running,
+ * failed or cancelled. Null without a finished_at column.
+ */
+export function thresholdsSql(s: TableShape, days: number, completed: readonly string[] | null, notCompleted: readonly string[]): Statement | null {
+  if (!s.finished) return null;
+  const p = new Params();
+  const f = `t.${s.finished.col}`;
+  const status = completed
+    ? `t.${s.status} = ANY(${p.add(completed, `${s.statusType}[]`)})`
+    : `NOT (t.${s.status} = ANY(${p.add(notCompleted, `${s.statusType}[]`)}))`;
+  const path = s.label ? `t.${s.label}::text` : p.add(s.tableName, 'text');
+  const seconds = `((${msOf('t', s.finished)} - ${msOf('t', s.started)}) / 1000)`;
+  const text = `SELECT path, count(*)::int AS samples,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)::float8 AS median_seconds,
+      percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds)::float8 AS p95_seconds,
+      percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds)::float8 AS p99_seconds
+    FROM (
+      SELECT ${path} AS path, ${seconds} AS seconds FROM ${s.table} t
+      WHERE ${f} >= ${nowFor(s.finished)} - ${p.add(days, 'float8')} * interval '1 day'
+        AND ${status} AND t.${s.started.col} IS NOT NULL AND ${f} >= t.${s.started.col}
+    ) r
+    WHERE path IS NOT NULL
+    GROUP BY path`;
+  return { text, values: p.values };
+}

@@ -1,0 +1,107 @@
+/**
+ * Learned thresholds: how long each playbook path (each label, for status
+ * tables) usually runs, from its finished executions of the last N days,
+ * and how a running execution's age compares with that.
+ */
+import type { Execution } from './noetl/model.js';
+
+export const DEFAULT_HISTORY_DAYS = 14;
+/** Finished runs needed before a ratio is shown or counts in a policy. */
+export const DEFAULT_MIN_HISTORY = 5;
+
+/** One path's finished durations, seconds. */
+export interface Threshold {
+  path: string;
+  samples: number;
+  median_seconds: number;
+  p95_seconds: number;
+  p99_seconds: number;
+}
+
+/** What a stuck row carries (list --json, the RATIO column, `ratio>3`). */
+export interface HistoryFields {
+  typical_seconds: number | null;
+  p95_seconds: number | null;
+  /** age / p95, two decimals; null: fewer finished runs than min_history ("no history"). */
+  ratio: number | null;
+  history_samples: number;
+}
+
+export type ThresholdMap = ReadonlyMap<string, Threshold>;
+
+export function thresholdMap(rows: readonly Threshold[]): ThresholdMap {
+  return new Map(rows.map((t) => [t.path, t]));
+}
+
+export function historyOf(e: Pick<Execution, 'path' | 'age_seconds'>, map: ThresholdMap, minHistory = DEFAULT_MIN_HISTORY): HistoryFields {
+  const t = e.path === null ? undefined : map.get(e.path);
+  if (!t || t.samples < minHistory) {
+    return { typical_seconds: t ? Math.round(t.median_seconds) : null, p95_seconds: t ? Math.round(t.p95_seconds) : null, ratio: null, history_samples: t?.samples ?? 0 };
+  }
+  // A p95 under a second (instant playbooks) would make every age a huge ratio: a second is the floor.
+  const ratio = Math.round((e.age_seconds / Math.max(1, t.p95_seconds)) * 100) / 100;
+  return { typical_seconds: Math.round(t.median_seconds), p95_seconds: Math.round(t.p95_seconds), ratio, history_samples: t.samples };
+}
+
+/** Each execution with its `history` set (a new object; the live set's rows are shared). */
+export function withHistory(rows: readonly Execution[], map: ThresholdMap, minHistory = DEFAULT_MIN_HISTORY): Execution[] {
+  return rows.map((e) => ({ ...e, history: historyOf(e, map, minHistory) }));
+}
+
+/** The human column: "4.1x p95", "no history". */
+export function ratioText(h: HistoryFields | null | undefined): string {
+  if (!h) return '';
+  if (h.ratio === null) return 'no history';
+  return `${h.ratio >= 10 ? Math.round(h.ratio) : h.ratio.toFixed(1)}x p95`;
+}
+
+/** The list --json keys. */
+export function historyJson(h: HistoryFields | null | undefined) {
+  return { typical_seconds: h?.typical_seconds ?? null, p95_seconds: h?.p95_seconds ?? null, ratio: h?.ratio ?? null };
+}
+
+/**
+ * Where thresholds persist between processes. The disk copy (the user's
+ * cache dir) plugs in here; see README, "Learned thresholds".
+ */
+export interface ThresholdStore {
+  get(key: string): { at: number; rows: Threshold[] } | null;
+  set(key: string, value: { at: number; rows: Threshold[] }): void;
+}
+
+/** A read of a source's thresholds shared for `ttlMs`, in memory and in an optional store. */
+export class ThresholdCache {
+  private last: { at: number; map: ThresholdMap } | null = null;
+  private inflight: Promise<ThresholdMap> | null = null;
+
+  constructor(
+    private readonly read: () => Promise<Threshold[]>,
+    private readonly key: string,
+    private readonly ttlMs: number,
+    private readonly store: ThresholdStore | null = null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): Promise<ThresholdMap> {
+    const now = this.now();
+    if (this.last && now - this.last.at < this.ttlMs) return Promise.resolve(this.last.map);
+    if (!this.last && this.store) {
+      const kept = this.store.get(this.key);
+      if (kept && now - kept.at < this.ttlMs && Array.isArray(kept.rows)) {
+        this.last = { at: kept.at, map: thresholdMap(kept.rows) };
+        return Promise.resolve(this.last.map);
+      }
+    }
+    this.inflight ??= this.read()
+      .then((rows) => {
+        const at = this.now();
+        this.last = { at, map: thresholdMap(rows) };
+        this.store?.set(this.key, { at, rows });
+        return this.last.map;
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    return this.inflight;
+  }
+}
