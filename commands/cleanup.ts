@@ -15,6 +15,8 @@ import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, 
 import { countFlag, durationFlag, minutesFlag, reasonFlag, validate } from './options.js';
 import { idle, olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
+import { historyDaysFlag, historyDaysOption, judgingOf, policyFrom, policyOption } from './policy.js';
+import { cleanupByPolicy } from './policy-cleanup.js';
 
 const CleanupOptions = z
   .object({
@@ -32,8 +34,18 @@ const CleanupOptions = z
     json: z.boolean().default(false),
     fromPlan: z.string().min(1).optional(),
     maxAffected: maxAffectedFlag,
+    policy: z.boolean().default(false),
+    historyDays: historyDaysFlag,
   })
   .transform((o, ctx) => {
+    if (o.policy) {
+      const clash = (['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'path', 'mark', 'limit', 'fromPlan'] as const).find((k) => o[k] !== undefined && !(k === 'mark' && o.mark === 'cancelled'));
+      if (clash) {
+        ctx.addIssue({ code: 'custom', message: `--policy: each rule sets the ages and the action; ${flagName(clash)} cannot be combined with it` });
+        return z.NEVER;
+      }
+      return { ...o, olderThanSeconds: 0 };
+    }
     if (o.fromPlan !== undefined) return { ...o, olderThanSeconds: 0 };
     const given = [o.olderThan, o.olderThanMinutes, o.maxHours].filter((v) => v !== undefined).length;
     if (given > 1) {
@@ -81,6 +93,8 @@ export function register(program: Command): void {
       .option('--limit <n>', 'at most n executions (oldest first)')
       .option(...maxAffectedOption)
       .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
+      .option(...policyOption)
+      .option(...historyDaysOption)
       .option('--json', 'JSON for scripts'),
   )).action(async (_opts, cmd: Command) =>
     runCommand(
@@ -88,9 +102,11 @@ export function register(program: Command): void {
       async (src) => {
         const o = validate(CleanupOptions, cmd.opts());
         src.server();
-        return { ...o, maxAffected: o.maxAffected ?? src.maxAffected, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
+        const judging = judgingOf(src, o.historyDays);
+        return { ...o, judging, policyRules: o.policy ? policyFrom(src, judging) : null, maxAffected: o.maxAffected ?? src.maxAffected, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
       },
       async (ctx, o) => {
+        if (o.policyRules) return cleanupByPolicy(ctx, o.policyRules, { ...o, reason: o.reason! });
         if (o.plan) return applyPlan(ctx, o.plan, { ...o, reason: cmd.getOptionValueSource('reason') === 'cli' ? o.reason! : o.plan.reason });
         const minutes = o.olderThanSeconds / 60;
         const stuck = await ctx.source.listStuck({

@@ -9,7 +9,7 @@ import { addFlags, fieldsOf, longRunning, olderThan, thresholds } from './flags.
 
 const FLAGS = [olderThan(), longRunning()] as const;
 
-const listenFlag = z.string().transform((raw, ctx) => {
+export const listenFlag = z.string().transform((raw, ctx) => {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
   const port = m ? Number(m[2]) : 0;
   if (!m || port < 1 || port > 65535) {

@@ -21,6 +21,7 @@ const COMMAND_MODULES: readonly (readonly [readonly string[], () => Promise<Comm
   [['show'], () => import('./show.js')],
   [['cancel', 'fail', 'complete'], () => import('./mark.js')],
   [['cleanup'], () => import('./cleanup.js')],
+  [['sweep'], () => import('./sweep.js')],
   [['history'], () => import('./history.js')],
   [['verify'], () => import('./verify.js')],
   [['undo'], () => import('./undo.js')],

@@ -175,3 +175,38 @@ export function serveMetrics(cache: MetricsCache, host: string, port: number, de
     server.listen(port, host, () => resolve(server));
   });
 }
+
+/** A sample of exposition text: name (without the noetl_console_ prefix), help, type, labelled values. */
+export interface Series {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  samples: [labels: Record<string, string>, value: number][];
+}
+
+export function renderSeries(series: readonly Series[]): string {
+  const lines: string[] = [];
+  for (const s of series) {
+    lines.push(`# HELP ${P}_${s.name} ${s.help}`, `# TYPE ${P}_${s.name} ${s.type}`);
+    for (const [labels, value] of s.samples) {
+      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+      lines.push(`${P}_${s.name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Serve `render()` at /metrics (sweep --listen: the counts are in memory, no database read per scrape). */
+export function serveText(render: () => string, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
+      res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/' ? 'noetl-console: see /metrics\n' : 'not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
