@@ -409,7 +409,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     path = [...path, issue.keys[0]!];
     message = `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : ''}`;
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+  } else if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) {
     message = 'required';
   }
   const where = path.length ? formatPath(path) : '(top level)';
