@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
-import { MetricsCache, renderMetrics, serveMetrics, snapshotOf } from '../src/metrics.js';
+import { MetricsCache, renderMetrics, renderSeries, serveMetrics, snapshotOf, type MetricsOptions, type Series } from '../src/metrics.js';
+import { historyDaysFlag, historyDaysOption, historyRows, judgingOf, policyFrom, policyOption, thresholdsOf } from './policy.js';
+import type { Policy } from '../src/policy.js';
+import type { LiveSet } from '../src/source.js';
 import { sessionLimits } from '../src/db/session.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
 import { countFlag, durationFlag, validate } from './options.js';
@@ -22,6 +25,8 @@ export const listenFlag = z.string().transform((raw, ctx) => {
 const MetricsOptions = z.object({
   ...fieldsOf(FLAGS),
   top: countFlag('--top', 1000),
+  policy: z.boolean().default(false),
+  historyDays: historyDaysFlag,
   listen: listenFlag.optional(),
   cache: durationFlag('--cache', 's', { min: 1, max: 3600 }),
 });
@@ -31,15 +36,36 @@ export function register(program: Command): void {
     addFlags(program.command('metrics').description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen'), FLAGS)
       .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
       .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
-      .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5'),
+      .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5')
+      .option(...policyOption)
+      .option(...historyDaysOption),
   )).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
-      () => validate(MetricsOptions, cmd.opts()),
+      (src) => {
+        const given = validate(MetricsOptions, cmd.opts());
+        const judging = judgingOf(src, given.historyDays);
+        return { ...given, judging, rules: given.policy ? policyFrom(src, judging) : null };
+      },
       async (ctx, given) => {
         // The same thresholds as health: flag, else the config's health section, else the default.
         const o = thresholds(cmd, given, ctx.resolved.health);
-        const options = { stuckSeconds: o.olderThan, longRunningSeconds: o.longRunning, topPaths: o.top, context: ctx.resolved.context?.name ?? null };
+        const rules = o.rules;
+        const options: MetricsOptions = {
+          stuckSeconds: o.olderThan,
+          longRunningSeconds: o.longRunning,
+          topPaths: o.top,
+          context: ctx.resolved.context?.name ?? null,
+          ...(rules
+            ? {
+                extra: async (live: LiveSet) => {
+                  const map = await thresholdsOf(ctx, o.judging);
+                  const rows = historyRows(live.view({ olderThanSeconds: 0, includeChildren: true }), map, o.judging);
+                  return [policySeries(rules, rules.stuck(rows, map), ctx.resolved.context?.name ?? null)];
+                },
+              }
+            : {}),
+        };
         // The incremental running set: a server that is scraped every 15 s reads only what changed.
         const live = ctx.source.live();
         if (!o.listen) {
@@ -51,7 +77,8 @@ export function register(program: Command): void {
             ctx.io.stdout.write(renderMetrics(null, options, (performance.now() - started) / 1000));
             throw error;
           }
-          ctx.io.stdout.write(renderMetrics(snapshotOf(live, options), options, (performance.now() - started) / 1000));
+          const extra = options.extra ? renderSeries(await options.extra(live)) : '';
+          ctx.io.stdout.write(renderMetrics(snapshotOf(live, options), options, (performance.now() - started) / 1000) + extra);
           return;
         }
         // Serving runs until a termination signal: the bin's alone.
@@ -82,4 +109,17 @@ export function register(program: Command): void {
       { ownSignals: true },
     ),
   );
+}
+
+/** Executions each rule judges stuck, a sample per rule (zero included, so that alerts see the series). */
+export function policySeries(policy: Policy, judged: readonly { verdict: { rule: number } }[], context: string | null): Series {
+  return {
+    name: 'policy_stuck_executions',
+    help: 'Running executions each policy rule judges stuck (the first matching rule judges).',
+    type: 'gauge',
+    samples: policy.rules.map((r, i) => [
+      { ...(context ? { context } : {}), rule: String(i + 1), name: r.name ?? `#${i + 1} ${r.match}`, action: r.action },
+      judged.filter((j) => j.verdict.rule === i + 1).length,
+    ]),
+  };
 }

@@ -6,9 +6,9 @@ import { renderSeries, serveText, type Series } from '../src/metrics.js';
 import { isChange, isWould } from '../src/noetl/mark.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { maxAffectedFlag, maxAffectedOption, refuseWriteWhenReadOnly } from './mark.js';
-import { listenFlag } from './metrics.js';
+import { listenFlag, policySeries } from './metrics.js';
 import { minutesFlag, reasonFlag, validate } from './options.js';
-import { PolicyPassError, historyDaysFlag, historyDaysOption, judgeRunning, judgingOf, policyFrom, policyPass, type Judging, type PassResult } from './policy.js';
+import { PolicyPassError, historyDaysFlag, historyDaysOption, judgeRunning, judgingOf, policyFrom, policyPass, type Judged, type Judging, type PassResult } from './policy.js';
 import type { Policy } from '../src/policy.js';
 
 const SweepOptions = z.object({
@@ -58,7 +58,9 @@ interface SweepState {
   lastAt: number | null;
   lastSeconds: number;
   lastOk: boolean;
-  byRule: { rule: number; name: string; action: string; count: number }[];
+  policy: Policy;
+  /** What the last pass judged stuck. */
+  last: readonly Judged[] | null;
 }
 
 function sweepSeries(s: SweepState): Series[] {
@@ -74,12 +76,7 @@ function sweepSeries(s: SweepState): Series[] {
     { name: 'sweep_last_pass_success', help: 'Whether the last pass succeeded.', type: 'gauge', samples: [[{}, s.lastOk ? 1 : 0]] },
     { name: 'sweep_last_pass_timestamp_seconds', help: 'When the last pass ended, Unix time.', type: 'gauge', samples: s.lastAt === null ? [] : [[{}, Math.round(s.lastAt / 1000)]] },
     { name: 'sweep_last_pass_duration_seconds', help: 'How long the last pass took.', type: 'gauge', samples: [[{}, Number(s.lastSeconds.toFixed(6))]] },
-    {
-      name: 'policy_stuck_executions',
-      help: 'Executions each rule judged stuck in the last pass.',
-      type: 'gauge',
-      samples: s.byRule.map((r) => [{ rule: String(r.rule), name: r.name, action: r.action }, r.count]),
-    },
+    ...(s.last ? [policySeries(s.policy, s.last, null)] : []),
   ];
 }
 
@@ -117,7 +114,7 @@ async function sweep(
   policy: Policy,
   o: { interval: number; dryRun: boolean; reason: string; cascade: boolean; maxAffected?: number; listen?: { host: string; port: number }; judging: Judging },
 ): Promise<number> {
-  const state: SweepState = { passes: 0, failures: 0, closed: { cancel: 0, fail: 0 }, lastAt: null, lastSeconds: 0, lastOk: true, byRule: [] };
+  const state: SweepState = { passes: 0, failures: 0, closed: { cancel: 0, fail: 0 }, lastAt: null, lastSeconds: 0, lastOk: true, policy, last: null };
   const log = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
   let stopping: NodeJS.Signals | null = null;
   let wake: () => void = () => {};
@@ -154,7 +151,7 @@ async function sweep(
       state.lastOk = error === null;
       state.lastAt = Date.now();
       state.lastSeconds = (state.lastAt - started) / 1000;
-      state.byRule = line.rules;
+      state.last = pass?.judged ?? null;
       if (stopping) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, started + o.interval * 1000 - Date.now()));

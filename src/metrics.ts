@@ -14,6 +14,8 @@ export interface MetricsOptions {
   topPaths: number;
   /** The config file's context: a label on every sample. */
   context?: string | null;
+  /** More series from the same refresh (metrics --policy: executions each rule judges stuck). */
+  extra?: (live: LiveSet) => Promise<Series[]>;
 }
 
 export interface MetricsSnapshot {
@@ -127,7 +129,8 @@ export class MetricsCache {
       let text: string;
       try {
         await this.live.refresh();
-        text = renderMetrics(snapshotOf(this.live, this.o), this.o, (performance.now() - started) / 1000);
+        const extra = this.o.extra ? renderSeries(await this.o.extra(this.live)) : '';
+        text = renderMetrics(snapshotOf(this.live, this.o), this.o, (performance.now() - started) / 1000) + extra;
       } catch (error) {
         this.onError(error);
         text = renderMetrics(null, this.o, (performance.now() - started) / 1000);

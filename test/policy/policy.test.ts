@@ -127,6 +127,22 @@ describe.each(backends())('learned thresholds and policies on %s', (backend) => 
     expect(rows.has(ids.slow)).toBe(false);
   }, 120_000);
 
+  it('health and metrics count what each rule judges stuck', async () => {
+    const h = await cli(['health', '--policy', '--json']);
+    expect(h.code, show(h)).toBe(0);
+    expect(jsonOf(h).policy).toEqual({
+      stuck_executions: 2,
+      rules: [
+        { rule: 1, name: 'new-playbooks', action: 'report', stuck: 0 },
+        { rule: 2, name: 'everything', action: 'cancel', stuck: 2 },
+      ],
+    });
+    const m = await cli(['metrics', '--policy']);
+    expect(m.code, show(m)).toBe(0);
+    expect(m.stdout).toContain('noetl_console_policy_stuck_executions{rule="1",name="new-playbooks",action="report"} 0');
+    expect(m.stdout).toContain('noetl_console_policy_stuck_executions{rule="2",name="everything",action="cancel"} 2');
+  }, 120_000);
+
   it('cleanup --policy --dry-run shows the plan rule by rule and writes nothing; then cleanup --policy closes what it showed', async () => {
     const before = await d.eventCount();
     const dry = await cli(['cleanup', '--policy', '--dry-run', '--json']);
