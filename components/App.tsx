@@ -155,12 +155,13 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   const shortTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
   const fullWidth = useMemo(() => live.rows.reduce((m, r) => Math.max(m, r.e.execution_id.length), 0), [live.rows]);
   // Full ids when the terminal has room for them and still for path and diagnosis.
+  const withRatio = useMemo(() => live.rows.some((r) => r.e.history?.ratio != null), [live.rows]);
   const { columns, idTail } = useMemo(() => {
-    const wide = layoutColumns(width, fullWidth);
+    const wide = layoutColumns(width, fullWidth, withRatio);
     const w = (k: string) => wide.find((c) => c.key === k)?.width ?? 0;
     if (fullWidth > 0 && w('step') > 0 && w('path') >= 20 && w('diag') >= 22) return { columns: wide, idTail: fullWidth };
-    return { columns: layoutColumns(width, shortTail + 1), idTail: shortTail };
-  }, [width, fullWidth, shortTail]);
+    return { columns: layoutColumns(width, shortTail + 1, withRatio), idTail: shortTail };
+  }, [width, fullWidth, shortTail, withRatio]);
   const tableHeight = bodyHeight - 1;
   const topRef = useRef(0);
   const top = windowTop(topRef.current, cursorIdx, tableHeight, ids.length);

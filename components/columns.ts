@@ -3,7 +3,7 @@ import { safeText } from '../src/format/sanitize.js';
 import type { Execution } from '../src/noetl/model.js';
 import { G } from './glyphs.js';
 
-export type ColumnKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
+export type ColumnKey = 'id' | 'path' | 'age' | 'ratio' | 'idle' | 'step' | 'diag' | 'ch';
 
 export interface Column {
   key: ColumnKey;
@@ -20,10 +20,12 @@ export const MARKER_WIDTH = 3;
  * step and diagnosis share what is left. Narrow terminals drop the step,
  * then idle, so the rest stays readable.
  */
-export function layoutColumns(width: number, idWidth: number): Column[] {
+export function layoutColumns(width: number, idWidth: number, withRatio = false): Column[] {
   const fixed: Column[] = [
     { key: 'id', title: 'ID', width: idWidth, align: 'left' },
     { key: 'age', title: 'AGE', width: 6, align: 'right' },
+    // Age over the path's learned p95, when some row has one (src/thresholds.ts).
+    ...(withRatio ? [{ key: 'ratio' as const, title: 'RATIO', width: 6, align: 'right' as const }] : []),
     { key: 'idle', title: 'IDLE', width: 6, align: 'right' },
     { key: 'ch', title: 'CH', width: 3, align: 'right' },
   ];
@@ -40,6 +42,7 @@ export function layoutColumns(width: number, idWidth: number): Column[] {
   const fits = () => usable - fixedWidth(fixedCols) - gaps(fixedCols.length + flexCols.length) >= flexCols.reduce((s, f) => s + f.min, 0);
   if (!fits()) flexCols = flex.filter((f) => f.key !== 'step');
   if (!fits()) fixedCols = fixed.filter((c) => c.key !== 'idle');
+  if (!fits()) fixedCols = fixedCols.filter((c) => c.key !== 'ratio');
   const room = Math.max(0, usable - fixedWidth(fixedCols) - gaps(fixedCols.length + flexCols.length));
   const totalWeight = flexCols.reduce((s, f) => s + f.weight, 0);
   const widths = flexCols.map((f) => Math.max(Math.min(f.min, room), Math.floor((room * f.weight) / totalWeight)));
@@ -49,7 +52,7 @@ export function layoutColumns(width: number, idWidth: number): Column[] {
   const byKey = new Map<ColumnKey, Column>();
   for (const c of fixedCols) byKey.set(c.key, c);
   flexCols.forEach((f, i) => byKey.set(f.key, { key: f.key, title: f.title, width: widths[i]!, align: 'left' }));
-  const order: ColumnKey[] = ['id', 'path', 'age', 'idle', 'step', 'diag', 'ch'];
+  const order: ColumnKey[] = ['id', 'path', 'age', 'ratio', 'idle', 'step', 'diag', 'ch'];
   return order.map((k) => byKey.get(k)).filter((c): c is Column => c !== undefined);
 }
 
@@ -102,5 +105,7 @@ export function cellText(e: Execution, key: ColumnKey, idTail: number): string {
       return safeText(e.diagnosis, 100);
     case 'ch':
       return e.running_children ? String(e.running_children) : '';
+    case 'ratio':
+      return e.history?.ratio == null ? '-' : `${e.history.ratio >= 10 ? Math.round(e.history.ratio) : e.history.ratio.toFixed(1)}x`;
   }
 }

@@ -58,7 +58,7 @@ export function goneReason(state: string | undefined): string {
   return state === 'running' ? 'gone: unmatched' : `gone: ${state}`;
 }
 
-export type SortKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
+export type SortKey = 'id' | 'path' | 'age' | 'ratio' | 'idle' | 'step' | 'diag' | 'ch';
 export interface Sort {
   key: SortKey;
   /** Largest (or last) first. */
@@ -66,7 +66,7 @@ export interface Sort {
 }
 /** Oldest first, as NoETL's sweep sees them. */
 export const DEFAULT_SORT: Sort = { key: 'age', desc: true };
-export const SORT_KEYS: readonly SortKey[] = ['id', 'path', 'age', 'idle', 'step', 'diag', 'ch'];
+export const SORT_KEYS: readonly SortKey[] = ['id', 'path', 'age', 'ratio', 'idle', 'step', 'diag', 'ch'];
 
 function sortValue(e: Execution, key: SortKey): string | number | bigint {
   switch (key) {
@@ -84,6 +84,9 @@ function sortValue(e: Execution, key: SortKey): string | number | bigint {
       return e.diagnosis.toLowerCase();
     case 'ch':
       return e.running_children;
+    case 'ratio':
+      // No history sorts below every ratio.
+      return e.history?.ratio ?? -1;
   }
 }
 

@@ -325,7 +325,7 @@ function run(s: UiState, command: Command, name: string, v: View): UiState {
       const i = SORT_KEYS.indexOf(s.sort.key) + (command === 'sortNext' ? 1 : SORT_KEYS.length - 1);
       const key = SORT_KEYS[i % SORT_KEYS.length]!;
       // Numbers read largest first, text A to Z.
-      return { ...s, sort: { key, desc: key === 'age' || key === 'idle' || key === 'ch' } };
+      return { ...s, sort: { key, desc: key === 'age' || key === 'ratio' || key === 'idle' || key === 'ch' } };
     }
     case 'sortInvert':
       return { ...s, sort: { ...s.sort, desc: !s.sort.desc } };

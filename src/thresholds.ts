@@ -73,6 +73,7 @@ export interface ThresholdStore {
 export class ThresholdCache {
   private last: { at: number; map: ThresholdMap } | null = null;
   private inflight: Promise<ThresholdMap> | null = null;
+  private failed: { at: number; error: unknown } | null = null;
 
   constructor(
     private readonly read: () => Promise<Threshold[]>,
@@ -82,9 +83,19 @@ export class ThresholdCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** A read that failed is not retried for a minute (a console refreshes every few seconds). */
+  static readonly RETRY_MS = 60_000;
+
+  /** What is known now, without waiting (empty before the first read); starts a read when stale. */
+  peek(): ThresholdMap {
+    void this.get().catch(() => undefined);
+    return this.last?.map ?? new Map();
+  }
+
   get(): Promise<ThresholdMap> {
     const now = this.now();
     if (this.last && now - this.last.at < this.ttlMs) return Promise.resolve(this.last.map);
+    if (this.failed && now - this.failed.at < ThresholdCache.RETRY_MS) return Promise.reject(this.failed.error);
     if (!this.last && this.store) {
       const kept = this.store.get(this.key);
       if (kept && now - kept.at < this.ttlMs && Array.isArray(kept.rows)) {
@@ -96,8 +107,13 @@ export class ThresholdCache {
       .then((rows) => {
         const at = this.now();
         this.last = { at, map: thresholdMap(rows) };
+        this.failed = null;
         this.store?.set(this.key, { at, rows });
         return this.last.map;
+      })
+      .catch((error: unknown) => {
+        this.failed = { at: this.now(), error };
+        throw error;
       })
       .finally(() => {
         this.inflight = null;

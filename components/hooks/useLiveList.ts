@@ -4,6 +4,9 @@ import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
 import { useLatest } from './useLatest.js';
+import { DEFAULT_HISTORY_DAYS, ThresholdCache, withHistory } from '../../src/thresholds.js';
+
+const THRESHOLDS_TTL_MS = 10 * 60_000;
 
 /** Header counts: every running execution, and those the age/idle filter calls stuck. */
 export interface Counts {
@@ -47,6 +50,11 @@ export function useLiveList(o: Options): LiveList {
   const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' }, loading: null });
   const latest = useLatest(o);
   const running = useMemo(() => o.source.live(), [o.source]);
+  // Learned thresholds, read again every few minutes: the RATIO column, `ratio>3`, the ratio sort.
+  const thresholds = useMemo(
+    () => new ThresholdCache(() => (o.source.thresholds ? o.source.thresholds(DEFAULT_HISTORY_DAYS) : Promise.resolve([])), o.source.name, THRESHOLDS_TTL_MS),
+    [o.source],
+  );
   const reconciled = useRef(o.reconcileToken);
   const { olderThanSeconds, idleSeconds, includeChildren } = o.filter;
 
@@ -72,7 +80,9 @@ export function useLiveList(o: Options): LiveList {
         clearInterval(progress);
         reconciled.current = reconcileToken;
         if (stopped) return;
-        const fresh = running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren });
+        // Never waited for: rows show "no history" until the first read answers; a failed read never fails a refresh.
+        const map = thresholds.peek();
+        const fresh = withHistory(running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren }), map);
         const health: Counts = {
           running: running.runningCount,
           stuck: filter.includeChildren
@@ -113,7 +123,7 @@ export function useLiveList(o: Options): LiveList {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [o.source, running, key, o.frozen, o.refreshToken]);
+  }, [o.source, running, thresholds, key, o.frozen, o.refreshToken]);
 
   return state;
 }

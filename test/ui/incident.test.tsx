@@ -173,12 +173,14 @@ describe('sorting', () => {
     frame = await waitForNoText(s, tail(ids.delta));
     expect(order(frame)[0]).toBe('vendor');
     expect(cursorLine(frame)).toContain(tail(ids.alpha));
-    await press(s, '>', '>'); // path → age → idle
+    await press(s, '>', '>'); // path → age → ratio (over the learned p95; no history here: below every ratio)
+    frame = await waitForText(s, 'sort ratio↓');
+    await press(s, '>'); // → idle
     frame = await waitForText(s, 'sort idle↓');
     expect(frame).toMatch(/ IDLE↓ /);
-    await press(s, '>', '>', '>', '>', '>', '>', '>'); // all seven columns round, back to idle
+    await press(s, '>', '>', '>', '>', '>', '>', '>', '>'); // all eight sort keys round, back to idle
     await waitForText(s, 'sort idle↓');
-    await press(s, '<');
+    await press(s, '<', '<');
     frame = await waitForText(s, / AGE↓ /);
     expect(frame).not.toMatch(/ sort (age|idle)/);
   });
