@@ -27,7 +27,7 @@ import * as sql from '../src/noetl/sql.js';
 import { noetlSchemaSql } from '../test/fixtures/noetl-schema.js';
 import { WHOLE_RANGE, planCuts, rangesOf } from '../src/noetl/chunks.js';
 import { CHUNK_ROWS } from '../src/noetl/store.js';
-import { ALL_TERMINAL_TYPES, START_TYPES, sqlList } from '../src/noetl/vocabulary.js';
+import { ALL_TERMINAL_TYPES, START_TYPES, TERMINAL_TYPES, sqlList } from '../src/noetl/vocabulary.js';
 import { BIG_EXECUTION_ID, generate } from './generate.js';
 import { counting, interleave, median, run } from './measure.js';
 
@@ -48,7 +48,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');
 
 // `--only generate` builds (or checks) the history and measures nothing.
-const BLOCKS = ['list', 'snapshot', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'generate'] as const;
+const BLOCKS = ['list', 'snapshot', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'thresholds', 'generate'] as const;
 
 function args() {
   const a = process.argv.slice(2);
@@ -192,6 +192,23 @@ const NAIVE_LATEST = (s: string) => `SELECT l.execution_id FROM (
   WHERE l.event_type NOT IN ('playbook.completed', 'playbook_completed', 'workflow.completed', 'playbook.failed',
                              'playbook_failed', 'workflow.failed', 'execution.cancelled', 'playbook.cancelled', 'playbook_cancelled')
     AND f.started_at < (now() AT TIME ZONE 'UTC') - $1::int * interval '1 minute'`;
+
+/** The baseline of the thresholds figure: the query one writes first. $1 = days. */
+const GROUPED_THRESHOLDS = (s: string) => `SELECT c.path, count(*)::int AS samples,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY x.seconds) AS median_s,
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY x.seconds) AS p95_s,
+    percentile_cont(0.99) WITHIN GROUP (ORDER BY x.seconds) AS p99_s
+  FROM (
+    SELECT min(e.catalog_id) AS catalog_id,
+      extract(epoch FROM max(e.created_at) FILTER (WHERE e.event_type IN (${sqlList(TERMINAL_TYPES.completed)}))
+        - min(e.created_at) FILTER (WHERE e.event_type IN (${sqlList(START_TYPES)}))) AS seconds,
+      max(e.created_at) FILTER (WHERE e.event_type IN (${sqlList(TERMINAL_TYPES.completed)})) AS finished_at
+    FROM ${s}.event e
+    WHERE e.event_type IN (${sqlList([...START_TYPES, ...TERMINAL_TYPES.completed])})
+    GROUP BY e.execution_id
+  ) x JOIN ${s}.catalog c ON c.catalog_id = x.catalog_id
+  WHERE x.finished_at >= (now() AT TIME ZONE 'UTC') - $1::int * interval '1 day' AND x.seconds >= 0
+  GROUP BY c.path`;
 
 async function main(): Promise<void> {
   const o = args();
@@ -353,6 +370,29 @@ async function main(): Promise<void> {
       } finally {
         rmSync(cache, { recursive: true, force: true });
       }
+    }
+
+    // Issue 19: the learned-threshold query (a pass over the window's completions) against the
+    // obvious one (every start and completion grouped by execution, then the window).
+    if (o.only.has('thresholds')) {
+      log('bench: learned thresholds');
+      let paths = 0;
+      let samples = 0;
+      const r = await interleave(
+        [
+          ['query', async () => {
+            const rows = (await admin.query<{ samples: number }>(sql.thresholdsSql(schema), [14])).rows;
+            paths = rows.length;
+            samples = rows.reduce((n, x) => n + x.samples, 0);
+          }],
+          ['grouped', () => admin.query(GROUPED_THRESHOLDS(s), [14])],
+        ],
+        o.reps,
+      );
+      for (const [name, x] of Object.entries(r)) log(`  ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms`);
+      figures.push(pair(`19. learned thresholds, 14 days (${paths} paths, ${samples} runs, ${size})`, r.query!, 'every start and completion grouped by execution', r.grouped!));
+      const explain = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql.thresholdsSql(schema)}`, [14])).rows.map((x) => x['QUERY PLAN']).join('\n');
+      writeFileSync(join(dirname(o.out), 'explain-thresholds.txt'), `${explain}\n`);
     }
 
     // Issue 8: incremental refresh vs full load, with engine writes in between, interleaved.

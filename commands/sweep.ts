@@ -139,7 +139,8 @@ async function sweep(
       let error: unknown = null;
       try {
         const judged = await judgeRunning(ctx, policy, o.judging);
-        pass = judged.length ? await policyPass(ctx, judged, { ...o, command: 'sweep' }) : { judged, results: [], partial: false, batchIds: [] };
+        // Stopped while reading: nothing to finish, nothing written.
+        pass = judged.length && !stopping ? await policyPass(ctx, judged, { ...o, command: 'sweep' }) : { judged, results: [], partial: false, batchIds: [] };
       } catch (e) {
         error = e;
         if (e instanceof PolicyPassError) pass = e.pass;
