@@ -7,12 +7,12 @@ import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
 import { UsageError } from '../src/errors.js';
 import { countFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan } from './flags.js';
-
-const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
-import { historyDaysFlag, historyDaysOption, historyRows, judgingOf, policyFrom, policyOption, thresholdsOf } from './policy.js';
+import { historyDaysFlag, historyDaysOption, historyRows, judgingOf, noted, policyFrom, policyOption, readThresholds } from './policy.js';
 import { verdictJson, type Verdict } from '../src/policy.js';
 import type { Execution } from '../src/noetl/model.js';
 import { safeText } from '../src/format/sanitize.js';
+
+const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
 
 const ListOptions = z.object({
   ...fieldsOf(FLAGS),
@@ -50,17 +50,19 @@ export function register(program: Command): void {
         return { ...o, judging, policy: o.policy ? policyFrom(src, judging) : null, parsed: o.filter === undefined ? null : parseFilterFlag(o.filter) };
       },
       async (ctx, o) => {
-        const [listed, map] = await Promise.all([
-          ctx.source.listStuck({
+        const pending = readThresholds(ctx.source, o.judging);
+        const listed = await ctx.source.listStuck(
+          {
             // A policy judges every running execution by its own rule.
             olderThanSeconds: o.policy ? 0 : o.olderThan,
             idleSeconds: o.policy ? null : (o.idle ?? null),
             path: o.path ?? null,
             includeChildren: o.includeChildren,
             limit: o.parsed || o.policy ? null : (o.limit ?? null),
-          }, ctx.load),
-          thresholdsOf(ctx, o.judging),
-        ]);
+          },
+          ctx.load,
+        );
+        const map = noted(ctx, await pending);
         let rows = historyRows(listed, map, o.judging);
         const verdicts = new Map<string, Verdict>();
         if (o.policy) {

@@ -59,19 +59,27 @@ const caches = new WeakMap<ExecutionSource, ThresholdCache>();
  * "no history" and rules fall back to older_than (said on stderr).
  */
 export async function thresholdsOf(ctx: Pick<CommandContext, 'source' | 'note'>, judging: Judging): Promise<ThresholdMap> {
-  const source = ctx.source;
-  if (!source.thresholds) return new Map();
+  return noted(ctx, await readThresholds(ctx.source, judging));
+}
+
+/** The read without its note: never rejects, so that it may run beside the listing and be dropped when that fails. */
+export async function readThresholds(source: ExecutionSource, judging: Judging): Promise<{ map: ThresholdMap; failure: string | null }> {
+  if (!source.thresholds) return { map: new Map(), failure: null };
   let cache = caches.get(source);
   if (!cache) {
     cache = new ThresholdCache(() => source.thresholds!(judging.days), `thresholds:${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`, judging.cacheMs);
     caches.set(source, cache);
   }
   try {
-    return await cache.get();
+    return { map: await cache.get(), failure: null };
   } catch (error) {
-    ctx.note(`could not read learned thresholds (${(error as Error).message.split('\n')[0]}); every row counts as "no history"`);
-    return new Map();
+    return { map: new Map(), failure: `could not read learned thresholds (${(error as Error).message.split('\n')[0]}); every row counts as "no history"` };
   }
+}
+
+export function noted(ctx: Pick<CommandContext, 'note'>, read: { map: ThresholdMap; failure: string | null }): ThresholdMap {
+  if (read.failure) ctx.note(read.failure);
+  return read.map;
 }
 
 export function historyRows(rows: readonly Execution[], map: ThresholdMap, judging: Judging): Execution[] {
@@ -85,10 +93,9 @@ export interface Judged {
 
 /** Every running execution (children too) some rule finds stuck, oldest first. */
 export async function judgeRunning(ctx: CommandContext, policy: Policy, judging: Judging, includeChildren = true): Promise<Judged[]> {
-  const [rows, map] = await Promise.all([
-    ctx.source.listStuck({ olderThanSeconds: 0, idleSeconds: null, path: null, includeChildren, limit: null }, ctx.load),
-    thresholdsOf(ctx, judging),
-  ]);
+  const pending = readThresholds(ctx.source, judging);
+  const rows = await ctx.source.listStuck({ olderThanSeconds: 0, idleSeconds: null, path: null, includeChildren, limit: null }, ctx.load);
+  const map = noted(ctx, await pending);
   return policy.stuck(historyRows(rows, map, judging), map);
 }
 

@@ -37,6 +37,10 @@ const LIST_KEYS = [
   'parent_execution_id',
   'running_children',
   'diagnosis',
+  // The path's learned threshold (README, Learned thresholds and policies).
+  'typical_seconds',
+  'p95_seconds',
+  'ratio',
 ].sort();
 
 /**
