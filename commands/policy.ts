@@ -130,7 +130,7 @@ export async function policyPass(ctx: CommandContext, judged: Judged[], o: PassO
   const groups = (['cancel', 'fail'] as const)
     .map((action) => ({ action, ids: judged.filter((j) => j.verdict.action === action).map((j) => j.execution.execution_id) }))
     .filter((g) => g.ids.length > 0);
-  const actor = currentActor();
+  const actor = currentActor(ctx.io.env);
   const batches = new Map(groups.map((g) => [g.action, newBatch(o.command, { policy: true, action: g.action, planned: g.ids.length, cascade: o.cascade })]));
   const request = (g: (typeof groups)[number], dryRun: boolean, bound?: Set<string>) => ({
     action: ACTION_OF[g.action],

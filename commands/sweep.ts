@@ -115,7 +115,7 @@ async function sweep(
   o: { interval: number; dryRun: boolean; reason: string; cascade: boolean; maxAffected?: number; listen?: { host: string; port: number }; judging: Judging },
 ): Promise<number> {
   const state: SweepState = { passes: 0, failures: 0, closed: { cancel: 0, fail: 0 }, lastAt: null, lastSeconds: 0, lastOk: true, policy, last: null };
-  const log = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+  const log = (value: unknown) => ctx.io.stdout.write(`${JSON.stringify(value)}\n`);
   let stopping: NodeJS.Signals | null = null;
   let wake: () => void = () => {};
   const onSignal = (signal: NodeJS.Signals) => {
