@@ -50,7 +50,7 @@ export function register(program: Command): void {
         return { ...o, judging, policy: o.policy ? policyFrom(src, judging) : null, parsed: o.filter === undefined ? null : parseFilterFlag(o.filter) };
       },
       async (ctx, o) => {
-        const pending = readThresholds(ctx.source, o.judging);
+        const pending = readThresholds(ctx.source, o.judging, ctx.io.env);
         const listed = await ctx.source.listStuck(
           {
             // A policy judges every running execution by its own rule.

@@ -11,7 +11,9 @@ import type { Action } from '../src/noetl/vocabulary.js';
 import { Policy, type Verdict } from '../src/policy.js';
 import type { ResolvedSource } from '../src/source-select.js';
 import type { ExecutionSource } from '../src/source.js';
-import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, withHistory, type ThresholdMap } from '../src/thresholds.js';
+import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, withHistory, type Threshold, type ThresholdMap, type ThresholdStore } from '../src/thresholds.js';
+import { cacheDir, readCache, writeCache, type CacheKey } from '../src/cache.js';
+import { databaseIdentity } from '../src/db/identity.js';
 import type { CommandContext } from './context.js';
 
 export const historyDaysOption = ['--history-days <n>', `learned thresholds from runs finished in the last n days (default ${DEFAULT_HISTORY_DAYS}, or the config's thresholds.days)`] as const;
@@ -54,20 +56,44 @@ export function policyFrom(resolved: ResolvedSource, judging: Judging): Policy {
 const caches = new WeakMap<ExecutionSource, ThresholdCache>();
 
 /**
+ * The thresholds in the user's cache dir (src/cache.ts), under the database's
+ * identity and the source: a sweep, a cron job and the console share one read
+ * per cache period. A cache that cannot be read or written is no cache.
+ */
+function diskStore(source: ExecutionSource, env: NodeJS.ProcessEnv): ThresholdStore {
+  let identity: Promise<CacheKey> | null = null;
+  const keyOf = (key: string) =>
+    (identity ??= databaseIdentity(source.db).then((id) => ({ system_identifier: id.system_identifier, database: id.database }))).then((id) => ({ ...id, source: key }));
+  const parse = (value: unknown) => {
+    const v = value as { at?: unknown; rows?: unknown };
+    return typeof v?.at === 'number' && Array.isArray(v.rows) ? (v as { at: number; rows: Threshold[] }) : null;
+  };
+  return {
+    async get(key) {
+      const read = readCache('thresholds', await keyOf(key), parse, cacheDir(env));
+      return read.status === 'ok' ? read.value : null;
+    },
+    async set(key, value) {
+      writeCache('thresholds', await keyOf(key), value, cacheDir(env));
+    },
+  };
+}
+
+/**
  * The source's learned thresholds, read at most once per cache period. A
  * source that cannot tell, or a read that fails, gives none: every row is
  * "no history" and rules fall back to older_than (said on stderr).
  */
-export async function thresholdsOf(ctx: Pick<CommandContext, 'source' | 'note'>, judging: Judging): Promise<ThresholdMap> {
-  return noted(ctx, await readThresholds(ctx.source, judging));
+export async function thresholdsOf(ctx: Pick<CommandContext, 'source' | 'note' | 'io'>, judging: Judging): Promise<ThresholdMap> {
+  return noted(ctx, await readThresholds(ctx.source, judging, ctx.io.env));
 }
 
 /** The read without its note: never rejects, so that it may run beside the listing and be dropped when that fails. */
-export async function readThresholds(source: ExecutionSource, judging: Judging): Promise<{ map: ThresholdMap; failure: string | null }> {
+export async function readThresholds(source: ExecutionSource, judging: Judging, env: NodeJS.ProcessEnv = process.env): Promise<{ map: ThresholdMap; failure: string | null }> {
   if (!source.thresholds) return { map: new Map(), failure: null };
   let cache = caches.get(source);
   if (!cache) {
-    cache = new ThresholdCache(() => source.thresholds!(judging.days), `thresholds:${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`, judging.cacheMs);
+    cache = new ThresholdCache(() => source.thresholds!(judging.days), `${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`, judging.cacheMs, diskStore(source, env));
     caches.set(source, cache);
   }
   try {
@@ -93,7 +119,7 @@ export interface Judged {
 
 /** Every running execution (children too) some rule finds stuck, oldest first. */
 export async function judgeRunning(ctx: CommandContext, policy: Policy, judging: Judging, includeChildren = true): Promise<Judged[]> {
-  const pending = readThresholds(ctx.source, judging);
+  const pending = readThresholds(ctx.source, judging, ctx.io.env);
   const rows = await ctx.source.listStuck({ olderThanSeconds: 0, idleSeconds: null, path: null, includeChildren, limit: null }, ctx.load);
   const map = noted(ctx, await pending);
   return policy.stuck(historyRows(rows, map, judging), map);

@@ -65,8 +65,8 @@ export function historyJson(h: HistoryFields | null | undefined) {
  * cache dir) plugs in here; see README, "Learned thresholds".
  */
 export interface ThresholdStore {
-  get(key: string): { at: number; rows: Threshold[] } | null;
-  set(key: string, value: { at: number; rows: Threshold[] }): void;
+  get(key: string): Promise<{ at: number; rows: Threshold[] } | null>;
+  set(key: string, value: { at: number; rows: Threshold[] }): Promise<void>;
 }
 
 /** A read of a source's thresholds shared for `ttlMs`, in memory and in an optional store. */
@@ -96,21 +96,21 @@ export class ThresholdCache {
     const now = this.now();
     if (this.last && now - this.last.at < this.ttlMs) return Promise.resolve(this.last.map);
     if (this.failed && now - this.failed.at < ThresholdCache.RETRY_MS) return Promise.reject(this.failed.error);
-    if (!this.last && this.store) {
-      const kept = this.store.get(this.key);
-      if (kept && now - kept.at < this.ttlMs && Array.isArray(kept.rows)) {
-        this.last = { at: kept.at, map: thresholdMap(kept.rows) };
-        return Promise.resolve(this.last.map);
+    this.inflight ??= (async () => {
+      if (!this.last && this.store) {
+        const kept = await this.store.get(this.key).catch(() => null);
+        if (kept && now - kept.at < this.ttlMs && Array.isArray(kept.rows)) {
+          this.last = { at: kept.at, map: thresholdMap(kept.rows) };
+          return this.last.map;
+        }
       }
-    }
-    this.inflight ??= this.read()
-      .then((rows) => {
-        const at = this.now();
-        this.last = { at, map: thresholdMap(rows) };
-        this.failed = null;
-        this.store?.set(this.key, { at, rows });
-        return this.last.map;
-      })
+      const rows = await this.read();
+      const at = this.now();
+      this.last = { at, map: thresholdMap(rows) };
+      this.failed = null;
+      await this.store?.set(this.key, { at, rows }).catch(() => undefined);
+      return this.last.map;
+    })()
       .catch((error: unknown) => {
         this.failed = { at: this.now(), error };
         throw error;

@@ -62,7 +62,7 @@ describe('the threshold cache (src/thresholds.ts)', () => {
       return [t('a', 1)];
     };
     const kept = new Map<string, { at: number; rows: Threshold[] }>();
-    const store: ThresholdStore = { get: (k) => kept.get(k) ?? null, set: (k, v) => void kept.set(k, v) };
+    const store: ThresholdStore = { get: async (k) => kept.get(k) ?? null, set: async (k, v) => void kept.set(k, v) };
     const cache = new ThresholdCache(read, 'k', 60_000, store, () => now);
     await Promise.all([cache.get(), cache.get()]);
     expect(reads).toBe(1);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
+import { releasePgliteEngines } from '../../src/db/pglite.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends } from '../helpers/db.js';
 import { cliEnv, cliPath, createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
@@ -223,6 +224,8 @@ describe.each(backends())('bad policy files and sweep on %s', (backend) => {
 
   it('sweep runs a pass, logs JSON lines, and stops cleanly on SIGTERM', async () => {
     const config = write('sweep.yaml', POLICY);
+    // A process of its own must find the PGlite directory closed (test/helpers/cli.ts keeps engines open).
+    await releasePgliteEngines();
     const child = spawn(process.execPath, [cliPath(), 'sweep', '--policy', '--interval', '1h', '--reason', 'sweep test', '--config', config, ...d.args], {
       env: cliEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
