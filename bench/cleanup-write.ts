@@ -23,7 +23,8 @@ import { openPostgres } from '../src/db/postgres.js';
 import { MARK_BATCH_EXECUTIONS, isChange, markExecutions } from '../src/noetl/mark.js';
 import { NoetlStore } from '../src/noetl/store.js';
 import { generate } from './generate.js';
-import { counting, interleave } from './measure.js';
+import { countingDatabase } from '../test/helpers/counting.js';
+import { interleave } from './measure.js';
 
 const argv = process.argv.slice(2);
 const get = (name: string, def: string) => {
@@ -78,7 +79,7 @@ async function main() {
     const undo = () => admin.query(`DELETE FROM ${s}.event WHERE meta->>'emitted_by' IN ('noetl-console', 'dba')`);
 
     // The statements and the advisory locks of one run, outside the timing.
-    const counted = counting(db);
+    const counted = countingDatabase(db);
     let maxLocks = 0;
     const countedStore = new NoetlStore(counted, schema);
     const check = await markExecutions(countedStore, { ...request, dryRun: false, onBatch: (b) => (maxLocks = Math.max(maxLocks, b.length)) });

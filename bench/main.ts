@@ -29,7 +29,8 @@ import { WHOLE_RANGE, planCuts, rangesOf } from '../src/noetl/chunks.js';
 import { CHUNK_ROWS } from '../src/noetl/store.js';
 import { ALL_TERMINAL_TYPES, START_TYPES, TERMINAL_TYPES, sqlList } from '../src/noetl/vocabulary.js';
 import { BIG_EXECUTION_ID, generate } from './generate.js';
-import { counting, interleave, median, run } from './measure.js';
+import { countingDatabase } from '../test/helpers/counting.js';
+import { interleave, median, run } from './measure.js';
 
 interface Figure {
   figure: string;
@@ -475,7 +476,7 @@ async function main(): Promise<void> {
         Math.min(o.reps, 3),
         { between: undo },
       );
-      const counted = counting(db);
+      const counted = countingDatabase(db);
       const countedStore = new NoetlStore(counted, schema);
       const stuckNow = await countedStore.listStuck({ olderThanSeconds: 3600 });
       await markExecutions(countedStore, { action: 'cancel', ids: stuckNow.map((e) => e.execution_id), reason: 'bench', cascade: true, dryRun: false, actor: currentActor() });

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import type { Database, QueryResult } from '../src/db/database.js';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,29 +62,3 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
-/** A Database that counts the statements it sends (BEGIN and COMMIT included): round trips. */
-export function counting(db: Database): Database & { count: number } {
-  const wrapped = {
-    ...db,
-    count: 0,
-    kind: db.kind,
-    label: db.label,
-    query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      wrapped.count++;
-      return db.query<R>(text, params);
-    },
-    transaction<T>(fn: Parameters<Database['transaction']>[0]): Promise<T> {
-      wrapped.count += 2; // BEGIN, COMMIT
-      return db.transaction((tx) =>
-        fn({
-          query<R>(text: string, params?: readonly unknown[]) {
-            wrapped.count++;
-            return tx.query<R>(text, params);
-          },
-        }),
-      ) as Promise<T>;
-    },
-    close: () => db.close(),
-  };
-  return wrapped;
-}

@@ -23,6 +23,7 @@ import { recommendedIndexes } from '../../src/noetl/sql.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { POSTGRES_URL, backends, createTestDatabase, postgresEnabled, uniqueSchema, type Backend, type TestDatabase } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { noetlSchemaSql, type SchemaOptions } from '../fixtures/noetl-schema.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { upstreamDdl, upstreamDdlSource, withUpstreamDatabase } from '../helpers/upstream-ddl.js';
@@ -250,13 +251,10 @@ async function failedBuild(d: Doctor, table: string, statement: string): Promise
       () => null,
       (error: Error) => error,
     );
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    await eventually('the concurrent build to wait for the writer', async () => {
       const { rows } = await watcher.query<{ w: string | null }>('SELECT wait_event_type AS w FROM pg_stat_activity WHERE pid = $1', [pid]);
-      if (rows[0]?.w === 'Lock') break;
-      if (Date.now() > deadline) throw new Error('the concurrent build never waited for the writer');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return rows[0]?.w === 'Lock';
+    });
     await watcher.query('SELECT pg_cancel_backend($1)', [pid]);
     expect((await build)?.message).toMatch(/canceling statement/);
   } finally {

@@ -8,20 +8,10 @@ import { Scenario } from '../fixtures/scenario.js';
 import { resolveConnection } from '../../src/config.js';
 import { openDatabase } from '../../src/db/open.js';
 import { POSTGRES_URL, adminClient, describePostgres } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { closesOf, createCliDatabase, jsonOf, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
 
 type IdName = 'one' | 'mixed' | 'root' | 'child' | 'childDone' | 'grandchild' | 'waiter' | 'timeout' | 'killed';
-
-/** Poll until fn returns a value (a liveness bound, not a timing assertion). */
-async function eventually<T>(what: string, fn: () => Promise<T | null | undefined>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describePostgres('races and locks through the bin on PostgreSQL', () => {
   let d: CliDatabase;

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
-import { postgresEnabled } from '../helpers/db.js';
+import { describePostgres } from '../helpers/db.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
 import { startNoetlApiServer, type Engine, type NoetlApiTestServer } from '../helpers/noetl-api-server.js';
 
 const engines: Engine[] = ['rust', 'python'];
 const WORKLOAD = { date: '2026-12-01', shards: [1, 2, 3], note: 'nightly' };
 
-describe.runIf(postgresEnabled()).each(engines)('rerun through a %s server (PostgreSQL)', (engine) => {
+describePostgres.each(engines)('rerun through a %s server (PostgreSQL)', (engine) => {
   let d: CliDatabase;
   let api: NoetlApiTestServer;
   let catalogId = '';

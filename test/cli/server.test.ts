@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
-import { postgresEnabled } from '../helpers/db.js';
+import { describePostgres } from '../helpers/db.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
 import { startNoetlApiServer, type Engine, type NoetlApiTestServer } from '../helpers/noetl-api-server.js';
 import { idOf, parseJsonLossless } from '../../src/noetl/api.js';
@@ -38,7 +38,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.runIf(postgresEnabled()).each(engines)('closing through a %s server (PostgreSQL)', (engine) => {
+describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engine) => {
   let d: CliDatabase;
   let api: NoetlApiTestServer;
   const ids: Record<string, string> = {};

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
+import { mapLimit } from '../helpers/concurrency.js';
 import { backends, POSTGRES_URL } from '../helpers/db.js';
 import { PACKAGE_VERSION, createCliDatabase, runCli, show, type CliDatabase, type CliResult } from '../helpers/cli.js';
 
@@ -23,21 +24,6 @@ function expectOneLineFailure(r: CliResult, code: number, what: string) {
   expect(r.stderr.endsWith('\n'), context).toBe(true);
   expect(lines[0], context).toMatch(/^noetl-console: \S/);
   expect(r.stderr, context).not.toMatch(/^\s+at |\bError:|unexpected error|node:internal/m);
-}
-
-/** Run `jobs` a few at a time (each is a node process). */
-async function pooled<T, R>(items: readonly T[], size: number, job: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await job(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 describe.each(backends())('bad input on %s: exit 2, one line, nothing written', (backend) => {
@@ -107,7 +93,7 @@ describe.each(backends())('bad input on %s: exit 2, one line, nothing written', 
       ['the interactive console without a terminal', () => [...db()], {}, /needs a terminal/],
     ];
     const before = await d.eventCount();
-    const results = await pooled(cases, 4, ([, args, env]) => runCli(args(), { env }));
+    const results = await mapLimit(cases, 4, ([, args, env]) => runCli(args(), { env }));
     expect(existsSync(missingDir), 'a mistyped pglite directory is not created').toBe(false);
     results.forEach((r, i) => {
       const [what, , , pattern] = cases[i]!;
@@ -149,7 +135,7 @@ describe('operational failures: exit 1, one line, never the password', () => {
       ['PG* variables', ['list', '--json'], { PGHOST: '127.0.0.1', PGPORT: '1', PGUSER: 'user', PGPASSWORD: PASSWORD, PGDATABASE: 'x' }],
       ['PG* variables, write', ['fail', '5'], { PGHOST: '127.0.0.1', PGPORT: '1', PGPASSWORD: PASSWORD }],
     ];
-    const results = await pooled(cases, 4, ([, args, env]) => runCli(args, { env }));
+    const results = await mapLimit(cases, 4, ([, args, env]) => runCli(args, { env }));
     results.forEach((r, i) => {
       const [what] = cases[i]!;
       expectOneLineFailure(r, 1, what);

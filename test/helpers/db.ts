@@ -40,6 +40,13 @@ export function describePostgres(name: string, fn: () => void): void {
   describe.skip(`${name} [${POSTGRES_SKIP_REASON}]`, fn);
 }
 
+/** describePostgres once per case, as describe.each: `%s` in the name is the case. */
+describePostgres.each = <T extends string>(cases: readonly T[]) => (name: string, fn: (c: T) => void): void => {
+  if (!POSTGRES_SKIP_REASON) return void describe.each(cases)(name, fn);
+  process.stderr.write(`${POSTGRES_SKIP_REASON}: ${name}\n`);
+  describe.skip.each(cases)(`${name} [${POSTGRES_SKIP_REASON}]`, fn);
+};
+
 export function uniqueSchema(prefix = 'nc'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }

@@ -34,7 +34,8 @@
 import type pg from 'pg';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { createTestDatabase, POSTGRES_URL, type TestDatabase } from './db.js';
-import { backendPid, connect, consolesBlockedBy, prng, shuffle, startCli, uniqueIdBase, waitFor, type CliResult } from './reliability.js';
+import { backendPid, connect, consolesBlockedBy, prng, shuffle, startCli, uniqueIdBase, type CliResult } from './reliability.js';
+import { eventually } from './eventually.js';
 
 export interface RoundOptions {
   /** Total executions (roots and children), default 500. */
@@ -246,10 +247,10 @@ export async function runConcurrencyRound(opts: RoundOptions = {}): Promise<Roun
     let blocked = 0;
     try {
       blocked = (
-        await waitFor(async () => {
+        await eventually('every console queued on the gate', async () => {
           const b = await consolesBlockedBy(reader, gatePid);
           return b.length + exited >= processes ? b : null;
-        }, 'every console queued on the gate', 120_000)
+        }, { timeoutMs: 120_000 })
       ).length;
       // Finished by the engine while every console waits for its lock: a
       // console event on one of these would be a write on an execution the

@@ -1,7 +1,6 @@
 /**
  * Helpers for the reliability suite (test/reliability): spawn the built bin
- * with a clean environment, run many of them with a concurrency limit, find
- * the console's sessions on the server, and check the shape of an error.
+ * with a clean environment, find the console's sessions on the server, and check the shape of an error.
  *
  * Everything here drives the real bin (dist/cli.js, built by `npm test`
  * before vitest runs) against the machine's PostgreSQL.
@@ -13,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { POSTGRES_URL } from './db.js';
+import { eventually } from './eventually.js';
 
 /** The repository root: the nearest directory up from this file (or its bundle, e.g. dist/soak.js) with noetl-console's package.json. */
 function findRoot(): string {
@@ -108,20 +108,6 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
   return startCli(args, { killAfterMs: 120_000, ...opts }).done;
 }
 
-/** Run `fn` over items with at most `limit` at once, results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
-
 /**
  * A random base for Scenario ids. Advisory locks are per database, not per
  * schema, so files running in parallel must not share execution ids (the
@@ -133,21 +119,6 @@ export function uniqueIdBase(): bigint {
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll until `fn` returns a truthy value; throws with `what` after timeoutMs (a safety net, not an assertion on speed). */
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 30_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(intervalMs);
-  }
 }
 
 /** A second session (the "other operator", the engine, the lock holder). */
@@ -189,10 +160,10 @@ export async function backendPid(client: pg.Client): Promise<number> {
 
 /** Wait until `count` console sessions are blocked by holderPid; returns their pids. */
 export async function waitForBlocked(admin: pg.Client, holderPid: number, count: number, what: string): Promise<number[]> {
-  const rows = await waitFor(async () => {
+  const rows = await eventually(`${count} console session(s) blocked by pid ${holderPid} (${what})`, async () => {
     const r = await consolesBlockedBy(admin, holderPid);
     return r.length >= count ? r : null;
-  }, `${count} console session(s) blocked by pid ${holderPid} (${what})`);
+  });
   return rows.map((r) => r.pid);
 }
 

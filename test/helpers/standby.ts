@@ -12,6 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { POSTGRES_URL } from './db.js';
+import { eventually } from './eventually.js';
 import { freePort } from './pgbouncer.js';
 
 const BIN = ['/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/17/bin'].find((d) => existsSync(join(d, 'pg_basebackup')));
@@ -93,12 +94,11 @@ export async function caughtUp(standby: Standby): Promise<void> {
   const c = new pg.Client({ connectionString: standby.url() });
   await c.connect();
   try {
-    for (let i = 0; i < 600; i++) {
-      const r = await c.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [rows[0]!.lsn]);
-      if (r.rows[0]?.ok) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('the standby did not catch up in 60 s');
+    await eventually(
+      'the standby to catch up',
+      async () => (await c.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [rows[0]!.lsn])).rows[0]?.ok,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
   } finally {
     await c.end();
   }

@@ -8,8 +8,9 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
-import { connect, dropRole, uniqueIdBase, uniqueName, urlFor, waitFor } from '../helpers/reliability.js';
+import { connect, dropRole, uniqueIdBase, uniqueName, urlFor } from '../helpers/reliability.js';
 import { runCli } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 
 const STUCK = 1100; // two events each: 2,200 rows, over ANALYZE_AFTER_ROWS
 
@@ -87,11 +88,11 @@ describePostgres('statistics after a big write', () => {
     expect(r.stderr).toContain(`run ANALYZE ${leaf}`);
 
     // The server counts the rows once the writer's statistics are flushed (at its exit).
-    const doctor = await waitFor(async () => {
+    const doctor = await eventually('doctor to see the stale partition', async () => {
       const d = await runCli(['doctor', '--json', '--database-url', t.url, '--schema', t.schema]);
       const report = JSON.parse(d.stdout);
       return report.statistics.some((s: { table: string; stale: boolean }) => s.table === leaf && s.stale) ? report : null;
-    }, 'doctor to see the stale partition');
+    });
     expect(doctor.missing).toContain(`ANALYZE ${leaf};`);
     const text = await runCli(['doctor', '--database-url', t.url, '--schema', t.schema]);
     expect(text.stdout).toMatch(/stale\s+statistics\s+\S+: \d+ rows changed since its last analyze/);

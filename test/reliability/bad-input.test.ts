@@ -18,7 +18,8 @@ import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
 import { buildCorpus, type CorpusCase } from '../helpers/reliability-corpus.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { connect, countEvents, mapLimit, stderrProblems, uniqueIdBase } from '../helpers/reliability.js';
+import { connect, countEvents, stderrProblems, uniqueIdBase } from '../helpers/reliability.js';
+import { mapLimit } from '../helpers/concurrency.js';
 
 const SEED = Number(process.env.NOETL_CORPUS_SEED ?? 20260611);
 const PARALLEL = 4;

@@ -25,10 +25,10 @@ import {
   shuffle,
   startCli,
   uniqueIdBase,
-  waitFor,
   waitForBlocked,
   type CliResult,
 } from '../helpers/reliability.js';
+import { eventually } from '../helpers/eventually.js';
 
 interface Family {
   root: string;
@@ -104,10 +104,10 @@ async function killWhenBlocked(admin: pg.Client, holder: pg.Client, lockId: stri
   } finally {
     await holder.query('SELECT pg_advisory_unlock_all()');
     // The orphaned server session gets the lock, finds its client gone and rolls back.
-    await waitFor(async () => {
+    await eventually('the killed console session to end', async () => {
       const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[])', [pids]);
       return rows.length === 0;
-    }, 'the killed console session to end');
+    });
   }
 }
 
@@ -150,16 +150,16 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     const run2 = startCli([...args.slice(0, -1), 'crash test rerun'], { env, killAfterMs: 120_000 });
     let ended = false;
     void run2.done.then(() => (ended = true));
-    await waitFor(async () => {
+    await eventually('a commit of the rerun', async () => {
       if (ended) return true;
       return (await consoleEvents(admin, t!.schema)).length > after1.events;
-    }, 'a commit of the rerun', 60_000, 2);
+    }, { timeoutMs: 60_000, intervalMs: 2 });
     run2.child.kill('SIGKILL');
     const r2 = await run2.done;
-    await waitFor(async () => {
+    await eventually('the killed rerun session to end', async () => {
       const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'noetl-console' AND query LIKE $1 AND state <> 'idle'`, [`%"${t!.schema}"%`]);
       return rows.length === 0;
-    }, 'the killed rerun session to end');
+    });
     const after2 = await inspect(admin, t.schema, families);
     console.log(`crash: kill 2 (${r2.signal ?? `exit ${r2.code}`}): ${after2.changedFamilies} families changed, ${after2.untouchedFamilies} untouched`);
     expect(after2.torn).toEqual([]);

@@ -12,7 +12,8 @@ import { Scenario } from '../fixtures/scenario.js';
 import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/pgbouncer.js';
-import { startCli, uniqueIdBase, waitFor } from '../helpers/reliability.js';
+import { startCli, uniqueIdBase } from '../helpers/reliability.js';
+import { eventually } from '../helpers/eventually.js';
 import { TmuxSession, ensureBuilt } from '../tmux/tmux.js';
 
 let t: TestDatabase;
@@ -72,7 +73,7 @@ describePostgres('metrics --listen on a link that stops relaying', () => {
     });
     let stderr = '';
     run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor(async () => /serving metrics/.test(stderr), 'metrics to listen');
+    await eventually('metrics to listen', async () => /serving metrics/.test(stderr));
     const scrape = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '2' }, signal: AbortSignal.timeout(30_000) });
       return res.text();

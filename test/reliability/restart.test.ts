@@ -16,7 +16,8 @@ import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { startPrivateCluster, type PrivateCluster } from '../helpers/reliability-cluster.js';
-import { backendPid, consoleEvents, startCli, stderrProblems, waitFor, waitForBlocked, type CliResult } from '../helpers/reliability.js';
+import { backendPid, consoleEvents, startCli, stderrProblems, waitForBlocked, type CliResult } from '../helpers/reliability.js';
+import { eventually } from '../helpers/eventually.js';
 import { describePostgres } from '../helpers/db.js';
 
 let cluster: PrivateCluster;
@@ -114,7 +115,7 @@ describePostgres('server restart (private server)', () => {
     expect(j.changed_count).toBe(4);
     const fail = await startCli(commands[1]!, { env }).done;
     expect(fail.code).toBe(0);
-    await waitFor(async () => (await consoleEventCount()) === 6, 'six console events');
+    await eventually('six console events', async () => (await consoleEventCount()) === 6);
     const list = await startCli(['list', '--older-than', '0', '--json'], { env }).done;
     expect(JSON.parse(list.stdout)).toMatchObject({ count: 0 });
     console.log(`restart: ${commands.length} consoles cut by a server restart, 2 refused while it was down; afterwards 6 executions changed once`);

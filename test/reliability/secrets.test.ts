@@ -19,7 +19,8 @@ import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { startPrivateCluster, type PrivateCluster } from '../helpers/reliability-cluster.js';
-import { mapLimit, runCli, stderrProblems, type CliResult } from '../helpers/reliability.js';
+import { runCli, stderrProblems, type CliResult } from '../helpers/reliability.js';
+import { mapLimit } from '../helpers/concurrency.js';
 import { describePostgres } from '../helpers/db.js';
 
 // Long enough that a prefix would be recognisable; with characters that need percent-encoding in a URL.

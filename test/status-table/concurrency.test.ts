@@ -10,18 +10,8 @@ import { openPostgres } from '../../src/db/postgres.js';
 import type { MarkResult } from '../../src/noetl/mark.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
 import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { FILE, RUN, RUNS_CONFIG, markRequest, seedRuns, sourcesFrom } from './fixtures.js';
-
-/** Poll until fn returns a value (a liveness bound, not a timing assertion). */
-async function eventually<T>(what: string, fn: () => Promise<T | null>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== null) return value;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A deterministic shuffle (mulberry32), so a failure replays. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -281,18 +281,3 @@ export function singleClientDatabase(client: pg.Client, kind: Backend): Database
     close: () => client.end(),
   };
 }
-
-/** A Database that counts the statements sent through it (inside transactions too). */
-export function countingDatabase(db: Database): { db: Database; count: () => number } {
-  let n = 0;
-  const counted = (q: Queryable): Queryable => ({
-    query: (text, params) => {
-      n++;
-      return q.query(text, params);
-    },
-  });
-  return {
-    count: () => n,
-    db: { ...db, kind: db.kind, label: db.label, query: counted(db).query, transaction: (fn) => db.transaction((tx) => fn(counted(tx))), close: () => db.close() },
-  };
-}

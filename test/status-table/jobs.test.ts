@@ -7,7 +7,8 @@ import { UsageError } from '../../src/errors.js';
 import { PartialMarkError } from '../../src/noetl/mark.js';
 import type { StatusTableSource } from '../../src/status-table/source.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { JOBS_CONFIG, countingDatabase, markRequest, seedJobs, sourceOf } from './fixtures.js';
+import { countingDatabase } from '../helpers/counting.js';
+import { JOBS_CONFIG, markRequest, seedJobs, sourceOf } from './fixtures.js';
 
 interface JobRow {
   id: number;
@@ -144,15 +145,17 @@ describe.each(backends())('job_executions on %s', (backend) => {
     const values = Array.from({ length: 450 }, (_, i) => `(${1000 + i}, 99, ${i + 1}, 'running', now() - interval '2 hours')`).join(',');
     await t.db.query(`INSERT INTO "${t.schema}".job_executions (id, job_id, execution_number, status, started_at) VALUES ${values}`);
     const counting = countingDatabase(t.db);
-    const counted = sourceOf(counting.db, JOBS_CONFIG, t.schema, 'jobs');
+    const counted = sourceOf(counting, JOBS_CONFIG, t.schema, 'jobs');
     await counted.context();
-    const before = counting.count();
+    const before = counting.count;
     const batches: number[] = [];
     const ids = Array.from({ length: 450 }, (_, i) => String(1000 + i));
     const results = await counted.mark(markRequest('fail', ids, 'bulk', { batchSize: 200, onBatch: (b) => batches.push(b.length) }));
     expect(batches).toEqual([200, 200, 50]);
     expect(results.every((r) => r.outcome === 'failed')).toBe(true);
-    expect(counting.count() - before).toBe(3); // the update per batch; nothing left to classify
+    // The update per batch, each in its transaction; nothing left to classify.
+    const sent = counting.statements.slice(before).map((q) => q.trim().split(/\s+/)[0]!.toUpperCase());
+    expect(sent).toEqual(['BEGIN', 'UPDATE', 'COMMIT', 'BEGIN', 'UPDATE', 'COMMIT', 'BEGIN', 'UPDATE', 'COMMIT']);
     const { rows } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${t.schema}".job_executions WHERE job_id = 99 AND status = 'failed' AND error_message = 'bulk'`);
     expect(rows[0]!.n).toBe(450);
   });

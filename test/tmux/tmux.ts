@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../helpers/eventually.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -72,14 +73,15 @@ export class TmuxSession {
     }
   }
 
-  async waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = this.screen();
-      if (check(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+    return eventually(
+      what,
+      () => {
+        const screen = this.screen();
+        return check(screen) && screen;
+      },
+      { timeoutMs, intervalMs: 100, detail: () => `screen:\n${this.screen()}` },
+    );
   }
 
   waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {

@@ -3,35 +3,21 @@ import type { Database } from '../../src/db/database.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
 import { closesOf } from '../helpers/closes.js';
-import { KEYS, countingDatabase, cursorLine, freshSchema, press, renderApp, rowOf, TEST_ACTOR, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { countingDatabase } from '../helpers/counting.js';
+import { KEYS, consoleCloses, cursorLine, freshSchema, press, renderApp, inkSuite, rowOf, tail, TEST_ACTOR, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { finishOutside, listOrder, seedList, type ListIds } from './seed.js';
 
-let t: TestDatabase;
-let db: Database;
-let screen: Screen | null = null;
+const { db, show } = inkSuite();
 
-beforeAll(async () => {
-  t = await createTestDatabase('pglite');
-  db = t.db;
-});
-afterAll(async () => t?.close());
-afterEach(() => {
-  screen?.unmount();
-  screen = null;
-});
-
-const tail = (id: string) => id.slice(-6);
-/** The closes the console wrote (one per close, its newest row). */
-const terminal = <E extends Parameters<typeof closesOf>[0][number]>(rows: E[]) => closesOf(rows).filter((e) => e.meta?.emitted_by === 'noetl-console');
 
 /** A schema of its own with the standard scenario, and the app open on it. */
 async function setup(props: { readOnly?: boolean; refreshSeconds?: number; counting?: boolean } = {}) {
   const schema = await freshSchema(db);
   const ids = await seedList(db, schema);
   const counted = countingDatabase(db);
-  const s = (screen = renderApp({ db: props.counting ? counted : db, schema, readOnly: props.readOnly, refreshSeconds: props.refreshSeconds }));
+  const s = show(renderApp({ db: props.counting ? counted : db, schema, readOnly: props.readOnly, refreshSeconds: props.refreshSeconds }));
   await waitForText(s, tail(ids.hotel));
-  return { schema, ids, s, queries: counted.queries };
+  return { schema, ids, s, queries: counted.statements };
 }
 
 /** From the top of the list, down to `id`. */
@@ -73,7 +59,7 @@ describe('confirmation dialog', () => {
     await waitForText(s, /> Reason: n\s*│/);
     await press(s, KEYS.escape);
     await waitForText(s, '? help');
-    expect(terminal(await eventsOf(db, schema, ids.alpha))).toEqual([]);
+    expect(consoleCloses(await eventsOf(db, schema, ids.alpha))).toEqual([]);
   });
 
   it('previews the cascade, t toggles it on a button; the reason edits like a shell line and ↑ recalls it; Enter Enter writes', async () => {
@@ -123,13 +109,13 @@ describe('confirmation dialog', () => {
     expect(frame).toMatch(/└ …\d+ etl\/child\s+1h05m\s+cancelled/);
 
     for (const id of [ids.alpha, ids.parent, ids.child]) {
-      const written = terminal(await eventsOf(db, schema, id));
+      const written = consoleCloses(await eventsOf(db, schema, id));
       expect(written).toHaveLength(1);
       expect(written[0]).toMatchObject({ event_type: 'execution.cancelled', status: 'CANCELLED' });
       expect(written[0]!.meta).toMatchObject({ reason: 'worker pool rolled; tickets INC-42', cascade: true, os_user: TEST_ACTOR.os_user, host: TEST_ACTOR.host });
     }
-    expect(terminal(await eventsOf(db, schema, ids.childDone))).toEqual([]);
-    expect(terminal(await eventsOf(db, schema, ids.bravo))).toEqual([]);
+    expect(consoleCloses(await eventsOf(db, schema, ids.childDone))).toEqual([]);
+    expect(consoleCloses(await eventsOf(db, schema, ids.bravo))).toEqual([]);
 
     await press(s, KEYS.escape);
     frame = await waitForNoText(s, tail(ids.alpha));
@@ -147,7 +133,7 @@ describe('confirmation dialog', () => {
     await waitForText(s, '> Reason:  stuck: cancelled');
     await press(s, KEYS.escape);
     await waitForText(s, 'nothing written');
-    expect(terminal(await eventsOf(db, schema, ids.bravo))).toEqual([]);
+    expect(consoleCloses(await eventsOf(db, schema, ids.bravo))).toEqual([]);
   });
 
   it('over 10 executions the typed count is the confirmation: Enter on the right count writes, a wrong one says so in place', async () => {
@@ -155,7 +141,7 @@ describe('confirmation dialog', () => {
     const sc = new Scenario();
     const many = Array.from({ length: 12 }, (_, i) => sc.execution({ path: `bulk/job-${i}`, startedMinutesAgo: 100 - i }).issued('x', 50).id);
     await sc.apply(db, schema);
-    const s = (screen = renderApp({ db, schema }));
+    const s = show(renderApp({ db, schema }));
     await waitForText(s, 'shown 12');
     await press(s, 'a');
     await waitForText(s, 'marked 12');
@@ -171,11 +157,11 @@ describe('confirmation dialog', () => {
     // t is not a digit: the count stays.
     await press(s, 't');
     await waitForText(s, '> Type 12 to confirm: 13');
-    for (const id of many) expect(terminal(await eventsOf(db, schema, id))).toEqual([]);
+    for (const id of many) expect(consoleCloses(await eventsOf(db, schema, id))).toEqual([]);
     await press(s, KEYS.backspace, '2', KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
     expect(frame).toContain('12 cancelled');
-    for (const id of many) expect(terminal(await eventsOf(db, schema, id))).toHaveLength(1);
+    for (const id of many) expect(consoleCloses(await eventsOf(db, schema, id))).toHaveLength(1);
   });
 
   it('freezes the list while open: no refresh until it closes', async () => {
@@ -203,15 +189,15 @@ describe('confirmation dialog', () => {
     await press(s, KEYS.enter, KEYS.enter);
     const frame = await waitForText(s, 'Mark failed done');
     expect(frame).toMatch(/etl\/golf\s+7h00m\s+marked failed/);
-    const written = terminal(await eventsOf(db, schema, ids.golf));
+    const written = consoleCloses(await eventsOf(db, schema, ids.golf));
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({ event_type: 'playbook.failed', status: 'FAILED', error: 'stuck: marked failed by oncall with noetl-console' });
     // The cursor stayed on it: it is shown as finished, in place.
     await press(s, KEYS.escape);
     await waitUntil(s, (f) => cursorLine(f)?.includes('gone: failed'), 'the failed row in place');
 
-    screen!.unmount();
-    const ro = (screen = renderApp({ db, schema, readOnly: true }));
+    s.unmount();
+    const ro = show(renderApp({ db, schema, readOnly: true }));
     await waitForText(ro, 'READ-ONLY');
     await waitForText(ro, tail(ids.alpha));
     await press(ro, 'c');
@@ -275,7 +261,7 @@ describe('detail view', () => {
     await waitForText(s, 'will cancel');
     await press(s, KEYS.enter, KEYS.enter);
     await waitForText(s, 'Cancel done');
-    expect(terminal(await eventsOf(db, schema, ids.bravo))).toHaveLength(1);
+    expect(consoleCloses(await eventsOf(db, schema, ids.bravo))).toHaveLength(1);
     await press(s, KEYS.escape);
     const frame = await waitForText(s, /State\s+CANCELLED/);
     expect(frame).toMatch(/execution\.cancelled\s+cancel\s+CANCELLED/);

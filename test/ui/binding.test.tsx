@@ -4,25 +4,12 @@ import type { ExecutionBuilder } from '../../src/demo/scenario.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { closesOf } from '../helpers/closes.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { KEYS, cursorLine, freshSchema, press, renderApp, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { listOrder, seedList } from './seed.js';
 
-let t: TestDatabase;
-let db: Database;
-let screen: Screen | null = null;
+const { db, show } = inkSuite();
 
-beforeAll(async () => {
-  t = await createTestDatabase('pglite');
-  db = t.db;
-});
-afterAll(async () => t?.close());
-afterEach(() => {
-  screen?.unmount();
-  screen = null;
-});
-
-const tail = (id: string) => id.slice(-6);
-const consoleCloses = async (schema: string, id: string) => closesOf(await eventsOf(db, schema, id)).filter((e) => e.meta?.emitted_by === 'noetl-console');
+const closesByConsole = async (schema: string, id: string) => consoleCloses(await eventsOf(db, schema, id));
 
 /** Children that start under `parentId` after the dialog opened (written as the engine would). */
 async function startChildren(schema: string, parentId: string, n: number): Promise<string[]> {
@@ -37,7 +24,7 @@ describe('the dialog binds the write', () => {
   it('writes exactly the executions it showed; children started since are reported "not shown" and left running, and v reviews them', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema }));
+    const s = show(renderApp({ db, schema }));
     await waitForText(s, tail(ids.hotel));
     await press(s, 'g', ...Array(listOrder(ids).indexOf(ids.parent)).fill('j'));
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.parent)), 'cursor on the parent');
@@ -54,11 +41,11 @@ describe('the dialog binds the write', () => {
     expect(frame).toContain('3 not shown, not changed');
     expect(frame).toContain('3 running descendants started after the dialog opened: left running');
 
-    const [close] = await consoleCloses(schema, ids.parent);
+    const [close] = await closesByConsole(schema, ids.parent);
     expect(close!.meta).toMatchObject({ batch_command: 'console', batch_selection: { ids: [ids.parent], named: 1, cascade: true } });
     expect(close!.meta?.batch_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(await consoleCloses(schema, ids.child)).toHaveLength(1);
-    for (const id of late) expect(await consoleCloses(schema, id)).toEqual([]);
+    expect(await closesByConsole(schema, ids.child)).toHaveLength(1);
+    for (const id of late) expect(await closesByConsole(schema, id)).toEqual([]);
 
     // They can be reviewed in a dialog of their own, and closed from there.
     await press(s, 'v');
@@ -70,13 +57,13 @@ describe('the dialog binds the write', () => {
     await press(s, KEYS.enter);
     frame = await waitForText(s, 'Cancel done');
     expect(frame).toContain('3 cancelled');
-    for (const id of late) expect(await consoleCloses(schema, id)).toHaveLength(1);
+    for (const id of late) expect(await closesByConsole(schema, id)).toHaveLength(1);
   });
 
   it('checks a little after the write that the engine honoured it, and says so when it did not', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema, verifyAfterMs: 3000 }));
+    const s = show(renderApp({ db, schema, verifyAfterMs: 3000 }));
     await waitForText(s, tail(ids.hotel));
     await press(s, 'g', ...Array(listOrder(ids).indexOf(ids.alpha)).fill('j'));
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');
@@ -86,7 +73,7 @@ describe('the dialog binds the write', () => {
     await waitForText(s, '> Yes, cancel 1 <');
     await press(s, KEYS.enter);
     await waitForText(s, 'Cancel done');
-    const [close] = await consoleCloses(schema, ids.alpha);
+    const [close] = await closesByConsole(schema, ids.alpha);
     const batch = String(close!.meta?.batch_id);
     // The engine claims it after our cancel (a worker that did not hear of it).
     await db.query(

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { KEYS, freshSchema, press, renderApp, waitForNoText, waitForText, type Screen } from './helpers.js';
+import { KEYS, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText, type Screen } from './helpers.js';
 import { finishOutside, seedList } from './seed.js';
 
 /**
@@ -21,26 +21,14 @@ function flaky(db: Database): Database & { down: boolean } {
   return wrapper;
 }
 
-let t: TestDatabase;
-let screen: Screen | null = null;
-
-beforeAll(async () => {
-  t = await createTestDatabase('pglite');
-});
-afterAll(async () => t?.close());
-afterEach(() => {
-  screen?.unmount();
-  screen = null;
-});
-
-const tail = (id: string) => id.slice(-6);
+const ui = inkSuite();
 
 describe('database trouble', () => {
   it('keeps the data with a banner while disconnected, refuses writes, and recovers by itself', async () => {
-    const schema = await freshSchema(t.db);
-    const ids = await seedList(t.db, schema);
-    const db = flaky(t.db);
-    const s = (screen = renderApp({ db, schema, refreshSeconds: 0.3 }));
+    const schema = await freshSchema(ui.db);
+    const ids = await seedList(ui.db, schema);
+    const db = flaky(ui.db);
+    const s = ui.show(renderApp({ db, schema, refreshSeconds: 0.3 }));
     await waitForText(s, tail(ids.delta));
 
     db.down = true;
@@ -64,10 +52,10 @@ describe('database trouble', () => {
     await waitForText(s, 'disconnected: cannot mark failed');
     await press(s, KEYS.down); // a key clears the message; the banner is back
     await waitForText(s, /disconnected, retrying in/);
-    expect((await eventsOf(t.db, schema, ids.hotel)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);
+    expect((await eventsOf(ui.db, schema, ids.hotel)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);
 
     // Meanwhile the world moves on; once back, the app shows it without a key press.
-    await finishOutside(t.db, schema, ids.delta);
+    await finishOutside(ui.db, schema, ids.delta);
     db.down = false;
     frame = await waitForNoText(s, 'disconnected');
     frame = await waitForNoText(s, tail(ids.delta));
@@ -78,11 +66,11 @@ describe('database trouble', () => {
   });
 
   it('starts while the database is down and fills in when it comes up', async () => {
-    const schema = await freshSchema(t.db);
-    const ids = await seedList(t.db, schema);
-    const db = flaky(t.db);
+    const schema = await freshSchema(ui.db);
+    const ids = await seedList(ui.db, schema);
+    const db = flaky(ui.db);
     db.down = true;
-    const s = (screen = renderApp({ db, schema, refreshSeconds: 0.3 }));
+    const s = ui.show(renderApp({ db, schema, refreshSeconds: 0.3 }));
     await waitForText(s, /disconnected, retrying in \d+s, no data yet/);
     db.down = false;
     await waitForText(s, tail(ids.hotel));
@@ -90,10 +78,10 @@ describe('database trouble', () => {
   });
 
   it('a write that fails says so and the app goes on', async () => {
-    const schema = await freshSchema(t.db);
-    const ids = await seedList(t.db, schema);
-    const db = flaky(t.db);
-    const s = (screen = renderApp({ db, schema }));
+    const schema = await freshSchema(ui.db);
+    const ids = await seedList(ui.db, schema);
+    const db = flaky(ui.db);
+    const s = ui.show(renderApp({ db, schema }));
     await waitForText(s, tail(ids.hotel));
     await press(s, 'c');
     await waitForText(s, 'will cancel');
@@ -101,7 +89,7 @@ describe('database trouble', () => {
     await press(s, KEYS.enter, KEYS.enter);
     const frame = await waitForText(s, 'the write failed');
     expect(frame).toContain('connection refused');
-    expect((await eventsOf(t.db, schema, ids.hotel)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);
+    expect((await eventsOf(ui.db, schema, ids.hotel)).some((e) => e.event_type === 'execution.cancelled')).toBe(false);
     db.down = false;
     await press(s, KEYS.escape);
     await waitForText(s, tail(ids.hotel));

@@ -6,12 +6,15 @@
 import { EventEmitter } from 'node:events';
 import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Actor } from '../../src/audit.js';
 import type { Database } from '../../src/db/database.js';
 import { NoetlSource } from '../../src/noetl/source.js';
 import { App, type AppProps } from '../../components/App.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
-import { uniqueSchema } from '../helpers/db.js';
+import { closesOf } from '../helpers/closes.js';
+import { createTestDatabase, uniqueSchema, type TestDatabase } from '../helpers/db.js';
+import { eventually } from '../helpers/eventually.js';
 import { FakeStdin } from './fake-stdin.js';
 
 export const KEYS = {
@@ -33,6 +36,50 @@ export const KEYS = {
 } as const;
 
 export const TEST_ACTOR: Actor = { os_user: 'oncall', host: 'test-host', console_version: '0.0.0-test' };
+
+/** The last six digits of an id: how a test finds an execution's row on screen. */
+export const tail = (id: string) => id.slice(-6);
+
+/** The closes the console wrote (one per close, its newest row), of an execution's events. */
+export const consoleCloses = <E extends Parameters<typeof closesOf>[0][number]>(rows: E[]) => closesOf(rows).filter((e) => e.meta?.emitted_by === 'noetl-console');
+
+/**
+ * The setup every component test file shares: one PGlite database for the
+ * file (closed after it), and the screen a test shows unmounted after it.
+ * `db` forwards to that database once it is open.
+ */
+export function inkSuite(opts: { afterEach?: () => void } = {}): { db: Database; show<S extends Screen>(screen: S): S } {
+  let t: TestDatabase | undefined;
+  let screen: Screen | null = null;
+  const open = () => {
+    if (!t) throw new Error('inkSuite: the database opens in beforeAll');
+    return t.db;
+  };
+  beforeAll(async () => {
+    t = await createTestDatabase('pglite');
+  });
+  afterAll(async () => t?.close());
+  afterEach(() => {
+    screen?.unmount();
+    screen = null;
+    opts.afterEach?.();
+  });
+  const db: Database = {
+    kind: 'pglite',
+    label: 'pglite',
+    query: (text, params) => open().query(text, params),
+    transaction: (fn) => open().transaction(fn),
+    close: () => open().close(),
+  };
+  return {
+    db,
+    show(s) {
+      screen?.unmount();
+      screen = s;
+      return s;
+    },
+  };
+}
 
 /** A fresh NoETL schema on the file's database. */
 export async function freshSchema(db: Database): Promise<string> {
@@ -121,16 +168,9 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Poll until `check` passes (returns truthy); fails with the last frame when it never does. */
 export async function waitUntil<T>(screen: Screen, check: (frame: string) => T, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = check(screen.lastFrame());
-    if (result) {
-      await tick(); // let useInput subscribe before the next key (see notes-stack)
-      return result;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last frame:\n${screen.lastFrame()}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const result = await eventually(what, () => check(screen.lastFrame()), { timeoutMs, intervalMs: 10, detail: () => `last frame:\n${screen.lastFrame()}` });
+  await tick(); // let useInput subscribe before the next key (see notes-stack)
+  return result as T;
 }
 
 const shows = (f: string, text: string | RegExp) => (typeof text === 'string' ? f.includes(text) : text.test(f));
@@ -161,20 +201,4 @@ export function rowOf(frame: string, id: string): string | undefined {
 /** The line with the cursor marker. */
 export function cursorLine(frame: string): string | undefined {
   return frame.split('\n').find((l) => l.startsWith('>'));
-}
-
-/** Counts a wrapped database's queries, for "nothing was read" checks. */
-export function countingDatabase(db: Database): Database & { queries: string[] } {
-  const queries: string[] = [];
-  return {
-    kind: db.kind,
-    label: db.label,
-    queries,
-    query: (text, params) => {
-      queries.push(text);
-      return db.query(text, params);
-    },
-    transaction: (fn) => db.transaction(fn),
-    close: () => db.close(),
-  };
 }

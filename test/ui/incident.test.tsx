@@ -8,31 +8,17 @@ import { closesOf } from '../helpers/closes.js';
 import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
 import { footerItems, helpLines } from '../../components/keymap.js';
 import { toAscii, unicodeTerminal, useAsciiGlyphs } from '../../components/glyphs.js';
-import { KEYS, cursorLine, freshSchema, press, renderApp, renderSized, rowOf, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, renderSized, rowOf, tail, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { finishOutside, seedIncident, seedList } from './seed.js';
 
-let t: TestDatabase;
-let db: Database;
-let screen: Screen | null = null;
+const { db, show } = inkSuite({ afterEach: () => useAsciiGlyphs(false) });
 
-beforeAll(async () => {
-  t = await createTestDatabase('pglite');
-  db = t.db;
-});
-afterAll(async () => t?.close());
-afterEach(() => {
-  screen?.unmount();
-  screen = null;
-  useAsciiGlyphs(false);
-});
-
-const tail = (id: string) => id.slice(-6);
 const REASON = 'INC-7 worker pool died';
 /** The closes the console wrote, newest per execution, by id. */
 async function closedBy(schema: string, ids: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const id of ids) {
-    const closes = closesOf(await eventsOf(db, schema, id)).filter((e) => e.meta?.emitted_by === 'noetl-console');
+    const closes = consoleCloses(await eventsOf(db, schema, id));
     if (closes.length > 0) out.set(id, String(closes.at(-1)!.meta?.reason));
   }
   return out;
@@ -42,7 +28,7 @@ describe('the incident', () => {
   it('/ nightly_batch Enter a c <reason> Enter 60 Enter closes exactly the 60, with the reason', async () => {
     const schema = await freshSchema(db);
     const inc = await seedIncident(db, schema);
-    const s = (screen = renderSized({ db, schema }, 80, 24));
+    const s = show(renderSized({ db, schema }, 80, 24));
     await waitForText(s, 'shown 33');
     await press(s, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
     let frame = await waitForText(s, 'Cancel 30 + 30 running children = 60');
@@ -61,7 +47,7 @@ describe('the incident', () => {
   it('a mark made before the filter is listed first, in a warning line, and counted in the title', async () => {
     const schema = await freshSchema(db);
     const inc = await seedIncident(db, schema);
-    const s = (screen = renderSized({ db, schema }, 80, 24));
+    const s = show(renderSized({ db, schema }, 80, 24));
     await waitForText(s, 'shown 33');
     const stray = inc.others.find((id) => s.lastFrame().includes(tail(id)) && cursorLine(s.lastFrame())?.includes(tail(id)))!;
     await press(s, KEYS.space);
@@ -82,7 +68,7 @@ describe('the incident', () => {
   it('fits 40x10 with the counts, the warning, the reason, the count and the buttons; smaller, it says the size it needs', async () => {
     const schema = await freshSchema(db);
     const inc = await seedIncident(db, schema);
-    const s = (screen = renderSized({ db, schema }, 40, 10));
+    const s = show(renderSized({ db, schema }, 40, 10));
     await waitForText(s, 'shown 33');
     const stray = inc.others.find((id) => cursorLine(s.lastFrame())?.includes(tail(id)))!;
     await press(s, KEYS.space, '/', 'nightly_batch', KEYS.enter, 'a', 'c');
@@ -111,7 +97,7 @@ describe('the incident', () => {
   it('--reason presets the reason: c Enter writes it', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema, reason: 'INC-9 preset' }));
+    const s = show(renderApp({ db, schema, reason: 'INC-9 preset' }));
     await waitForText(s, tail(ids.hotel));
     await press(s, 'c');
     await waitForText(s, '> Reason: INC-9 preset');
@@ -128,7 +114,7 @@ describe('the filter language in /', () => {
   it('narrows by key:value and age; the header shows counts first and the filter; a bad term is named in place', async () => {
     const schema = await freshSchema(db);
     const inc = await seedIncident(db, schema);
-    const s = (screen = renderSized({ db, schema }, 80, 24));
+    const s = show(renderSized({ db, schema }, 80, 24));
     await waitForText(s, 'shown 33');
     await press(s, '/', 'diag:"worker dead" worker:w-dead age>1h', KEYS.enter);
     let frame = await waitForText(s, 'shown 30 · marked 0 · stuck 63');
@@ -153,7 +139,7 @@ describe('sorting', () => {
   it('> and < move the sort column, I inverts; the header shows it; the cursor stays on its execution across refreshes', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderSized({ db, schema, refreshSeconds: 0.3 }, 100, 30));
+    const s = show(renderSized({ db, schema, refreshSeconds: 0.3 }, 100, 30));
     let frame = await waitForText(s, tail(ids.hotel));
     expect(frame).toMatch(/ AGE↓ /);
     const order = (f: string) => f.split('\n').filter((l) => /^[> ][* ] /.test(l)).map((l) => /etl\/(\w+)|vendor/.exec(l)?.[0]).filter(Boolean);
@@ -190,7 +176,7 @@ describe('tree', () => {
   it('h shows children indented under their parent; in the detail view Tab selects a child, Enter opens it, Esc returns', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema }));
+    const s = show(renderApp({ db, schema }));
     await waitForText(s, tail(ids.hotel));
     await press(s, 'h');
     let frame = await waitForText(s, tail(ids.child));
@@ -229,7 +215,7 @@ describe('full ids', () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
     const copies: string[] = [];
-    const s = (screen = renderSized({ db, schema, clipboard: (t) => copies.push(t) }, 140, 30));
+    const s = show(renderSized({ db, schema, clipboard: (t) => copies.push(t) }, 140, 30));
     let frame = await waitForText(s, tail(ids.hotel));
     expect(rowOf(frame, ids.hotel)).toContain(` ${ids.hotel} etl/hotel`);
     await press(s, 'j', 'y');
@@ -250,7 +236,7 @@ describe('honest state', () => {
   it('a gone row cannot be marked, and leaves the list after a short while', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema, refreshSeconds: 0.3 }));
+    const s = show(renderApp({ db, schema, refreshSeconds: 0.3 }));
     await waitForText(s, tail(ids.hotel));
     await finishOutside(db, schema, ids.hotel);
     await waitUntil(s, (f) => rowOf(f, ids.hotel)?.includes('gone: completed'), 'hotel gone');
@@ -265,7 +251,7 @@ describe('honest state', () => {
   it('read-only and a source without an action hide their keys from footer and help', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema, readOnly: true }));
+    const s = show(renderApp({ db, schema, readOnly: true }));
     await waitForText(s, tail(ids.hotel));
     const footer = s.lastFrame().split('\n').at(-1)!;
     expect(footer).toContain('? help');
@@ -283,7 +269,7 @@ describe('honest state', () => {
   it('0 shows every age; - steps down to it', async () => {
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema }));
+    const s = show(renderApp({ db, schema }));
     await waitForText(s, tail(ids.hotel));
     expect(s.lastFrame()).not.toContain(tail(ids.echo));
     await press(s, '0');
@@ -305,7 +291,7 @@ describe('honest state', () => {
     useAsciiGlyphs(true);
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
-    const s = (screen = renderApp({ db, schema }));
+    const s = show(renderApp({ db, schema }));
     await waitForText(s, tail(ids.hotel));
     const frame = await waitForText(s, 'age>=5m | idle any');
     expect(frame).toContain(`~${tail(ids.hotel)}`);

@@ -2,16 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { ID_BASE, Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { countingDatabase } from '../helpers/counting.js';
 import { KEYMAP } from '../../components/keymap.js';
 import {
   KEYS,
-  countingDatabase,
   cursorLine,
   freshSchema,
+  inkSuite,
   press,
   renderApp,
   renderSized,
   rowOf,
+  tail,
   waitForNoText,
   waitForText,
   waitUntil,
@@ -19,27 +21,16 @@ import {
 } from './helpers.js';
 import { addStuck, finishOutside, listOrder, seedList, type ListIds } from './seed.js';
 
-let t: TestDatabase;
-let db: Database;
+const { db, show } = inkSuite();
 let schema: string;
 let ids: ListIds;
-let screen: Screen | null = null;
 
 beforeAll(async () => {
-  t = await createTestDatabase('pglite');
-  db = t.db;
   schema = await freshSchema(db);
   ids = await seedList(db, schema);
 });
-afterAll(async () => t?.close());
-afterEach(() => {
-  screen?.unmount();
-  screen = null;
-});
-
-const tail = (id: string) => id.slice(-6);
 const open = async (props: Parameters<typeof renderApp>[0] = { db, schema }) => {
-  screen = renderApp(props);
+  const screen = show(renderApp(props));
   await waitForText(screen, tail(ids.hotel));
   return screen;
 };
@@ -93,7 +84,7 @@ describe('main screen', () => {
       for (let j = 0; j < 40; j++) sc.execution({ path: `bulk/job-${i}-${j}`, startedMinutesAgo: 1000 - i * 40 - j }).issued('x', 1);
     }
     await sc.apply(db, many);
-    const s = (screen = renderSized({ db, schema: many }, 80, 24));
+    const s = show(renderSized({ db, schema: many }, 80, 24));
     let frame = await waitForText(s, 'shown 120');
     let lines = frame.split('\n');
     expect(lines.length).toBeLessThan(24);
@@ -248,14 +239,14 @@ describe('keys', () => {
     const own = await freshSchema(db);
     const mine = await seedList(db, own);
     const counting = countingDatabase(db);
-    const s = (screen = renderApp({ db: counting, schema: own, refreshSeconds: 0.2 }));
+    const s = show(renderApp({ db: counting, schema: own, refreshSeconds: 0.2 }));
     await waitForText(s, tail(mine.delta));
     await press(s, 'p');
     await waitForText(s, 'PAUSED');
     await finishOutside(db, own, mine.delta);
-    const before = counting.queries.length;
+    const before = counting.count;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // five refresh periods
-    expect(counting.queries.length).toBe(before);
+    expect(counting.count).toBe(before);
     expect(s.lastFrame()).toContain(tail(mine.delta));
     await press(s, 'p');
     await waitForNoText(s, 'PAUSED');
@@ -265,7 +256,7 @@ describe('keys', () => {
   it('r refreshes now and ctrl-r reloads everything; the cursor stays on its execution, and one that finishes stays in place as finished', async () => {
     const own = await freshSchema(db);
     const mine = await seedList(db, own);
-    const s = (screen = renderApp({ db, schema: own }));
+    const s = show(renderApp({ db, schema: own }));
     await waitForText(s, tail(mine.alpha));
     await press(s, 'j', 'j');
     await cursorOn(s, mine.alpha);
@@ -290,7 +281,7 @@ describe('keys', () => {
   });
 
   it('? shows every key binding, generated from the keymap; Esc closes it', async () => {
-    const s = (screen = renderSized({ db, schema }, 100, 140));
+    const s = show(renderSized({ db, schema }, 100, 140));
     await waitForText(s, tail(ids.hotel));
     await press(s, '?');
     const all = await waitForText(s, 'Anywhere');
