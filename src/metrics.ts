@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { LiveSet, ShardCounts } from './source.js';
 import type { Execution } from './noetl/model.js';
+import { safeText } from './format/sanitize.js';
 
 export interface MetricsOptions {
   stuckSeconds: number;
@@ -33,10 +34,12 @@ export function snapshotOf(live: LiveSet, o: MetricsOptions): MetricsSnapshot {
   const stuck = new Set(live.view({ olderThanSeconds: o.stuckSeconds, includeChildren: true }).map((e) => e.execution_id));
   const paths = new Map<string, { running: number; stuck: number }>();
   for (const e of all) {
-    const p = paths.get(e.path ?? '') ?? { running: 0, stuck: 0 };
+    // By the path as its label shows it: paths that show the same share one series.
+    const path = safeText(e.path ?? '', Infinity);
+    const p = paths.get(path) ?? { running: 0, stuck: 0 };
     p.running++;
     if (stuck.has(e.execution_id)) p.stuck++;
-    paths.set(e.path ?? '', p);
+    paths.set(path, p);
   }
   const byPath = [...paths.entries()]
     .map(([path, c]) => ({ path, ...c }))
@@ -52,8 +55,15 @@ export function snapshotOf(live: LiveSet, o: MetricsOptions): MetricsSnapshot {
   };
 }
 
+/**
+ * A label value in the exposition format. Text from the database is shown as
+ * `list` shows it (control and bidi characters as visible escapes, never
+ * raw: the output is often read on a terminal), uncut so that two paths keep
+ * two series; then Prometheus's own escapes for backslash and double quote
+ * (a newline is already `\n` text).
+ */
 export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return safeText(value, Infinity).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
 const P = 'noetl_console';

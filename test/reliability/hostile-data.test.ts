@@ -129,6 +129,19 @@ describePostgres('hostile data in a UTF-8 database', () => {
     expect(stored.error.startsWith(weird.error!)).toBe(true);
   });
 
+  it('metrics escapes the paths in its labels as list does: no raw control or bidi character, one valid line a sample', async () => {
+    const r = await runCli(['metrics', '--older-than', '0', '--top', '1000'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(hasControlBytes(r.stdoutBytes, { allowNewline: true }), 'metrics: raw control characters on stdout').toBe(false);
+    expect(hasBidiControls(r.stdout), 'metrics: bidi controls on stdout').toBe(false);
+    const value = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
+    const sample = new RegExp(`^[a-z_]+(\\{[a-z_]+=${value}(,[a-z_]+=${value})*\\})? \\S+$`);
+    for (const line of r.stdout.trimEnd().split('\n')) if (!line.startsWith('#')) expect(line).toMatch(sample);
+    const paths = r.stdout.split('\n').filter((l) => l.startsWith('noetl_console_running_executions_by_path{'));
+    expect(paths.some((l) => l.includes('path="hostile/\\\\x1b[2J\\\\x1b[31mRED'))).toBe(true); // ESC as \x1b text, its backslash escaped
+    expect(paths).toHaveLength(3); // the root, its child, the plain one: three series
+  });
+
   it('JSON output carries no raw control character a terminal would act on (ESC, C0, DEL, C1)', async () => {
     for (const args of [
       ['list', '--older-than', '0', '--include-children', '--json'],
