@@ -186,14 +186,6 @@ const HAND_ANTI_JOIN = (s: string) => `SELECT DISTINCT st.execution_id
     AND st.created_at < (now() AT TIME ZONE 'UTC') - $1::int * interval '1 minute'
     AND NOT EXISTS (SELECT 1 FROM ${s}.event t WHERE t.execution_id = st.execution_id AND t.event_type IN (${sqlList(ALL_TERMINAL_TYPES)}))`;
 
-const NAIVE_LATEST = (s: string) => `SELECT l.execution_id FROM (
-    SELECT DISTINCT ON (execution_id) execution_id, event_type, created_at
-    FROM ${s}.event ORDER BY execution_id, event_id DESC) l
-  JOIN (SELECT execution_id, min(created_at) AS started_at FROM ${s}.event GROUP BY execution_id) f USING (execution_id)
-  WHERE l.event_type NOT IN ('playbook.completed', 'playbook_completed', 'workflow.completed', 'playbook.failed',
-                             'playbook_failed', 'workflow.failed', 'execution.cancelled', 'playbook.cancelled', 'playbook_cancelled')
-    AND f.started_at < (now() AT TIME ZONE 'UTC') - $1::int * interval '1 minute'`;
-
 /** The baseline of the thresholds figure: the query one writes first. $1 = days. */
 const GROUPED_THRESHOLDS = (s: string) => `SELECT c.path, count(*)::int AS samples,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY x.seconds) AS median_s,

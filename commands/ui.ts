@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
-import { EXIT, UsageError } from '../src/errors.js';
+import { UsageError } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, addSnapshotOptions, connectionFlags, fail, snapshotOptions } from './context.js';
 import { durationFlag, validate } from './options.js';
@@ -65,5 +65,4 @@ export function register(program: Command): void {
   addUiOptions(program.command('ui').description('the interactive console (the default on a terminal)')).action(
     async (_opts, cmd: Command) => runUi(cmd),
   );
-  void EXIT;
 }

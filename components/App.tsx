@@ -1,5 +1,5 @@
 import { Box, Text, useApp, useInput } from 'ink';
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { currentActor, newBatch, type Actor } from '../src/audit.js';
 import { safeText } from '../src/format/sanitize.js';
 import { isChange, type MarkResult } from '../src/noetl/mark.js';
@@ -19,7 +19,6 @@ import { Footer } from './Footer.js';
 import { Header } from './Header.js';
 import { errorBody, helpBody, historyBody, HelpView } from './HelpView.js';
 import { useDetail } from './hooks/useDetail.js';
-import { useLatest } from './hooks/useLatest.js';
 import { useLiveList } from './hooks/useLiveList.js';
 import { useMarkPreview } from './hooks/useMarkPreview.js';
 import { useNow } from './hooks/useNow.js';
@@ -98,6 +97,8 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   const now = useNow(live.connection.state === 'down');
   // A hot standby reads like a primary and refuses every write: the header says so.
   const [replica, setReplica] = useState(false);
+  const connected = live.connection.state === 'up';
+  const halfMinute = Math.floor((live.refreshedAt ?? 0) / 30_000);
   useEffect(() => {
     let alive = true;
     source.db.isReplica?.().then(
@@ -108,7 +109,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
       alive = false;
     };
     // Again after a reconnect, and every half minute: a standby can be promoted under a live console.
-  }, [source.db, live.connection.state === 'up', Math.floor((live.refreshedAt ?? 0) / 30_000)]);
+  }, [source.db, connected, halfMinute]);
 
   // Rows shown, and where the cursor is (by id; by position when its row left).
   // The expression as typed; while it does not parse, the last one that did stays in force.
@@ -257,14 +258,17 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
       }
     },
   };
-  const viewRef = useLatest(view);
+  // A key sees the view on screen when it is pressed. One handler for the app's
+  // life (a new one would make Ink resubscribe after every frame) reads it from a
+  // ref set at commit: not an Effect Event, which React allows only in effects.
+  const viewRef = useRef(view);
+  useLayoutEffect(() => {
+    viewRef.current = view;
+  });
   useInput(
-    useCallback(
-      (input, key) => {
-        for (const name of keyNames(input, key)) dispatch({ type: 'key', name, view: viewRef.current });
-      },
-      [viewRef],
-    ),
+    useCallback((input, key) => {
+      for (const name of keyNames(input, key)) dispatch({ type: 'key', name, view: viewRef.current });
+    }, []),
   );
 
   const verifyTimer = useRef<NodeJS.Timeout | undefined>(undefined);
@@ -272,14 +276,16 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
 
   // The write itself, once the dialog is confirmed.
   const writing = dialog?.writing ?? false;
-  const executionsRef = useLatest(executions);
-  useEffect(() => {
-    if (!writing || !dialog) return;
+  // The rows as they are when the write ends, not when it started.
+  const writeDone = useEffectEvent((action: Action, results: MarkResult[] | null, error: string | null) =>
+    dispatch({ type: 'writeDone', action, results, error, executions }),
+  );
+  const startWrite = useEffectEvent(() => {
+    if (!dialog) return;
     const { action, ids: targets, reason, cascade } = dialog;
-    const done = (results: MarkResult[] | null, error: string | null) =>
-      dispatch({ type: 'writeDone', action, results, error, executions: executionsRef.current });
+    const done = (results: MarkResult[] | null, error: string | null) => writeDone(action, results, error);
     // The write changes what the dialog showed, nothing that appeared since.
-    const bound = new Set(executionsRef.current.keys());
+    const bound = new Set(executions.keys());
     const { olderThanSeconds, idleSeconds, includeChildren, text } = s.filter;
     const batch = newBatch('console', { ids: targets.slice(0, 100), named: targets.length, cascade, filter: { olderThanSeconds, idleSeconds, includeChildren, text } });
     source.mark({ action, ids: targets, reason: reason.trim(), cascade, dryRun: false, actor, bound, batch }).then(
@@ -302,25 +308,26 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
       },
       (error: unknown) => done(null, errorLine(error, source.db.label)),
     );
-    // Only a new confirmation starts a write.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+  });
+  // Only a new confirmation starts a write.
+  useEffect(() => {
+    if (writing) startWrite();
   }, [writing]);
 
   // The picker chose: the parent opens that context and remounts the app on it; a failure stays here.
-  const filterRef = useLatest(s.filter);
-  useEffect(() => {
-    if (!s.switchTo) return;
-    const name = s.switchTo.name;
+  const switchContext = useEffectEvent((name: string) => {
     if (!onSwitchContext) {
       dispatch({ type: 'message', message: { text: `context ${name}: switching is not available here`, tone: 'warn' } });
       return;
     }
-    onSwitchContext(name, filterRef.current).then(
+    onSwitchContext(name, s.filter).then(
       (error) => error && dispatch({ type: 'message', message: { text: `context ${name}: ${error}; still in ${context?.name ?? 'the current source'}`, tone: 'error' } }),
       () => undefined,
     );
-    // Only a new choice switches.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+  });
+  // Only a new choice switches.
+  useEffect(() => {
+    if (s.switchTo) switchContext(s.switchTo.name);
   }, [s.switchTo]);
 
   useEffect(() => {

@@ -34,8 +34,3 @@ export function describeFilter(f: Filter): string {
   parts.push(f.includeChildren ? 'with children' : 'no children');
   return parts.join(` ${dot} `);
 }
-
-/** The part of the filter that needs a new query when it changes. */
-export function serverKey(f: Filter): string {
-  return `${f.olderThanSeconds}|${f.idleSeconds ?? ''}|${f.includeChildren}`;
-}

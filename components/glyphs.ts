@@ -25,7 +25,7 @@ let current = UNICODE;
 export const G = (): Glyphs => current;
 
 /** Chosen once at start (and by tests). */
-export function useAsciiGlyphs(on: boolean): void {
+export function setAsciiGlyphs(on: boolean): void {
   current = on ? ASCII : UNICODE;
 }
 

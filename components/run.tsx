@@ -5,7 +5,7 @@ import type { ExecutionSource } from '../src/source.js';
 import { openSession, type Session } from './session.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
-import { toAscii, unicodeTerminal, useAsciiGlyphs } from './glyphs.js';
+import { toAscii, unicodeTerminal, setAsciiGlyphs } from './glyphs.js';
 
 export interface InteractiveOptions {
   connection: ConnectionOptions;
@@ -61,7 +61,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
 
   let quitCode = 0;
   if (!unicodeTerminal(process.env)) {
-    useAsciiGlyphs(true);
+    setAsciiGlyphs(true);
     // Whatever is still non-ASCII (Ink's own ellipsis, text from the database) is translated on the way out.
     const write = process.stdout.write.bind(process.stdout) as (chunk: unknown, ...rest: unknown[]) => boolean;
     process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? toAscii(chunk) : chunk, ...rest)) as typeof process.stdout.write;

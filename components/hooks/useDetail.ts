@@ -1,8 +1,7 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useEffectEvent, useState } from 'react';
 import type { ShowData } from '../../src/format/human.js';
 import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
-import { useLatest } from './useLatest.js';
 
 export const DETAIL_EVENTS = 200;
 
@@ -16,7 +15,8 @@ export interface Detail {
 /** The detail of one execution, reloaded with the list's rhythm; keeps the last data on error. */
 export function useDetail(source: ExecutionSource, id: string | null, o: { refreshMs: number; paused: boolean; frozen: boolean; refreshToken: number }): Detail {
   const [state, setState] = useState<Detail>({ id: null, data: undefined, error: null });
-  const latest = useLatest(o);
+  // Read when the next reload is due: a change of pace does not restart the loop.
+  const pace = useEffectEvent(() => ({ paused: o.paused, refreshMs: o.refreshMs }));
   useEffect(() => {
     if (id === null || o.frozen) return;
     let stopped = false;
@@ -31,8 +31,8 @@ export function useDetail(source: ExecutionSource, id: string | null, o: { refre
         setState((prev) => ({ id, data: prev.id === id ? prev.data : undefined, error: errorLine(error, source.db.label) }));
       }
       timer = setTimeout(() => {
-        if (!stopped && !latest.current.paused) void load();
-      }, latest.current.refreshMs);
+        if (!stopped && !pace().paused) void load();
+      }, pace().refreshMs);
     };
     void load();
     return () => {

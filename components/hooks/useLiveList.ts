@@ -1,9 +1,8 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
 import type { ExecutionSource } from '../../src/source.js';
 import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
-import { useLatest } from './useLatest.js';
 import { DEFAULT_HISTORY_DAYS, ThresholdCache, withHistory } from '../../src/thresholds.js';
 
 const THRESHOLDS_TTL_MS = 10 * 60_000;
@@ -48,7 +47,8 @@ interface Options {
  */
 export function useLiveList(o: Options): LiveList {
   const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' }, loading: null });
-  const latest = useLatest(o);
+  // The options as they are when a refresh runs: only the deps below restart the loop.
+  const current = useEffectEvent(() => o);
   const running = useMemo(() => o.source.live(), [o.source]);
   // Learned thresholds, read again every few minutes: the RATIO column, `ratio>3`, the ratio sort.
   const thresholds = useMemo(
@@ -69,7 +69,7 @@ export function useLiveList(o: Options): LiveList {
     let failures = 0;
 
     const tick = async () => {
-      const { source, filter, keepIds, reconcileToken } = latest.current;
+      const { source, filter, keepIds, reconcileToken } = current();
       // A chunked full load says how far it got (src/noetl/chunks.ts), a few times a second.
       const progress = setInterval(() => {
         const p = running.loadProgress ?? null;
@@ -101,13 +101,13 @@ export function useLiveList(o: Options): LiveList {
         failures = 0;
         setState((prev) => ({ rows: mergeRows(prev.rows, fresh, keep, why), health, refreshedAt: Date.now(), connection: { state: 'up' }, loading: null }));
         appliedKey.current = key;
-        schedule(latest.current.refreshMs);
+        schedule(current().refreshMs);
       } catch (error) {
         clearInterval(progress);
         if (stopped) return;
         failures++;
         const delay = backoffMs(failures);
-        const message = errorLine(error, latest.current.source.db.label);
+        const message = errorLine(error, current().source.db.label);
         setState((prev) => ({ ...prev, connection: { state: 'down', error: message, retryAt: Date.now() + delay, failures }, loading: null }));
         schedule(delay);
       }
@@ -115,7 +115,7 @@ export function useLiveList(o: Options): LiveList {
     const schedule = (ms: number) => {
       timer = setTimeout(() => {
         // Paused: stop here; resuming bumps refreshToken, which starts again.
-        if (!stopped && !latest.current.paused) void tick();
+        if (!stopped && !current().paused) void tick();
       }, ms);
     };
     void tick();

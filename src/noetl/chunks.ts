@@ -23,7 +23,7 @@ export interface IdRange {
 
 export const WHOLE_RANGE: IdRange = { lo: MIN_ID.toString(), hi: MAX_ID.toString() };
 
-/** One leaf of the event table as chunkStatsSql() reads it. */
+/** One leaf of the event table as eventLeavesSql() (src/noetl/sql.ts) reads it. */
 export interface LeafStats {
   /** pg_class.reltuples: -1 (never analyzed) or an estimate. */
   rows: number;

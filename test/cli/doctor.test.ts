@@ -123,7 +123,7 @@ async function openDoctor(backend: Backend, seed: (db: Database, schema: string)
       try {
         await q(s);
       } catch (error) {
-        throw new Error(`${(error as Error).message}\n  in: ${s}`);
+        throw new Error(`${(error as Error).message}\n  in: ${s}`, { cause: error });
       }
     }
   };
@@ -182,7 +182,7 @@ async function runStatements(statements: string[], url: string): Promise<void> {
       try {
         await client.query(s);
       } catch (error) {
-        throw new Error(`${(error as Error).message}\n  in: ${s}`);
+        throw new Error(`${(error as Error).message}\n  in: ${s}`, { cause: error });
       }
     }
   } finally {

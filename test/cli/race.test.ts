@@ -3,7 +3,7 @@
  * session (PGlite is one session in one process), so these run there only.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { resolveConnection } from '../../src/config.js';
 import { openDatabase } from '../../src/db/open.js';

@@ -4,7 +4,7 @@
  * test's PostgreSQL database): the same catalog entry, the same workload,
  * linked back (Rust keeps the baggage in the new start event's meta.trace).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { describePostgres } from '../helpers/db.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';

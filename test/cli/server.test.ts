@@ -74,7 +74,6 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
     api.fault = null;
   });
 
-  const events = async (id: string) => (await d.events(id)).filter((e) => e.age_s < 300 && !['command.claimed', 'command_claimed'].includes(e.event_type));
   const newRows = async (id: string) => (await d.events(id)).filter((e) => e.age_s < 120).map((e) => e.event_type);
 
   it('cancel --cascade goes parents first, each through the server, and reports each outcome', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { DAG_CONFIG, JOBS_CONFIG, RUN, RUNS_CONFIG, seedDag, seedJobs, seedRuns } from '../status-table/fixtures.js';
 import { cliPath, jsonOf, runCli, show } from '../helpers/cli.js';

@@ -39,7 +39,7 @@ const WORKERS = ['w-1', 'w-2', 'w-3'];
 const minutesAgo = (rnd: () => number, max: number) => Math.floor(rnd() * max) + 0.5;
 
 function comparable(e: Execution) {
-  const { age_seconds, idle_seconds, worker_heartbeat_age_seconds, ...rest } = e;
+  const { age_seconds, idle_seconds, worker_heartbeat_age_seconds: _heartbeat, ...rest } = e;
   return { ...rest, age: Math.round(age_seconds / 10), idle: idle_seconds === null ? null : Math.round(idle_seconds / 10) };
 }
 

@@ -1,13 +1,5 @@
-/** Run `fn` over items with at most `limit` at once (each is often a node process); results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
+/**
+ * Many things at once but at most `limit` (each is often a node process):
+ * the product's own bounded map, results in input order.
+ */
+export { mapLimited as mapLimit } from '../../src/noetl/chunks.js';

@@ -14,10 +14,12 @@ export interface CountingDatabase extends Database {
 
 export function countingDatabase(db: Database): CountingDatabase {
   const statements: string[] = [];
-  const counted = (q: Queryable): Queryable['query'] => (text, params) => {
-    statements.push(text);
-    return q.query(text, params);
-  };
+  const counted =
+    (q: Queryable): Queryable['query'] =>
+    (text, params) => {
+      statements.push(text);
+      return q.query(text, params);
+    };
   return {
     kind: db.kind,
     label: db.label,

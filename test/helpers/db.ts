@@ -89,6 +89,7 @@ export async function createTestDatabase(backend: Backend, schemaOpts: SchemaOpt
     throw new Error(
       `PostgreSQL at ${POSTGRES_URL} is unreachable (${(error as Error).message}). Start it with: ` +
         'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or run NOETL_TEST_BACKENDS=pglite npm test',
+      { cause: error },
     );
   }
   await db.query(noetlSchemaSql(schema, schemaOpts));

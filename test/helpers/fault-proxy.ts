@@ -43,11 +43,10 @@ export class FaultProxy {
   ) {}
 
   static async start(targetPort = 5432): Promise<FaultProxy> {
-    let proxy!: FaultProxy;
     const server = createServer((client) => proxy.accept(client));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    proxy = new FaultProxy(server, port, targetPort);
+    const proxy = new FaultProxy(server, port, targetPort);
     return proxy;
   }
 

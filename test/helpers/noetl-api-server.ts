@@ -305,7 +305,7 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
     req.on('end', () => {
       void (async () => {
         const path = (req.url ?? '/').split('?')[0]!;
-        let body: Record<string, unknown> = {};
+        let body: Record<string, unknown>;
         try {
           body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
         } catch {

@@ -97,7 +97,7 @@ export async function startPgbouncer(opts: { poolMode: 'transaction' | 'session'
       if (attempt > 50 || child.exitCode !== null) {
         const log = bouncer.log();
         await bouncer.stop();
-        throw new Error(`pgbouncer did not start: ${(error as Error).message}\n${log}`);
+        throw new Error(`pgbouncer did not start: ${(error as Error).message}\n${log}`, { cause: error });
       }
       await new Promise((r) => setTimeout(r, 100));
     }

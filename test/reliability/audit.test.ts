@@ -7,7 +7,7 @@
  * displays them in its human output.
  */
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';

@@ -12,7 +12,7 @@
  * Every case points at a real database and schema with running executions,
  * so that an input wrongly accepted would really run (and maybe write).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';

@@ -5,7 +5,7 @@
  * executions. See test/helpers/reliability-concurrency.ts for what each
  * count means; `npm run soak` runs the same round for N minutes.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { formatRound, runConcurrencyRound } from '../helpers/reliability-concurrency.js';
 import { describePostgres } from '../helpers/db.js';
 

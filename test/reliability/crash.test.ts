@@ -12,7 +12,7 @@
  * there. A second kill lands wherever it lands (right after the next commit
  * is seen), and the invariant must hold either way.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';

@@ -7,7 +7,7 @@
  * a client that never finishes its request.
  */
 import { connect as tcpConnect } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';

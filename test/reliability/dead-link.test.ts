@@ -11,7 +11,7 @@
  * With --statement-timeout 1 the deadline is 3 s and an idle transaction on
  * the server ends after 2 s (src/db/session.ts).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';

@@ -13,7 +13,7 @@
  * consoles of other test files are never touched.
  */
 import { MARK_BATCH_EXECUTIONS } from '../../src/noetl/mark.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';

@@ -10,7 +10,7 @@
  * control character either, and give back exactly the stored values (the
  * timeline's `error` is documented as cut to 2,000 characters).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';

@@ -11,7 +11,7 @@
  *   25006) when markExecutions tries to write, even though no console code
  *   stands in the way; the bin refuses too, and nothing is written.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { currentActor } from '../../src/audit.js';
 import { openPostgres } from '../../src/db/postgres.js';

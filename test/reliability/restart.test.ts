@@ -11,7 +11,7 @@
  * nothing is written; a console started while the server is down exits 1
  * (connection refused); after the restart the same commands work.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';

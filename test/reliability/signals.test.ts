@@ -9,7 +9,7 @@
  * screen, cursor shown) in every state, and a write in progress is waited for.
  */
 import { MARK_BATCH_EXECUTIONS } from '../../src/noetl/mark.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { POSTGRES_SKIP_REASON, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';

@@ -4,7 +4,7 @@
  * real PostgreSQL has a second session, so this runs there.
  */
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { openPostgres } from '../../src/db/postgres.js';
 import type { MarkResult } from '../../src/noetl/mark.js';

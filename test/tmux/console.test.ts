@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, eventsOf, type TestDatabase } from '../helpers/db.js';
 import { openPostgres } from '../../src/db/postgres.js';
@@ -45,7 +45,7 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     expect(screen).toContain('shown 5');
 
     tm.keys('j', 'j', 'Space', 'j', 'Space');
-    screen = await tm.waitForText('marked 2');
+    await tm.waitForText('marked 2');
     tm.keys('c');
     screen = await tm.waitForText('will change:');
     expect(screen).toContain('Cancel 2 + 1 running child = 3');

@@ -1,8 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
-import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { closesOf } from '../helpers/closes.js';
+import { eventsOf } from '../helpers/db.js';
 import { countingDatabase } from '../helpers/counting.js';
 import { KEYS, consoleCloses, cursorLine, freshSchema, press, renderApp, inkSuite, rowOf, tail, TEST_ACTOR, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { finishOutside, listOrder, seedList, type ListIds } from './seed.js';
@@ -77,7 +75,7 @@ describe('confirmation dialog', () => {
     expect(frame).toContain('3 will change: 2 selected + 1 running descendant · 1 skipped');
 
     await press(s, KEYS.tab, 't');
-    frame = await waitForText(s, '[ ] cascade');
+    await waitForText(s, '[ ] cascade');
     frame = await waitForText(s, '2 will change');
     expect(frame).toContain('Cancel 2 executions');
     expect(frame).not.toContain('etl/child');
@@ -148,11 +146,11 @@ describe('confirmation dialog', () => {
     await press(s, 'c');
     await waitForText(s, 'Type 12 to confirm');
     await press(s, KEYS.enter);
-    let frame = await waitForText(s, '> Type 12 to confirm:');
+    await waitForText(s, '> Type 12 to confirm:');
     await press(s, KEYS.enter);
     await waitForText(s, 'the count is missing');
     await press(s, '1', '3', KEYS.enter);
-    frame = await waitForText(s, '13 is not 12');
+    let frame = await waitForText(s, '13 is not 12');
     expect(frame).toContain('> Type 12 to confirm: 13');
     // t is not a digit: the count stays.
     await press(s, 't');
@@ -213,8 +211,8 @@ describe('detail view', () => {
     const { s, ids } = await setup();
     await moveTo(s, ids, ids.parent);
     await press(s, KEYS.enter);
-    let frame = await waitForText(s, `Execution ${ids.parent}`);
-    frame = await waitForText(s, 'Events (newest first');
+    await waitForText(s, `Execution ${ids.parent}`);
+    let frame = await waitForText(s, 'Events (newest first');
     expect(frame).toMatch(/State\s+RUNNING/);
     expect(frame).toMatch(/Started\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, age 1h10m/);
     expect(frame).toMatch(/Idle\s+1h08m since step.exit/);

@@ -1,10 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import type { ExecutionBuilder } from '../../src/demo/scenario.js';
 import { Scenario } from '../fixtures/scenario.js';
-import { closesOf } from '../helpers/closes.js';
-import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { eventsOf } from '../helpers/db.js';
+import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText, waitUntil } from './helpers.js';
 import { listOrder, seedList } from './seed.js';
 
 const { db, show } = inkSuite();

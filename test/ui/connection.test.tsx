@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
-import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
-import { KEYS, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText, type Screen } from './helpers.js';
+import { eventsOf } from '../helpers/db.js';
+import { KEYS, freshSchema, inkSuite, press, renderApp, tail, waitForNoText, waitForText } from './helpers.js';
 import { finishOutside, seedList } from './seed.js';
 
 /**
@@ -57,7 +57,7 @@ describe('database trouble', () => {
     // Meanwhile the world moves on; once back, the app shows it without a key press.
     await finishOutside(ui.db, schema, ids.delta);
     db.down = false;
-    frame = await waitForNoText(s, 'disconnected');
+    await waitForNoText(s, 'disconnected');
     frame = await waitForNoText(s, tail(ids.delta));
     expect(frame).toContain(tail(ids.hotel));
     expect(frame.split('\n')[0]).toMatch(/live 0\.3s/);

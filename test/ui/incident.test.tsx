@@ -2,16 +2,14 @@
  * Issue 14's incident, in the component: a dead worker pool left 30 runs of one
  * playbook stuck, each with a running child, among a few other stuck ones.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
-import { closesOf } from '../helpers/closes.js';
-import { createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { eventsOf } from '../helpers/db.js';
 import { footerItems, helpLines } from '../../components/keymap.js';
-import { toAscii, unicodeTerminal, useAsciiGlyphs } from '../../components/glyphs.js';
-import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, renderSized, rowOf, tail, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import { toAscii, unicodeTerminal, setAsciiGlyphs } from '../../components/glyphs.js';
+import { KEYS, consoleCloses, cursorLine, freshSchema, inkSuite, press, renderApp, renderSized, rowOf, tail, waitForNoText, waitForText, waitUntil } from './helpers.js';
 import { finishOutside, seedIncident, seedList } from './seed.js';
 
-const { db, show } = inkSuite({ afterEach: () => useAsciiGlyphs(false) });
+const { db, show } = inkSuite({ afterEach: () => setAsciiGlyphs(false) });
 
 const REASON = 'INC-7 worker pool died';
 /** The closes the console wrote, newest per execution, by id. */
@@ -118,7 +116,7 @@ describe('the filter language in /', () => {
     await waitForText(s, 'shown 33');
     await press(s, '/', 'diag:"worker dead" worker:w-dead age>1h', KEYS.enter);
     let frame = await waitForText(s, 'shown 30 · marked 0 · stuck 63');
-    expect(frame.split('\n')[1]).toMatch(/^shown 30 · marked 0 · stuck 63  filter "diag:"worker dead" worker:w-dead age>1h/);
+    expect(frame.split('\n')[1]).toMatch(/^shown 30 · marked 0 · stuck 63 {2}filter "diag:"worker dead" worker:w-dead age>1h/);
     expect(frame).not.toContain('hourly_rollup');
     await press(s, 'a');
     await waitForText(s, 'shown 30 · marked 30 · stuck 63');
@@ -191,17 +189,17 @@ describe('tree', () => {
     await press(s, ...Array(lines.filter((l) => /^[> ][* ] /.test(l) && /etl|vendor/.test(l)).findIndex((l) => l.includes(tail(ids.parent)))).fill('j'));
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.parent)), 'cursor on parent');
     await press(s, KEYS.enter);
-    frame = await waitForText(s, /Child executions \(2\)/);
+    await waitForText(s, /Child executions \(2\)/);
     const picked = new RegExp(`>\\s+└ ${ids.child} RUNNING`);
     await press(s, KEYS.tab);
     await waitForText(s, /^>\s+└ /m);
     if (!picked.test(s.lastFrame())) await press(s, KEYS.tab);
-    frame = await waitForText(s, picked);
+    await waitForText(s, picked);
     await press(s, KEYS.enter);
-    frame = await waitForText(s, `Execution ${ids.child}`);
+    await waitForText(s, `Execution ${ids.child}`);
     await waitForText(s, new RegExp(`Parent\\s+${ids.parent}`));
     await press(s, KEYS.escape);
-    frame = await waitForText(s, `Execution ${ids.parent}`);
+    await waitForText(s, `Execution ${ids.parent}`);
     await press(s, KEYS.shiftTab, KEYS.shiftTab); // two children: round to the same one
     await waitForText(s, picked);
     await press(s, KEYS.escape);
@@ -219,7 +217,7 @@ describe('full ids', () => {
     let frame = await waitForText(s, tail(ids.hotel));
     expect(rowOf(frame, ids.hotel)).toContain(` ${ids.hotel} etl/hotel`);
     await press(s, 'j', 'y');
-    frame = await waitForText(s, `copied ${ids.golf}`);
+    await waitForText(s, `copied ${ids.golf}`);
     expect(copies).toEqual([ids.golf]);
     s.resize!(80, 24);
     frame = await waitForText(s, `…${tail(ids.hotel)} `);
@@ -288,7 +286,7 @@ describe('honest state', () => {
     expect(unicodeTerminal({ LC_ALL: 'C', LANG: 'en_US.UTF-8' })).toBe(false);
     expect(unicodeTerminal({ LANG: 'C.UTF-8', TERM: 'xterm' })).toBe(true);
     expect(toAscii('age≥5m · …12 ╭─╮ └ é')).toBe('age>5m - ~12 +-+ ` ?');
-    useAsciiGlyphs(true);
+    setAsciiGlyphs(true);
     const schema = await freshSchema(db);
     const ids = await seedList(db, schema);
     const s = show(renderApp({ db, schema }));

@@ -9,7 +9,6 @@ const O: MetricsOptions = { stuckSeconds: 300, longRunningSeconds: 3600, topPath
 const ESC = '\u001b';
 /** One sample line of the text format: name, labels with escaped values, a number. */
 const SAMPLE = /^[a-z_]+(\{[a-z_]+="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-z_]+="(?:[^"\\\n]|\\[\\"n])*")*\})? (?:-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN)$/;
-// eslint-disable-next-line no-control-regex -- the point: find raw control characters
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** A label value as Prometheus reads it back. */
