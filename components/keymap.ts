@@ -218,7 +218,7 @@ export function helpLines(actions?: readonly Action[]): { title: string; rows: {
     }));
 }
 
-/** The keys section of README.md, generated from the table (test/ui/keymap.test.ts keeps them equal). */
+/** The keys section of README.md, generated from the table (test/unit/keymap.test.ts keeps them equal). */
 export function keysMarkdown(): string {
   const out: string[] = [];
   for (const group of helpLines()) {

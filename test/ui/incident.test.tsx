@@ -200,6 +200,7 @@ describe('tree', () => {
     await waitForText(s, new RegExp(`Parent\\s+${ids.parent}`));
     await press(s, KEYS.escape);
     await waitForText(s, `Execution ${ids.parent}`);
+    await waitForText(s, /Child executions \(2\)/); // loaded: the title alone shows while loading, when Tab has no children yet
     await press(s, KEYS.shiftTab, KEYS.shiftTab); // two children: round to the same one
     await waitForText(s, picked);
     await press(s, KEYS.escape);

@@ -1,4 +1,4 @@
-/** The reducer alone (components/state.ts is pure): the dialog's editing and the keys that race a render. */
+/** The reducer alone (components/state.ts is pure): moving, marking, filters, the dialog's editing and the keys that race a render. */
 import { describe, expect, it } from 'vitest';
 import { initialState, reduce, type DialogState, type UiState, type View } from '../../components/state.js';
 
@@ -82,5 +82,79 @@ describe('the reducer', () => {
     expect(s.message?.text).toBe('cancel: closed, nothing written');
     s = keys(s, v, 'c', 'ctrl+c');
     expect(s).toMatchObject({ quitting: true, exitCode: 130 });
+  });
+
+  it('moves the cursor by row, page, top and bottom, clamped to the rows shown', () => {
+    const v = view({ ids: ['a', 'b', 'c', 'd', 'e'], pageSize: 2 });
+    let s = keys(start(), v, 'down');
+    expect(s.cursorId).toBe('b');
+    s = keys(s, v, 'pagedown');
+    expect(s.cursorId).toBe('d');
+    s = keys(s, v, 'pagedown', 'down', 'j');
+    expect(s.cursorId).toBe('e');
+    s = keys(s, v, 'g');
+    expect(s).toMatchObject({ cursorId: 'a', cursorIndex: 0 });
+    s = keys(s, v, 'up');
+    expect(s.cursorId).toBe('a');
+    s = keys(s, v, 'G');
+    expect(s.cursorId).toBe('e');
+    expect(keys(start(), view({ ids: [] }), 'down', 'G').cursorId).toBeNull();
+  });
+
+  it('space marks and moves on; a marks every row shown but the gone ones; a gone row is not marked', () => {
+    const v = view({ goneIds: new Set(['3']) });
+    let s = keys(start(), v, 'space', 'space');
+    expect([...s.marks].sort()).toEqual(['1', '2']);
+    s = keys(s, v, 'up', 'space');
+    expect([...s.marks]).toEqual(['1']);
+    s = keys(start(), v, 'down', 'down', 'space');
+    expect(s.marks.size).toBe(0);
+    expect(s.message?.text).toBe('that execution is gone: nothing to mark');
+    s = keys(s, v, 'a');
+    expect([...s.marks].sort()).toEqual(['1', '2', '4']);
+  });
+
+  it('the age presets, + and -, idle steps and children change the filter in state', () => {
+    const v = view();
+    let s = keys(start(), v, '3');
+    expect(s.filter.olderThanSeconds).toBe(3600);
+    s = keys(s, v, '+');
+    expect(s.filter.olderThanSeconds).toBe(6 * 3600);
+    s = keys(s, v, '-', '-');
+    expect(s.filter.olderThanSeconds).toBe(15 * 60);
+    s = keys(s, v, 'i');
+    expect(s.filter.idleSeconds).toBe(5 * 60);
+    s = keys(s, v, 'h');
+    expect(s.filter.includeChildren).toBe(true);
+  });
+
+  it('p pauses and resumes (resuming asks for a refresh); r refreshes, ctrl-r reloads everything', () => {
+    const v = view();
+    let s = keys(start(), v, 'p');
+    expect(s).toMatchObject({ paused: true, refreshToken: 0 });
+    s = keys(s, v, 'p');
+    expect(s).toMatchObject({ paused: false, refreshToken: 1 });
+    s = keys(s, v, 'r');
+    expect(s).toMatchObject({ refreshToken: 2, reconcileToken: 0 });
+    s = keys(s, v, 'ctrl+r');
+    expect(s).toMatchObject({ refreshToken: 3, reconcileToken: 1 });
+  });
+
+  it('no dialog when read-only, disconnected or the source cannot write that action; marks outside the filter come first', () => {
+    expect(keys(start(), view({ readOnly: true }), 'c')).toMatchObject({ overlay: null, message: { text: 'read-only mode: cannot cancel (started with --read-only)' } });
+    expect(keys(start(), view({ connected: false }), 'f').overlay).toBeNull();
+    expect(keys(start(), view({ actions: ['fail'] }), 'c').message?.text).toMatch(/^this source cannot cancel/);
+    const marked = keys(start(), view(), 'space');
+    const d = dialog(keys(marked, view({ ids: ['2', '3'] }), 'c'));
+    expect(d).toMatchObject({ action: 'cancel', ids: ['1'], outside: ['1'] });
+  });
+
+  it('q quits with 0; Enter on the list opens the detail and Esc goes back', () => {
+    const v = view();
+    let s = keys(start(), v, 'down', 'enter');
+    expect(s.detail?.id).toBe('2');
+    s = keys(s, v, 'escape');
+    expect(s.detail).toBeNull();
+    expect(keys(start(), v, 'q')).toMatchObject({ quitting: true, exitCode: 0 });
   });
 });
