@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Actor } from '../../src/audit.js';
 import type { Database } from '../../src/db/database.js';
 import { NoetlSource } from '../../src/noetl/source.js';
+import type { ExecutionSource } from '../../src/source.js';
 import { App, type AppProps } from '../../components/App.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { closesOf } from '../helpers/closes.js';
@@ -98,12 +99,13 @@ export interface Screen {
   resize?(columns: number, rows: number): void;
 }
 
-type Props = Partial<Omit<AppProps, 'source'>> & { db: Database; schema: string };
+/** The app on a NoETL schema of the file's database, or on a source of its own (test/helpers/fake-source.ts). */
+type Props = Partial<Omit<AppProps, 'source'>> & ({ db: Database; schema: string } | { source: ExecutionSource });
 
 function appElement(p: Props) {
   return (
     <App
-      source={new NoetlSource(p.db, p.schema)}
+      source={'source' in p ? p.source : new NoetlSource(p.db, p.schema)}
       readOnly={p.readOnly ?? false}
       filter={p.filter ?? { olderThanSeconds: 300, idleSeconds: null, text: '', includeChildren: false }}
       refreshSeconds={p.refreshSeconds ?? 600}

@@ -55,7 +55,24 @@ describe('the keymap', () => {
 
 describe('key names', () => {
   const key = (over: Partial<Key> = {}) => ({ ...Object.fromEntries(Object.keys(NO_KEY).map((k) => [k, false])), ...over }) as Key;
-  const NO_KEY = { upArrow: 0, downArrow: 0, leftArrow: 0, rightArrow: 0, pageUp: 0, pageDown: 0, home: 0, end: 0, return: 0, escape: 0, tab: 0, shift: 0, backspace: 0, delete: 0, ctrl: 0, meta: 0 };
+  const NO_KEY = {
+    upArrow: 0,
+    downArrow: 0,
+    leftArrow: 0,
+    rightArrow: 0,
+    pageUp: 0,
+    pageDown: 0,
+    home: 0,
+    end: 0,
+    return: 0,
+    escape: 0,
+    tab: 0,
+    shift: 0,
+    backspace: 0,
+    delete: 0,
+    ctrl: 0,
+    meta: 0,
+  };
 
   it('names special keys, ctrl chords and space', () => {
     expect(keyName('', key({ upArrow: true }))).toBe('up');
