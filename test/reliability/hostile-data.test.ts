@@ -139,7 +139,8 @@ describePostgres('hostile data in a UTF-8 database', () => {
     for (const line of r.stdout.trimEnd().split('\n')) if (!line.startsWith('#')) expect(line).toMatch(sample);
     const paths = r.stdout.split('\n').filter((l) => l.startsWith('noetl_console_running_executions_by_path{'));
     expect(paths.some((l) => l.includes('path="hostile/\\\\x1b[2J\\\\x1b[31mRED'))).toBe(true); // ESC as \x1b text, its backslash escaped
-    expect(paths).toHaveLength(3); // the root, its child, the plain one: three series
+    expect(paths.filter((l) => l.includes('path="hostile/\\\\x1b'))).toHaveLength(2); // the root and its child: a series each, never merged or cut
+    expect(new Set(paths.map((l) => l.replace(/ \S+$/, ''))).size).toBe(paths.length); // no label set twice
   });
 
   it('JSON output carries no raw control character a terminal would act on (ESC, C0, DEL, C1)', async () => {

@@ -73,15 +73,17 @@ export class TmuxSession {
     }
   }
 
-  waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
-    return eventually(
+  async waitFor(check: (screen: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+    // Wrapped: the screen of a session that has ended is '' and still an answer.
+    const seen = await eventually(
       what,
       () => {
         const screen = this.screen();
-        return check(screen) && screen;
+        return check(screen) && { screen };
       },
       { timeoutMs, intervalMs: 100, detail: () => `screen:\n${this.screen()}` },
     );
+    return seen.screen;
   }
 
   waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
