@@ -158,7 +158,7 @@ describe('sorting', () => {
     expect(order(frame)[0]).toBe('vendor');
     expect(cursorLine(frame)).toContain(tail(ids.alpha));
     await press(s, '>', '>'); // path → age → ratio (over the learned p95; no history here: below every ratio)
-    frame = await waitForText(s, 'sort ratio↓');
+    await waitForText(s, 'sort ratio↓');
     await press(s, '>'); // → idle
     frame = await waitForText(s, 'sort idle↓');
     expect(frame).toMatch(/ IDLE↓ /);
