@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
-import { listJsonRow } from '../src/noetl/model.js';
+import { listJsonRow } from '../src/format/json-rows.js';
 import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
-import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
+import { FilterError, matchFilter, parseFilter } from '../src/core/filter-language.js';
 import { UsageError } from '../src/errors.js';
 import { countFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan } from './flags.js';

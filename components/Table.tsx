@@ -3,6 +3,7 @@ import { cellText, fit, MARKER_WIDTH, type Column } from './columns.js';
 import type { Row, Sort } from './rows.js';
 import { G } from './glyphs.js';
 import type { Theme } from './theme.js';
+import type { Severity } from '../src/core/execution.js';
 
 interface Props {
   rows: readonly Row[];
@@ -27,9 +28,9 @@ export function windowTop(prevTop: number, cursor: number, height: number, total
   return Math.max(0, Math.min(top, Math.max(0, total - height)));
 }
 
-function diagColor(theme: Theme, diagnosis: string): string | undefined {
-  if (/^(worker dead|worker unknown|never claimed|failed step)/.test(diagnosis)) return theme.danger;
-  if (/^(idle|stalled|no progress)/.test(diagnosis)) return theme.warn;
+function diagColor(theme: Theme, severity: Severity): string | undefined {
+  if (severity === 'danger') return theme.danger;
+  if (severity === 'warn') return theme.warn;
   return undefined;
 }
 
@@ -65,7 +66,7 @@ export function Table(p: Props) {
             {marker}
             {before.map((c) => c.text).join(' ')}
             {diag ? (
-              <Text color={row.gone || marked || isCursor ? rowColor : diagColor(t, row.e.diagnosis)}>{` ${diag.text}`}</Text>
+              <Text color={row.gone || marked || isCursor ? rowColor : diagColor(t, row.e.severity)}>{` ${diag.text}`}</Text>
             ) : null}
             {ch ? ` ${ch.text}` : ''}
           </Text>

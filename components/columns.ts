@@ -1,7 +1,7 @@
 import { formatSeconds } from '../src/duration.js';
-import { safeText } from '../src/format/sanitize.js';
-import type { Execution } from '../src/noetl/model.js';
+import { safeText } from '../src/sanitize.js';
 import { G } from './glyphs.js';
+import { type Execution } from '../src/core/execution.js';
 
 export type ColumnKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch';
 

@@ -1,10 +1,12 @@
 import { formatSeconds } from '../src/duration.js';
-import { auditText, type ShowData } from '../src/format/human.js';
-import { safeText } from '../src/format/sanitize.js';
+import { auditText, timelineEvents } from '../src/format/human.js';
+import { safeText } from '../src/sanitize.js';
 import { clockTime } from './connection.js';
 import { seg, type Line } from './Lines.js';
 import { stateColor, type Theme } from './theme.js';
 import { G } from './glyphs.js';
+import { workerOf } from '../src/core/execution.js';
+import type { ShowData } from '../src/core/show.js';
 
 /** 2026-05-01 12:00:05 UTC from an ISO time. */
 export function utcTime(iso: string | null): string {
@@ -21,13 +23,15 @@ function eventTime(iso: string): string {
 /** The scrollable body of the detail view: fields, child tree, event timeline. */
 export function detailLines(d: ShowData, theme: Theme, selectedChild: number | null = null): Line[] {
   const e = d.execution;
+  const table = e.source === 'status-table' ? e : null;
+  const worker = workerOf(e);
   const field = (name: string, ...value: Line): Line => [seg(name.padEnd(13), { dim: true }), ...value];
   const lines: Line[] = [
     field('State', seg(e.state.toUpperCase(), { bold: true, color: stateColor(theme, e.state) }), seg(e.state === 'running' ? `  ${safeText(e.diagnosis)}` : '')),
     // A status table's row has a status and display columns instead of a playbook.
-    field(e.status !== undefined ? 'Path' : 'Playbook', seg(safeText(e.path ?? '?'))),
-    ...(e.status !== undefined ? [field('Status', seg(safeText(e.status ?? '-')))] : []),
-    ...Object.entries(e.display ?? {}).map(([k, v]) => field(safeText(k, 12), seg(safeText(v ?? '-')))),
+    field(table ? 'Path' : 'Playbook', seg(safeText(e.path ?? '?'))),
+    ...(table ? [field('Status', seg(safeText(table.status ?? '-')))] : []),
+    ...Object.entries(table?.display ?? {}).map(([k, v]) => field(safeText(k, 12), seg(safeText(v ?? '-')))),
     field('Started', seg(`${utcTime(e.started_at)}, age ${formatSeconds(e.age_seconds)}`)),
     ...(e.finished_at ? [field('Finished', seg(utcTime(e.finished_at)))] : []),
     field('Idle', seg(`${formatSeconds(e.idle_seconds)} since ${safeText(e.last_event_type ?? '-', 40)}`)),
@@ -35,13 +39,13 @@ export function detailLines(d: ShowData, theme: Theme, selectedChild: number | n
     field('Stuck step', seg(safeText(e.stuck_step ?? '-'), { color: e.stuck_step ? theme.warn : undefined })),
     field(
       'Worker',
-      ...(e.worker_id
+      ...(worker
         ? [
-            seg(`${safeText(e.worker_id, 60)}  `),
-            e.worker_alive
+            seg(`${safeText(worker.id, 60)}  `),
+            worker.alive
               ? seg('heartbeat fresh', { color: theme.ok })
               : seg('no fresh heartbeat', { color: theme.danger, bold: true }),
-            seg(e.worker_heartbeat_age_seconds !== null ? ` (${formatSeconds(e.worker_heartbeat_age_seconds)} ago)` : ' (never)'),
+            seg(worker.heartbeatAgeSeconds !== null ? ` (${formatSeconds(worker.heartbeatAgeSeconds)} ago)` : ' (never)'),
           ]
         : [seg('-')]),
     ),
@@ -61,8 +65,9 @@ export function detailLines(d: ShowData, theme: Theme, selectedChild: number | n
       ]);
     });
   }
-  lines.push([], [seg(`Events (newest first, ${d.events.length} of ${d.totalEvents})`, { bold: true })]);
-  for (const ev of d.events) {
+  const events = timelineEvents(d);
+  lines.push([], [seg(`Events (newest first, ${events.length} of ${d.timeline.total})`, { bold: true })]);
+  for (const ev of events) {
     lines.push([
       seg(`${eventTime(ev.created_at)}  `, { dim: true }),
       seg(safeText(ev.event_type ?? '?', 30).padEnd(22)),

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { ShowData } from '../../src/format/human.js';
 import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
 import { useLatest } from './useLatest.js';
+import { type ShowData } from '../../src/core/show.js';
 
 export const DETAIL_EVENTS = 200;
 

@@ -1,10 +1,10 @@
 import type { ChalkInstance } from 'chalk';
 import { formatSeconds } from '../duration.js';
-import { isChange, type MarkResult } from '../noetl/mark.js';
-import type { Execution, } from '../noetl/model.js';
-import type { TimelineEvent, TreeNode } from '../noetl/store.js';
-import { safeText } from './sanitize.js';
+import { safeText } from '../sanitize.js';
 import { renderTable, type Column } from './table.js';
+import { workerOf, type Execution } from '../core/execution.js';
+import { isChange, type MarkResult } from '../core/mark.js';
+import type { ShowData, TimelineEvent } from '../core/show.js';
 
 export function listLines(rows: readonly Execution[], c: ChalkInstance, maxWidth: number): string[] {
   if (rows.length === 0) return [c.green('No stuck executions.')];
@@ -46,36 +46,49 @@ export function auditText(meta: unknown): string | null {
   return parts.join(', ');
 }
 
-export interface ShowData {
-  execution: Execution;
-  events: TimelineEvent[];
-  totalEvents: number;
-  children: (TreeNode & { execution: Execution | null })[];
+const timelineLength = (d: ShowData) => (d.timeline.kind === 'events' ? d.timeline.events.length : d.timeline.steps.length);
+
+/** The timeline as event rows: a status table's steps under its noun. */
+export function timelineEvents(d: ShowData): TimelineEvent[] {
+  const t = d.timeline;
+  if (t.kind === 'events') return t.events;
+  return t.steps.map((s) => ({
+    event_id: s.step_id,
+    event_type: t.noun,
+    node_name: s.step_id,
+    status: s.status,
+    worker_id: null,
+    created_at: s.started_at ?? s.finished_at ?? '',
+    error: s.error,
+    meta: null,
+  }));
 }
 
 export function showLines(d: ShowData, c: ChalkInstance): string[] {
   const e = d.execution;
+  const table = e.source === 'status-table' ? e : null;
+  const worker = workerOf(e);
   const field = (name: string, value: string) => `${c.dim(name.padEnd(15))} ${value}`;
   const out = [
     `${c.bold('Execution')} ${e.execution_id}  ${stateText(e.state, c)}`,
-    field(e.status !== undefined ? 'Path' : 'Playbook', safeText(e.path ?? '?')),
-    e.status !== undefined ? field('Status', safeText(e.status ?? '-')) : null,
-    ...Object.entries(e.display ?? {}).map(([k, v]) => field(safeText(k, 40), safeText(v ?? '-'))),
+    field(table ? 'Path' : 'Playbook', safeText(e.path ?? '?')),
+    table ? field('Status', safeText(table.status ?? '-')) : null,
+    ...Object.entries(table?.display ?? {}).map(([k, v]) => field(safeText(k, 40), safeText(v ?? '-'))),
     field('Started', `${e.started_at} (${formatSeconds(e.age_seconds)} ago)`),
     e.finished_at ? field('Finished', e.finished_at) : null,
     field('Last event', `${safeText(e.last_event_type ?? '-')} at ${e.last_event_at ?? '-'} (idle ${formatSeconds(e.idle_seconds)})`),
     field('Last completed', safeText(e.last_step ?? '-')),
     field(
       'Stuck step',
-      `${safeText(e.stuck_step ?? '-')}${e.stuck_step_attempts != null ? ` (attempt ${e.stuck_step_attempts})` : ''}${
-        e.stuck_step_error ? `: ${safeText(e.stuck_step_error, 200)}` : ''
+      `${safeText(e.stuck_step ?? '-')}${table?.stuck_step_attempts != null ? ` (attempt ${table.stuck_step_attempts})` : ''}${
+        table?.stuck_step_error ? `: ${safeText(table.stuck_step_error, 200)}` : ''
       }`,
     ),
     field(
       'Worker',
-      e.worker_id
-        ? `${safeText(e.worker_id)} ${e.worker_alive ? c.green('alive') : c.red('no fresh heartbeat')}${
-            e.worker_heartbeat_age_seconds !== null ? ` (heartbeat ${formatSeconds(e.worker_heartbeat_age_seconds)} ago)` : ''
+      worker
+        ? `${safeText(worker.id)} ${worker.alive ? c.green('alive') : c.red('no fresh heartbeat')}${
+            worker.heartbeatAgeSeconds !== null ? ` (heartbeat ${formatSeconds(worker.heartbeatAgeSeconds)} ago)` : ''
           }`
         : '-',
     ),
@@ -83,9 +96,9 @@ export function showLines(d: ShowData, c: ChalkInstance): string[] {
     field('Children', `${e.running_children} running of ${e.total_children}`),
     field('Diagnosis', safeText(e.diagnosis)),
     '',
-    c.bold(`Events (latest ${d.events.length} of ${d.totalEvents})`),
+    c.bold(`Events (latest ${timelineLength(d)} of ${d.timeline.total})`),
   ].filter((l): l is string => l !== null);
-  for (const ev of d.events) {
+  for (const ev of timelineEvents(d)) {
     const audit = auditText(ev.meta);
     out.push(
       `  ${ev.created_at}  ${safeText(ev.event_type ?? '?', 40).padEnd(22)} ${safeText(ev.node_name ?? '', 40).padEnd(16)} ${safeText(ev.status ?? '', 20)}${

@@ -1,4 +1,4 @@
-import { safeText } from './sanitize.js';
+import { safeText } from '../sanitize.js';
 
 export interface Column<T> {
   header: string;

@@ -16,17 +16,18 @@ import type { ConnectionOptions } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { openPostgres } from '../db/postgres.js';
 import { describeDatabaseError, redact } from '../errors.js';
-import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
-import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import type { AnalyzeReport } from './statistics.js';
 import { history, verifyBatch, type BatchRecord, type HistoryFilter, type VerifyResult } from './history.js';
-import { toExecution, type DescribedRow, type Execution } from './model.js';
+import { toExecution, type DescribedRow } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
-import { compareIds, NoetlStore, type HealthCounts, type StuckFilter } from './store.js';
-import type { Action } from './vocabulary.js';
+import { compareIds, NoetlStore } from './store.js';
+import { type ShowData } from '../core/show.js';
+import { PartialMarkError, type MarkRequest, type MarkResult, type Action } from '../core/mark.js';
+import { type Execution, type HealthCounts } from '../core/execution.js';
+import { type StuckFilter } from '../core/filter.js';
 
 export interface UnreachableShard {
   /** The shard's index in NoETL's order, or "cluster" for the cluster database. */

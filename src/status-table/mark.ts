@@ -7,11 +7,11 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { UsageError } from '../errors.js';
-import { PartialMarkError, withRetry, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
-import { ACTIONS, type Action } from '../noetl/vocabulary.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
 import * as sql from './sql.js';
+import { PartialMarkError, type MarkRequest, type MarkResult, type Outcome, ACTIONS, type Action } from '../core/mark.js';
+import { withRetry } from '../db/retry.js';
 
 export const DEFAULT_MARK_BATCH = 200;
 
