@@ -23,7 +23,7 @@ import { ShardedNoetlSource } from '../src/noetl/sharded.js';
 import { NoetlStore } from '../src/noetl/store.js';
 import { generate } from './generate.js';
 import { median, run } from './measure.js';
-import { type StuckFilter } from '../src/core/filter.js';
+import type { StuckFilter } from '../src/core/filter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');

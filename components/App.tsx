@@ -31,7 +31,7 @@ import { Table, windowTop } from './Table.js';
 import { themeFor } from './theme.js';
 import { G } from './glyphs.js';
 import { isChange, type MarkResult, ACTIONS, type Action } from '../src/core/mark.js';
-import { type Execution } from '../src/core/execution.js';
+import type { Execution } from '../src/core/execution.js';
 
 export interface AppProps {
   source: ExecutionSource;

@@ -5,7 +5,7 @@ import type { Theme } from './theme.js';
 import { clockTime } from './connection.js';
 import type { BatchRecord } from '../src/noetl/history.js';
 import { safeText } from '../src/sanitize.js';
-import { type Action } from '../src/core/mark.js';
+import type { Action } from '../src/core/mark.js';
 
 /** Every key, generated from the keymap that dispatches them. */
 export function helpBody(theme: Theme, actions?: readonly Action[]): Line[] {

@@ -3,7 +3,7 @@ import { Lines } from './Lines.js';
 import { outcomeLines, outcomeSummary } from './outcomes.js';
 import type { ResultsState } from './state.js';
 import type { Theme } from './theme.js';
-import { type Execution } from '../src/core/execution.js';
+import type { Execution } from '../src/core/execution.js';
 import { ACTIONS, capitalize } from '../src/core/mark.js';
 
 /** What the write did, per execution. */

@@ -4,7 +4,7 @@ import { fit, shortId } from './columns.js';
 import { seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
 import { isChange, isWould, type MarkResult, type Outcome } from '../src/core/mark.js';
-import { type Execution } from '../src/core/execution.js';
+import type { Execution } from '../src/core/execution.js';
 
 export function outcomeText(r: MarkResult): string {
   const texts: Record<Outcome, string> = {

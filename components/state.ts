@@ -2,7 +2,7 @@ import { AGE_PRESETS, nextIdle, stepAge, type Filter } from './filters.js';
 import { lookup, type Command, type Scope } from './keymap.js';
 import { DEFAULT_SORT, SORT_KEYS, type Sort } from './rows.js';
 import { ACTIONS, type Action, type MarkResult } from '../src/core/mark.js';
-import { type Execution } from '../src/core/execution.js';
+import type { Execution } from '../src/core/execution.js';
 
 export type Focus = 'reason' | 'count' | 'no' | 'yes';
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { LiveSet, ShardCounts } from './source.js';
-import { type Execution } from './core/execution.js';
+import type { Execution } from './core/execution.js';
 
 export interface MetricsOptions {
   stuckSeconds: number;

@@ -10,10 +10,10 @@ import type { AnalyzeReport } from './noetl/statistics.js';
 import type { LoadOptions, LoadProgress } from './noetl/store.js';
 import type { UnreachableShard } from './noetl/sharded.js';
 import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
-import { type UndoResult, type MarkRequest, type MarkResult, type Action } from './core/mark.js';
-import { type ShowData } from './core/show.js';
-import { type Execution, type HealthCounts } from './core/execution.js';
-import { type StuckFilter } from './core/filter.js';
+import type { UndoResult, MarkRequest, MarkResult, Action } from './core/mark.js';
+import type { ShowData } from './core/show.js';
+import type { Execution, HealthCounts } from './core/execution.js';
+import type { StuckFilter } from './core/filter.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {

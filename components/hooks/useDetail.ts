@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
 import { useLatest } from './useLatest.js';
-import { type ShowData } from '../../src/core/show.js';
+import type { ShowData } from '../../src/core/show.js';
 
 export const DETAIL_EVENTS = 200;
 

@@ -3,7 +3,7 @@ import type { Actor } from '../../src/audit.js';
 import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
 import { isWould, type MarkResult, type Action } from '../../src/core/mark.js';
-import { type Execution } from '../../src/core/execution.js';
+import type { Execution } from '../../src/core/execution.js';
 
 export interface PreviewItem {
   result: MarkResult;

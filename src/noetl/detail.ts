@@ -1,5 +1,5 @@
 import type { NoetlStore } from './store.js';
-import { type ShowData } from '../core/show.js';
+import type { ShowData } from '../core/show.js';
 
 /** Everything `show` and the detail view need about one execution; null when it has no events. */
 export async function loadExecutionDetail(store: NoetlStore, id: string, events: number): Promise<ShowData | null> {

@@ -14,7 +14,7 @@ import type { Capabilities } from './sql.js';
 import { serverRowsSql, insertMissingRowSql } from './server-sql.js';
 import type { NoetlStore } from './store.js';
 import { PartialMarkError, isChange, type MarkRequest, type MarkResult, type Outcome, ACTIONS, type Action } from '../core/mark.js';
-import { type TerminalState } from '../core/execution.js';
+import type { TerminalState } from '../core/execution.js';
 
 /** The server failed part-way: the results so far (with `error` and `not_attempted`) and the one line. */
 export class ServerCloseError extends PartialMarkError {

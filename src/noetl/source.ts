@@ -10,8 +10,8 @@ import { parseExecutionId } from '../core/ids.js';
 import { CLOSE_ROWS } from './vocabulary.js';
 import type { ServerConfig } from './api.js';
 import { useSnapshot, type SnapshotOptions } from './snapshot.js';
-import { type MarkRequest, type MarkResult, type Action } from '../core/mark.js';
-import { type StuckFilter } from '../core/filter.js';
+import type { MarkRequest, MarkResult, Action } from '../core/mark.js';
+import type { StuckFilter } from '../core/filter.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
 import * as sql from './sql.js';
-import { PartialMarkError, type MarkRequest, type MarkResult, type Outcome, ACTIONS, type Action } from '../core/mark.js';
+import { ACTIONS, PartialMarkError, type Action, type MarkRequest, type MarkResult, type Outcome, type UndoResult } from '../core/mark.js';
 import { withRetry } from '../db/retry.js';
 
 export const DEFAULT_MARK_BATCH = 200;
@@ -100,16 +100,6 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
     req.onBatch?.(batch);
   }
   return results;
-}
-
-
-export interface UndoResult {
-  execution_id: string;
-  /** restored (or would_restore): its previous status is back; changed_since: not in the status the batch wrote any more, left alone. */
-  outcome: 'restored' | 'would_restore' | 'changed_since';
-  status: string | null;
-  previous: string | null;
-  wrote: string | null;
 }
 
 /**

@@ -3,7 +3,7 @@ import { parseFilter, matchFilter, FilterError } from '../../src/core/filter-lan
 import { backends } from '../helpers/db.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
 import { seedIncident, type IncidentIds } from '../ui/seed.js';
-import { type Execution } from '../../src/core/execution.js';
+import type { Execution } from '../../src/core/execution.js';
 
 describe('the filter language (src/core/filter-language.ts)', () => {
   const e = (over: Partial<Execution>): Execution =>

@@ -10,7 +10,7 @@ import { openPostgres } from '../../src/db/postgres.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
 import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { FILE, RUN, RUNS_CONFIG, markRequest, seedRuns, sourcesFrom } from './fixtures.js';
-import { type MarkResult } from '../../src/core/mark.js';
+import type { MarkResult } from '../../src/core/mark.js';
 
 /** Poll until fn returns a value (a liveness bound, not a timing assertion). */
 async function eventually<T>(what: string, fn: () => Promise<T | null>, limitMs = 30_000): Promise<T> {

@@ -8,7 +8,7 @@ import { parseConfig, type StatusTableConfig } from '../../src/config-file.js';
 import type { Database, QueryResult, Queryable } from '../../src/db/database.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
 import { POSTGRES_URL, type Backend, type TestDatabase } from '../helpers/db.js';
-import { type MarkRequest } from '../../src/core/mark.js';
+import type { MarkRequest } from '../../src/core/mark.js';
 
 export const FILE = 'noetl-console.config.yaml';
 
