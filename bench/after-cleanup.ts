@@ -48,10 +48,11 @@ async function main() {
     const store = new NoetlStore(db, schema);
     const fullLoad = () => new LiveRunningSet(store).refresh(true);
     const caps = await store.capabilities();
+    const listing = sql.listStuckSql(schema, caps, { olderThanSeconds: 300, includeChildren: true }, WHOLE_RANGE);
     const buffers = async () => {
       const plan = await admin.query<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks'?: number; 'Shared Read Blocks'?: number } }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql.listStuckSql(schema, caps)}`,
-        [300, null, null, true, null, WHOLE_RANGE.lo, WHOLE_RANGE.hi],
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${listing.text}`,
+        listing.values,
       );
       const p = plan.rows[0]!['QUERY PLAN'][0].Plan;
       return (p['Shared Hit Blocks'] ?? 0) + (p['Shared Read Blocks'] ?? 0);

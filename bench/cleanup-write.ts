@@ -20,11 +20,12 @@ import pg from 'pg';
 import { currentActor } from '../src/audit.js';
 import type { Database } from '../src/db/database.js';
 import { openPostgres } from '../src/db/postgres.js';
-import { MARK_BATCH_EXECUTIONS, isChange, markExecutions } from '../src/noetl/mark.js';
+import { MARK_BATCH_EXECUTIONS, markExecutions } from '../src/noetl/mark.js';
 import { NoetlStore } from '../src/noetl/store.js';
 import { generate } from './generate.js';
 import { countingDatabase } from '../test/helpers/counting.js';
 import { interleave } from './measure.js';
+import { isChange } from '../src/core/mark.js';
 
 const argv = process.argv.slice(2);
 const get = (name: string, def: string) => {

@@ -257,6 +257,7 @@ async function main(): Promise<void> {
     const timed = timing(db);
     const store = new NoetlStore(timed, schema);
     const caps = await store.capabilities();
+    const hourListing = sql.listStuckSql(schema, caps, { olderThanSeconds: 3600 }, WHOLE_RANGE);
     const chunks = rangesOf(planCuts(caps.eventLeaves, CHUNK_ROWS)).length;
 
     // 1. The full load at this history size: list through the bin (chunked), the listing in process chunked
@@ -292,7 +293,7 @@ async function main(): Promise<void> {
     };
     if (o.only.has('list')) {
       await listBlock('(NoETL indexes)');
-      const explain = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql.listStuckSql(schema, caps)}`, [3600, null, null, false, null, WHOLE_RANGE.lo, WHOLE_RANGE.hi]))
+      const explain = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values))
         .rows.map((r) => r['QUERY PLAN'])
         .join('\n');
       writeFileSync(join(dirname(o.out), 'explain-list.txt'), `${explain}\n`);
@@ -514,7 +515,7 @@ async function main(): Promise<void> {
       await admin.query(`VACUUM (ANALYZE) ${s}.event`);
       figures.push({ figure: 'doctor indexes: build time', value: (performance.now() - idxStart) / 1000, unit: 's' });
       await listBlock("(with doctor's 2 indexes)");
-      const explainIdx = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql.listStuckSql(schema, caps)}`, [3600, null, null, false, null, WHOLE_RANGE.lo, WHOLE_RANGE.hi]))
+      const explainIdx = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values))
         .rows.map((r) => r['QUERY PLAN'])
         .join('\n');
       writeFileSync(join(dirname(o.out), 'explain-list-indexed.txt'), `${explainIdx}\n`);

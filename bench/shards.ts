@@ -20,9 +20,10 @@ import type { ConnectionOptions } from '../src/config.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { loadShardRouter } from '../src/noetl/shard-route.js';
 import { ShardedNoetlSource } from '../src/noetl/sharded.js';
-import { NoetlStore, type StuckFilter } from '../src/noetl/store.js';
+import { NoetlStore } from '../src/noetl/store.js';
 import { generate } from './generate.js';
 import { median, run } from './measure.js';
+import type { StuckFilter } from '../src/core/filter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');

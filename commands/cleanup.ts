@@ -7,8 +7,6 @@ import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
-import { isWould, type MarkResult } from '../src/noetl/mark.js';
-import { ACTIONS } from '../src/noetl/vocabulary.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand, type CommandContext } from './context.js';
 import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
@@ -17,6 +15,7 @@ import { idle, olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
 import { historyDaysFlag, historyDaysOption, judgingOf, policyFrom, policyOption } from './policy.js';
 import { cleanupByPolicy } from './policy-cleanup.js';
+import { isWould, type MarkResult, ACTIONS } from '../src/core/mark.js';
 
 const CleanupOptions = z
   .object({

@@ -9,14 +9,14 @@ import type { Database } from '../src/db/database.js';
 import { EXIT, OperationalError, UsageError, describeDatabaseError, oneLine, redact } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson, writeJsonLines } from '../src/format/json.js';
-import { safeText } from '../src/format/sanitize.js';
-import { PartialMarkError, isChange } from '../src/noetl/mark.js';
+import { safeText } from '../src/sanitize.js';
 import { constants } from 'node:os';
 import { writeGate } from '../src/db/write-gate.js';
 import { ioOf, setExitCode, type Io, type OutStream } from './io.js';
 import { parseDuration } from '../src/duration.js';
 import { cacheDir } from '../src/cache.js';
 import { DEFAULT_MAX_AGE_MS, snapshotMinEvents, type RunningSetSnapshot, type SnapshotOptions } from '../src/noetl/snapshot.js';
+import { PartialMarkError, isChange } from '../src/core/mark.js';
 
 export interface CommandContext {
   options: ConnectionOptions;

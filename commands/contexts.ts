@@ -3,7 +3,7 @@ import { describeSource, loadConfig } from '../src/config-file.js';
 import { UsageError } from '../src/errors.js';
 import { colorEnabled, makeChalk } from '../src/format/color.js';
 import { toJson } from '../src/format/json.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { connectionFlags, fail } from './context.js';
 import { ioOf, setExitCode } from './io.js';
 

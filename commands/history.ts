@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { UsageError } from '../src/errors.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import type { HistoryFilter } from '../src/noetl/history.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, minutesFlag, validate } from './options.js';

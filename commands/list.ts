@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
-import { listJsonRow } from '../src/noetl/model.js';
+import { listJsonRow } from '../src/format/json-rows.js';
 import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
-import { FilterError, matchFilter, parseFilter } from '../src/filter.js';
+import { FilterError, matchFilter, parseFilter } from '../src/core/filter-language.js';
 import { UsageError } from '../src/errors.js';
 import { countFlag, validate } from './options.js';
 import { addFlags, fieldsOf, idle, olderThan } from './flags.js';
 import { historyDaysFlag, historyDaysOption, historyRows, judgingOf, noted, policyFrom, policyOption, readThresholds } from './policy.js';
 import { verdictJson, type Verdict } from '../src/policy.js';
-import type { Execution } from '../src/noetl/model.js';
-import { safeText } from '../src/format/sanitize.js';
+import type { Execution } from '../src/core/execution.js';
+import { safeText } from '../src/sanitize.js';
 
 const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
 

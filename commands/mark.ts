@@ -3,13 +3,13 @@ import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
 import { markLines } from '../src/format/human.js';
-import { PartialMarkError, isChange, isWould, type MarkRequest, type MarkResult } from '../src/noetl/mark.js';
-import { ACTIONS, CLOSE_ROWS, type Action } from '../src/noetl/vocabulary.js';
+import { CLOSE_ROWS } from '../src/noetl/vocabulary.js';
 import type { ConnectionOptions } from '../src/config.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { countFlag, readIds, reasonFlag, validate } from './options.js';
 import { ioOf } from './io.js';
+import { PartialMarkError, isChange, isWould, type MarkRequest, type MarkResult, ACTIONS, type Action } from '../src/core/mark.js';
 
 /** --max-affected: one definition for every closing command. */
 export const maxAffectedOption = ['--max-affected <n>', 'refuse (exit 2, nothing written) when more than n executions would change, cascade included'] as const;

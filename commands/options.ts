@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { UsageError, quoted } from '../src/errors.js';
-import { parseExecutionId } from '../src/noetl/ids.js';
+import { parseExecutionId } from '../src/core/ids.js';
 import { parseDuration } from '../src/duration.js';
 import type { InStream } from './io.js';
 

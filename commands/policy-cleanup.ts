@@ -1,6 +1,6 @@
 import { markLines } from '../src/format/human.js';
-import { safeText } from '../src/format/sanitize.js';
-import { isWould, type MarkResult } from '../src/noetl/mark.js';
+import { safeText } from '../src/sanitize.js';
+import { isWould, type MarkResult } from '../src/core/mark.js';
 import { verdictJson, type Policy } from '../src/policy.js';
 import type { CommandContext } from './context.js';
 import { analyzeAfterWrite, markResultJson, markSummary } from './mark.js';

@@ -5,13 +5,13 @@
 import * as z from 'zod';
 import { currentActor, newBatch } from '../src/audit.js';
 import { UsageError } from '../src/errors.js';
-import { PartialMarkError, isWould, type MarkResult } from '../src/noetl/mark.js';
-import type { Execution } from '../src/noetl/model.js';
-import type { Action } from '../src/noetl/vocabulary.js';
+import { PartialMarkError, isWould, type MarkResult } from '../src/core/mark.js';
+import type { Execution } from '../src/core/execution.js';
+import type { Action } from '../src/core/mark.js';
 import { Policy, type Verdict } from '../src/policy.js';
 import type { ResolvedSource } from '../src/source-select.js';
 import type { ExecutionSource } from '../src/source.js';
-import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, withHistory, type Threshold, type ThresholdMap, type ThresholdStore } from '../src/thresholds.js';
+import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, withHistory, type Threshold, type ThresholdMap, type ThresholdStore } from '../src/core/thresholds.js';
 import { cacheDir, readCache, writeCache, type CacheKey } from '../src/cache.js';
 import { databaseIdentity } from '../src/db/identity.js';
 import type { CommandContext } from './context.js';

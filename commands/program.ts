@@ -1,5 +1,5 @@
 import { redact } from '../src/errors.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../src/errors.js';
 import { VERSION } from '../src/version.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { newBatch } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { NoetlApi } from '../src/noetl/api.js';
 import { history } from '../src/noetl/history.js';
 import { rerunTargets, startAgain } from '../src/noetl/rerun.js';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { EXIT } from '../src/errors.js';
 import { showLines } from '../src/format/human.js';
+import { showJson } from '../src/format/json-rows.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { countFlag, validate } from './options.js';
 
@@ -30,19 +31,7 @@ export function register(program: Command): void {
           return EXIT.partial;
         }
         if (o.json) {
-          ctx.printJson({
-            ...detail.execution,
-            events: detail.events,
-            total_events: detail.totalEvents,
-            children: detail.children.map((c) => ({
-              execution_id: c.execution_id,
-              parent_execution_id: c.parent_execution_id,
-              depth: c.depth,
-              state: c.execution?.state ?? null,
-              path: c.execution?.path ?? null,
-              diagnosis: c.execution?.diagnosis ?? null,
-            })),
-          });
+          ctx.printJson(showJson(detail));
         } else {
           for (const line of showLines(detail, ctx.color)) ctx.print(line);
         }

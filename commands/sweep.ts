@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { UsageError } from '../src/errors.js';
 import { writeGate } from '../src/db/write-gate.js';
 import { renderSeries, serveText, type Series } from '../src/metrics.js';
-import { isChange, isWould } from '../src/noetl/mark.js';
+import { isChange, isWould } from '../src/core/mark.js';
 import { addConnectionOptions, runCommand, type CommandContext } from './context.js';
 import { maxAffectedFlag, maxAffectedOption, refuseWriteWhenReadOnly } from './mark.js';
 import { listenFlag, policySeries } from './metrics.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { currentActor } from '../src/audit.js';
 import { EXIT, UsageError } from '../src/errors.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { addConnectionOptions, runCommand } from './context.js';
 import { refuseWriteWhenReadOnly } from './mark.js';
 import { validate } from './options.js';

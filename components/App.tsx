@@ -1,12 +1,9 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useEffectEvent, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { currentActor, newBatch, type Actor } from '../src/audit.js';
-import { safeText } from '../src/format/sanitize.js';
-import { isChange, type MarkResult } from '../src/noetl/mark.js';
+import { safeText } from '../src/sanitize.js';
 import type { BatchRecord } from '../src/noetl/history.js';
-import type { Execution } from '../src/noetl/model.js';
 import type { ExecutionSource } from '../src/source.js';
-import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
 import { clockTime, errorLine } from './connection.js';
 import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
@@ -26,12 +23,14 @@ import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
 import { matchRows, sortRows, treeRows } from './rows.js';
-import { parseFilter, type ParsedFilter } from '../src/filter.js';
+import { parseFilter, type ParsedFilter } from '../src/core/filter-language.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
 import { Table, windowTop } from './Table.js';
 import { themeFor } from './theme.js';
 import { G } from './glyphs.js';
+import { isChange, type MarkResult, ACTIONS, type Action } from '../src/core/mark.js';
+import type { Execution } from '../src/core/execution.js';
 
 export interface AppProps {
   source: ExecutionSource;

@@ -6,7 +6,7 @@ import { Lines, linesPage } from './Lines.js';
 import { outcomeLines } from './outcomes.js';
 import { needsCount, type DialogState } from './state.js';
 import type { Theme } from './theme.js';
-import { ACTIONS, capitalize } from '../src/noetl/vocabulary.js';
+import { ACTIONS, capitalize } from '../src/core/mark.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 

@@ -1,6 +1,6 @@
 import { Box } from 'ink';
 import type { ContextChoice } from '../src/config-file.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { Lines, seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
 

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import type { Detail } from './hooks/useDetail.js';
 import { Lines, type Line } from './Lines.js';
 import type { Theme } from './theme.js';

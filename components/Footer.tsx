@@ -1,7 +1,7 @@
 import { Text } from 'ink';
 import { footerItems, type Scope } from './keymap.js';
 import type { Theme } from './theme.js';
-import type { Action } from '../src/noetl/vocabulary.js';
+import type { Action } from '../src/core/mark.js';
 
 /** The main keys of the current screen, from the keymap. */
 export function Footer({ scope, actions, theme }: { scope: Scope; actions?: readonly Action[]; theme: Theme }) {

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 import { clockTime } from './connection.js';
 import type { Counts } from './hooks/useLiveList.js';
 import { describeFilter, type Filter } from './filters.js';

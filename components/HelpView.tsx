@@ -2,10 +2,10 @@ import { Box } from 'ink';
 import { helpLines } from './keymap.js';
 import { Lines, seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
-import type { Action } from '../src/noetl/vocabulary.js';
 import { clockTime } from './connection.js';
 import type { BatchRecord } from '../src/noetl/history.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
+import type { Action } from '../src/core/mark.js';
 
 /** Every key, generated from the keymap that dispatches them. */
 export function helpBody(theme: Theme, actions?: readonly Action[]): Line[] {

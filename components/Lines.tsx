@@ -1,5 +1,7 @@
 import { Box, Text } from 'ink';
+import type { Line as SpanLine } from '../src/format/spans.js';
 import { G } from './glyphs.js';
+import type { Theme } from './theme.js';
 
 /** A piece of a line with its style; lines are arrays of these. */
 export interface Seg {
@@ -12,6 +14,11 @@ export interface Seg {
 export type Line = Seg[];
 
 export const seg = (text: string, style: Omit<Seg, 'text'> = {}): Seg => ({ text, ...style });
+
+/** A line of the shared formats (src/format/spans.ts) in this theme's colours. */
+export function toSegs(line: SpanLine, theme: Theme): Line {
+  return line.map(({ tone, ...style }) => ({ ...style, color: tone ? theme[tone] : undefined }));
+}
 
 /** How many lines fit in `height` when the last one may be the scroll indicator. */
 export function linesPage(total: number, height: number): number {

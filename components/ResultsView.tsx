@@ -1,10 +1,10 @@
 import { Box, Text } from 'ink';
-import type { Execution } from '../src/noetl/model.js';
 import { Lines } from './Lines.js';
 import { outcomeLines, outcomeSummary } from './outcomes.js';
 import type { ResultsState } from './state.js';
 import type { Theme } from './theme.js';
-import { ACTIONS, capitalize } from '../src/noetl/vocabulary.js';
+import type { Execution } from '../src/core/execution.js';
+import { ACTIONS, capitalize } from '../src/core/mark.js';
 
 /** What the write did, per execution. */
 export function ResultsView({ results: r, executions, idTail, height, width, theme }: {

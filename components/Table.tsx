@@ -3,6 +3,7 @@ import { cellText, fit, MARKER_WIDTH, type Column } from './columns.js';
 import type { Row, Sort } from './rows.js';
 import { G } from './glyphs.js';
 import type { Theme } from './theme.js';
+import { FIELD, type ColumnKey } from '../src/format/columns.js';
 
 interface Props {
   rows: readonly Row[];
@@ -27,10 +28,10 @@ export function windowTop(prevTop: number, cursor: number, height: number, total
   return Math.max(0, Math.min(top, Math.max(0, total - height)));
 }
 
-function diagColor(theme: Theme, diagnosis: string): string | undefined {
-  if (/^(worker dead|worker unknown|never claimed|failed step)/.test(diagnosis)) return theme.danger;
-  if (/^(idle|stalled|no progress)/.test(diagnosis)) return theme.warn;
-  return undefined;
+/** The colour the field gives a cell (src/format/columns.ts), in this theme. */
+function toneColor(theme: Theme, e: Row['e'], key: ColumnKey): string | undefined {
+  const tone = FIELD[key].tone?.(e);
+  return tone ? theme[tone] : undefined;
 }
 
 /** Only the rows in view are rendered, one terminal line each. */
@@ -65,7 +66,7 @@ export function Table(p: Props) {
             {marker}
             {before.map((c) => c.text).join(' ')}
             {diag ? (
-              <Text color={row.gone || marked || isCursor ? rowColor : diagColor(t, row.e.diagnosis)}>{` ${diag.text}`}</Text>
+              <Text color={row.gone || marked || isCursor ? rowColor : toneColor(t, row.e, 'diag')}>{` ${diag.text}`}</Text>
             ) : null}
             {ch ? ` ${ch.text}` : ''}
           </Text>

@@ -1,9 +1,8 @@
-import { formatSeconds } from '../src/duration.js';
-import { safeText } from '../src/format/sanitize.js';
-import type { Execution } from '../src/noetl/model.js';
+import type { Execution } from '../src/core/execution.js';
+import { FIELD, FIELDS, fitCell, shortId as shortIdOf, type ColumnKey } from '../src/format/columns.js';
 import { G } from './glyphs.js';
 
-export type ColumnKey = 'id' | 'path' | 'age' | 'ratio' | 'idle' | 'step' | 'diag' | 'ch';
+export type { ColumnKey } from '../src/format/columns.js';
 
 export interface Column {
   key: ColumnKey;
@@ -16,44 +15,44 @@ export interface Column {
 export const MARKER_WIDTH = 3;
 
 /**
- * Column widths for a terminal `width` wide. Fixed columns first; path,
- * step and diagnosis share what is left. Narrow terminals drop the step,
- * then idle, so the rest stays readable.
+ * Column widths for a terminal `width` wide, from the fields' width policy
+ * (src/format/columns.ts): fixed columns first (the id `idWidth`); the flex
+ * ones share what is left. A narrow terminal drops columns by their
+ * dropOrder (the step, then idle), so the rest stays readable.
  */
 export function layoutColumns(width: number, idWidth: number, withRatio = false): Column[] {
-  const fixed: Column[] = [
-    { key: 'id', title: 'ID', width: idWidth, align: 'left' },
-    { key: 'age', title: 'AGE', width: 6, align: 'right' },
-    // Age over the path's learned p95, when some row has one (src/thresholds.ts).
-    ...(withRatio ? [{ key: 'ratio' as const, title: 'RATIO', width: 6, align: 'right' as const }] : []),
-    { key: 'idle', title: 'IDLE', width: 6, align: 'right' },
-    { key: 'ch', title: 'CH', width: 3, align: 'right' },
-  ];
-  const flex = [
-    { key: 'path' as const, title: 'PATH', weight: 4, min: 12 },
-    { key: 'step' as const, title: 'STEP', weight: 2, min: 8 },
-    { key: 'diag' as const, title: 'DIAGNOSIS', weight: 3, min: 10 },
-  ];
   const usable = width - MARKER_WIDTH - 1; // last column keeps off the right edge
-  const gaps = (n: number) => n - 1;
-  const fixedWidth = (cols: Column[]) => cols.reduce((s, c) => s + c.width, 0);
-  let flexCols = flex;
-  let fixedCols = fixed;
-  const fits = () => usable - fixedWidth(fixedCols) - gaps(fixedCols.length + flexCols.length) >= flexCols.reduce((s, f) => s + f.min, 0);
-  if (!fits()) flexCols = flex.filter((f) => f.key !== 'step');
-  if (!fits()) fixedCols = fixed.filter((c) => c.key !== 'idle');
-  if (!fits()) fixedCols = fixedCols.filter((c) => c.key !== 'ratio');
-  const room = Math.max(0, usable - fixedWidth(fixedCols) - gaps(fixedCols.length + flexCols.length));
-  const totalWeight = flexCols.reduce((s, f) => s + f.weight, 0);
-  const widths = flexCols.map((f) => Math.max(Math.min(f.min, room), Math.floor((room * f.weight) / totalWeight)));
-  // Give rounding leftovers to the path.
-  const spare = room - widths.reduce((s, w) => s + w, 0);
-  if (spare > 0) widths[0]! += spare;
-  const byKey = new Map<ColumnKey, Column>();
-  for (const c of fixedCols) byKey.set(c.key, c);
-  flexCols.forEach((f, i) => byKey.set(f.key, { key: f.key, title: f.title, width: widths[i]!, align: 'left' }));
-  const order: ColumnKey[] = ['id', 'path', 'age', 'ratio', 'idle', 'step', 'diag', 'ch'];
-  return order.map((k) => byKey.get(k)).filter((c): c is Column => c !== undefined);
+  const fixedWidth = (key: ColumnKey) => {
+    const w = FIELD[key].width;
+    return key === 'id' ? idWidth : 'fixed' in w ? w.fixed : 0;
+  };
+  const isFlex = (key: ColumnKey) => 'weight' in FIELD[key].width;
+  const minOf = (key: ColumnKey) => {
+    const w = FIELD[key].width;
+    return 'min' in w ? w.min : 0;
+  };
+  // RATIO only when some row has a learned threshold (its field's shownFor).
+  let keys = FIELDS.filter((f) => !f.shownFor || withRatio).map((f) => f.key);
+  const fits = () => {
+    const fixed = keys.filter((k) => !isFlex(k)).reduce((s, k) => s + fixedWidth(k), 0);
+    return usable - fixed - (keys.length - 1) >= keys.filter(isFlex).reduce((s, k) => s + minOf(k), 0);
+  };
+  for (const f of FIELDS.filter((f) => f.dropOrder !== undefined).sort((a, b) => a.dropOrder! - b.dropOrder!)) {
+    if (fits()) break;
+    keys = keys.filter((k) => k !== f.key);
+  }
+  const flex = keys.filter(isFlex);
+  const room = Math.max(0, usable - keys.filter((k) => !isFlex(k)).reduce((s, k) => s + fixedWidth(k), 0) - (keys.length - 1));
+  const weightOf = (key: ColumnKey) => {
+    const w = FIELD[key].width;
+    return 'weight' in w ? w.weight : 0;
+  };
+  const totalWeight = flex.reduce((s, k) => s + weightOf(k), 0);
+  const widths = new Map(flex.map((k) => [k, Math.max(Math.min(minOf(k), room), Math.floor((room * weightOf(k)) / totalWeight))]));
+  // Give rounding leftovers to the first flex column (the path).
+  const spare = room - [...widths.values()].reduce((s, w) => s + w, 0);
+  if (spare > 0 && flex[0]) widths.set(flex[0], widths.get(flex[0])! + spare);
+  return keys.map((key) => ({ key, title: FIELD[key].title, width: widths.get(key) ?? fixedWidth(key), align: FIELD[key].align }));
 }
 
 /** The shortest id tail (at least `min` digits) that tells all `ids` apart. */
@@ -76,36 +75,16 @@ export function uniqueTailLength(ids: readonly string[], min = 6): number {
 }
 
 export function shortId(id: string, tail: number): string {
-  return id.length <= tail ? id : `${G().ellipsis}${id.slice(-tail)}`;
+  return shortIdOf(id, tail, G().ellipsis);
 }
 
-/** Cut to `width` with an ellipsis, then pad. */
+/** Cut to `width` terminal cells with an ellipsis, then pad. */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  if (width <= 0) return '';
-  const chars = [...text];
-  const cut = chars.length > width ? `${chars.slice(0, width - 1).join('')}${G().ellipsis}` : text;
-  const pad = ' '.repeat(Math.max(0, width - Math.min(chars.length, width)));
-  return align === 'right' ? pad + cut : cut + pad;
+  return fitCell(text, width, align, G().ellipsis);
 }
 
-/** The text of one cell; database text goes through safeText. */
+/** The text of one cell (src/format/columns.ts). */
 export function cellText(e: Execution, key: ColumnKey, idTail: number): string {
-  switch (key) {
-    case 'id':
-      return shortId(e.execution_id, idTail);
-    case 'path':
-      return safeText(e.path ?? '?', 200);
-    case 'age':
-      return formatSeconds(e.age_seconds);
-    case 'idle':
-      return formatSeconds(e.idle_seconds);
-    case 'step':
-      return safeText(e.stuck_step ?? (e.last_step ? `after ${e.last_step}` : '-'), 100);
-    case 'diag':
-      return safeText(e.diagnosis, 100);
-    case 'ch':
-      return e.running_children ? String(e.running_children) : '';
-    case 'ratio':
-      return e.history?.ratio == null ? '-' : `${e.history.ratio >= 10 ? Math.round(e.history.ratio) : e.history.ratio.toFixed(1)}x`;
-  }
+  const field = FIELD[key];
+  return field.short ? field.short(e) : field.text(e, idTail, G().ellipsis);
 }

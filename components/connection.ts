@@ -1,5 +1,5 @@
 import { describeDatabaseError, redact } from '../src/errors.js';
-import { safeText } from '../src/format/sanitize.js';
+import { safeText } from '../src/sanitize.js';
 
 /** Retry delays after consecutive failures: 1, 2, 4, 8, 15, 15 … seconds. */
 export function backoffMs(failures: number): number {

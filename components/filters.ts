@@ -1,13 +1,9 @@
 import { formatSeconds } from '../src/duration.js';
+import type { StuckFilter } from '../src/core/filter.js';
 import { G } from './glyphs.js';
 
-/** What the list shows. Age, idle and children are asked of the database; text is matched here. */
-export interface Filter {
-  olderThanSeconds: number;
-  idleSeconds: number | null;
-  text: string;
-  includeChildren: boolean;
-}
+/** What the list shows: the stuck filter's age, idle and children (src/core/filter.ts), and the typed filter text. */
+export type Filter = Required<Pick<StuckFilter, 'olderThanSeconds' | 'idleSeconds' | 'includeChildren'>> & { text: string };
 
 /** Keys 0-5: any age, then at least 5m … 24h. */
 export const AGE_PRESETS = [0, 5 * 60, 15 * 60, 3600, 6 * 3600, 24 * 3600] as const;

@@ -1,5 +1,5 @@
 import type { Key } from 'ink';
-import type { Action } from '../src/noetl/vocabulary.js';
+import type { Action } from '../src/core/mark.js';
 
 /**
  * The one table of key bindings: App dispatches keys through it, and the

@@ -1,10 +1,10 @@
 import { formatSeconds } from '../src/duration.js';
-import { safeText } from '../src/format/sanitize.js';
-import { isChange, isWould, type MarkResult, type Outcome } from '../src/noetl/mark.js';
-import type { Execution } from '../src/noetl/model.js';
+import { safeText } from '../src/sanitize.js';
 import { fit, shortId } from './columns.js';
 import { seg, type Line } from './Lines.js';
 import type { Theme } from './theme.js';
+import { isChange, isWould, type MarkResult, type Outcome } from '../src/core/mark.js';
+import type { Execution } from '../src/core/execution.js';
 
 export function outcomeText(r: MarkResult): string {
   const texts: Record<Outcome, string> = {

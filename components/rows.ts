@@ -1,5 +1,5 @@
-import type { Execution } from '../src/noetl/model.js';
-import { matchFilter, type ParsedFilter } from '../src/filter.js';
+import { matchFilter, type ParsedFilter } from '../src/core/filter-language.js';
+import type { Execution } from '../src/core/execution.js';
 
 /**
  * A row of the list. `gone` is set when the execution dropped out of the

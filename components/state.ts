@@ -1,9 +1,8 @@
-import { ACTIONS, type Action } from '../src/noetl/vocabulary.js';
-import type { MarkResult } from '../src/noetl/mark.js';
-import type { Execution } from '../src/noetl/model.js';
 import { AGE_PRESETS, nextIdle, stepAge, type Filter } from './filters.js';
 import { lookup, type Command, type Scope } from './keymap.js';
 import { DEFAULT_SORT, SORT_KEYS, type Sort } from './rows.js';
+import { ACTIONS, type Action, type MarkResult } from '../src/core/mark.js';
+import type { Execution } from '../src/core/execution.js';
 
 export type Focus = 'reason' | 'count' | 'no' | 'yes';
 

@@ -3,6 +3,8 @@
  * --no-color): the cursor is inverse video with a `>` marker and marks are
  * `*`, which stay visible without colour.
  */
+import { TONE_COLOR } from '../src/format/spans.js';
+
 export interface Theme {
   color: boolean;
   accent: string | undefined;
@@ -13,15 +15,7 @@ export interface Theme {
   mark: string | undefined;
 }
 
-export const COLOR_THEME: Theme = {
-  color: true,
-  accent: 'cyan',
-  ok: 'green',
-  warn: 'yellow',
-  danger: 'red',
-  info: 'blue',
-  mark: 'magenta',
-};
+export const COLOR_THEME: Theme = { color: true, ...TONE_COLOR };
 
 export const MONO_THEME: Theme = {
   color: false,
@@ -35,12 +29,4 @@ export const MONO_THEME: Theme = {
 
 export function themeFor(color: boolean): Theme {
   return color ? COLOR_THEME : MONO_THEME;
-}
-
-export function stateColor(theme: Theme, state: string): string | undefined {
-  if (state === 'running') return theme.warn;
-  if (state === 'completed') return theme.ok;
-  if (state === 'failed') return theme.danger;
-  if (state === 'cancelled') return theme.mark;
-  return undefined;
 }

@@ -14,7 +14,7 @@ import * as z from 'zod';
 import { SCHEMA_NAME } from './config.js';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
-import { safeText } from './format/sanitize.js';
+import { safeText } from './sanitize.js';
 
 export const CONFIG_FILE_NAMES = ['noetl-console.config.json', 'noetl-console.config.yaml', 'noetl-console.config.yml'] as const;
 const MAX_CONFIG_BYTES = 1024 * 1024;

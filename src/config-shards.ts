@@ -9,7 +9,7 @@
  */
 import { parseDatabaseUrl, type ConnectionTarget } from './config.js';
 import { UsageError, registerSecret } from './errors.js';
-import { safeText } from './format/sanitize.js';
+import { safeText } from './sanitize.js';
 
 interface NoetlDsn {
   host: string;

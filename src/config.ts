@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { UsageError, registerSecret, quoted } from './errors.js';
-import { safeText } from './format/sanitize.js';
+import { safeText } from './sanitize.js';
 import { parseDuration } from './duration.js';
 import { REFUSED_URL_PARAMETERS, optionsConflict } from './db/session.js';
 

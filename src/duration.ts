@@ -63,3 +63,10 @@ export function formatSeconds(total: number | null | undefined): string {
   const d = Math.floor(h / 24);
   return `${d}d${String(h % 24).padStart(2, '0')}h`;
 }
+
+/** 45m, 3h, 2d: the coarse form used in diagnoses. */
+export function formatCoarse(total: number): string {
+  if (total < 3600) return `${Math.floor(total / 60)}m`;
+  if (total < 86400) return `${Math.floor(total / 3600)}h`;
+  return `${Math.floor(total / 86400)}d`;
+}

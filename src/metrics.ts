@@ -5,8 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { LiveSet, ShardCounts } from './source.js';
-import type { Execution } from './noetl/model.js';
-import { safeText } from './format/sanitize.js';
+import type { Execution } from './core/execution.js';
+import { safeText } from './sanitize.js';
 
 export interface MetricsOptions {
   stuckSeconds: number;

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import type { DatabaseIdentity } from './db/identity.js';
 import { UsageError, quoted } from './errors.js';
-import type { Action } from './noetl/vocabulary.js';
+import type { Action } from './core/mark.js';
 
 export const PLAN_FORMAT = 'noetl-console/cleanup-plan/1';
 

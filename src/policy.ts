@@ -8,8 +8,8 @@
  */
 import type { PolicyRuleConfig } from './config-file.js';
 import { formatSeconds } from './duration.js';
-import type { Execution } from './noetl/model.js';
-import { DEFAULT_MIN_HISTORY, historyOf, type ThresholdMap } from './thresholds.js';
+import type { Execution } from './core/execution.js';
+import { DEFAULT_MIN_HISTORY, historyOf, type ThresholdMap } from './core/thresholds.js';
 
 export type PolicyAction = PolicyRuleConfig['action'];
 

@@ -11,7 +11,7 @@ import type { Database } from './db/database.js';
 import { parseDuration } from './duration.js';
 import { UsageError, registerSecret } from './errors.js';
 import { DEFAULT_SERVER_TIMEOUT_MS, parseEngineChoice, parseServerUrl, type EngineChoice, type ServerConfig } from './noetl/api.js';
-import { parseExecutionId } from './noetl/ids.js';
+import { parseExecutionId } from './core/ids.js';
 import { ShardedNoetlSource } from './noetl/sharded.js';
 import { NoetlSource } from './noetl/source.js';
 import type { ExecutionSource } from './source.js';

@@ -5,17 +5,16 @@
  */
 import type { Actor } from './audit.js';
 import type { Database } from './db/database.js';
-import type { UndoResult } from './status-table/mark.js';
-import type { ShowData } from './format/human.js';
-import type { MarkRequest, MarkResult } from './noetl/mark.js';
 import type { BatchRecord, HistoryFilter, VerifyResult } from './noetl/history.js';
-import type { Execution } from './noetl/model.js';
 import type { AnalyzeReport } from './noetl/statistics.js';
-import type { HealthCounts, LoadOptions, LoadProgress, StuckFilter } from './noetl/store.js';
-import type { Action } from './noetl/vocabulary.js';
+import type { LoadOptions, LoadProgress } from './noetl/store.js';
 import type { UnreachableShard } from './noetl/sharded.js';
 import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
-import type { Threshold } from './thresholds.js';
+import type { Threshold } from './core/thresholds.js';
+import type { UndoResult, MarkRequest, MarkResult, Action } from './core/mark.js';
+import type { ShowData } from './core/show.js';
+import type { Execution, HealthCounts } from './core/execution.js';
+import type { StuckFilter } from './core/filter.js';
 
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {

@@ -1,5 +1,5 @@
 import { useEffect, useEffectEvent, useState } from 'react';
-import type { ShowData } from '../../src/format/human.js';
+import type { ShowData } from '../../src/core/show.js';
 import type { ExecutionSource } from '../../src/source.js';
 import { errorLine } from '../connection.js';
 

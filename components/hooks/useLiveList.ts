@@ -3,7 +3,7 @@ import type { ExecutionSource } from '../../src/source.js';
 import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
-import { DEFAULT_HISTORY_DAYS, ThresholdCache, withHistory } from '../../src/thresholds.js';
+import { DEFAULT_HISTORY_DAYS, ThresholdCache, withHistory } from '../../src/core/thresholds.js';
 
 const THRESHOLDS_TTL_MS = 10 * 60_000;
 

@@ -1,10 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { Actor } from '../../src/audit.js';
-import { isWould, type MarkResult } from '../../src/noetl/mark.js';
-import type { Execution } from '../../src/noetl/model.js';
 import type { ExecutionSource } from '../../src/source.js';
-import type { Action } from '../../src/noetl/vocabulary.js';
 import { errorLine } from '../connection.js';
+import { isWould, type MarkResult, type Action } from '../../src/core/mark.js';
+import type { Execution } from '../../src/core/execution.js';
 
 export interface PreviewItem {
   result: MarkResult;

@@ -1,114 +1,30 @@
 import type { ChalkInstance } from 'chalk';
-import { formatSeconds } from '../duration.js';
-import { isChange, type MarkResult } from '../noetl/mark.js';
-import type { Execution, } from '../noetl/model.js';
-import type { TimelineEvent, TreeNode } from '../noetl/store.js';
-import { safeText } from './sanitize.js';
-import { ratioText } from '../thresholds.js';
+import { safeText } from '../sanitize.js';
+import { fieldsFor } from './columns.js';
 import { renderTable, type Column } from './table.js';
+import type { Execution } from '../core/execution.js';
+import { isChange, type MarkResult } from '../core/mark.js';
+import type { ShowData } from '../core/show.js';
+import { showBody, stateSpan } from './show.js';
+import { renderLine, span, type Line } from './spans.js';
 
 export function listLines(rows: readonly Execution[], c: ChalkInstance, maxWidth: number): string[] {
   if (rows.length === 0) return [c.green('No stuck executions.')];
-  const columns: Column<Execution>[] = [
-    { header: 'EXECUTION', get: (e) => e.execution_id },
-    { header: 'PATH', get: (e) => e.path ?? '?', flex: true },
-    { header: 'AGE', get: (e) => formatSeconds(e.age_seconds), align: 'right' },
-    { header: 'IDLE', get: (e) => formatSeconds(e.idle_seconds), align: 'right' },
-    { header: 'STEP', get: (e) => e.stuck_step ?? (e.last_step ? `after ${e.last_step}` : '-'), flex: true },
-    { header: 'DIAGNOSIS', get: (e) => e.diagnosis, flex: true },
-    { header: 'CH', get: (e) => String(e.running_children), align: 'right' },
-    ...(rows.some((e) => e.history !== undefined) ? [{ header: 'RATIO', get: (e: Execution) => ratioText(e.history), align: 'right' as const }] : []),
-  ];
+  const columns: Column<Execution>[] = fieldsFor(rows).map((f) => ({
+    header: f.listTitle ?? f.title,
+    get: (e) => f.text(e, null, '…'),
+    flex: 'weight' in f.width,
+    align: f.align,
+    paint: f.tone ? (e, text) => renderLine([span(text, { tone: f.tone!(e) })], c) : undefined,
+  }));
   const [header, ...body] = renderTable(rows, columns, maxWidth);
   return [c.bold(header!), ...body];
 }
 
-const STATE_COLOR: Record<string, (c: ChalkInstance, t: string) => string> = {
-  running: (c, t) => c.yellow(t),
-  completed: (c, t) => c.green(t),
-  failed: (c, t) => c.red(t),
-  cancelled: (c, t) => c.magenta(t),
-};
-
-export function stateText(state: string, c: ChalkInstance): string {
-  return (STATE_COLOR[state] ?? ((_c, t) => t))(c, state.toUpperCase());
-}
-
-export function auditText(meta: unknown): string | null {
-  if (!meta || typeof meta !== 'object') return null;
-  const m = meta as Record<string, unknown>;
-  if (m.emitted_by !== 'noetl-console' && m.cancelled_by === undefined) return null;
-  const parts = [
-    m.action ? `${String(m.action)} by ${String(m.cancelled_by ?? m.emitted_by)}` : `by ${String(m.cancelled_by ?? m.emitted_by)}`,
-    m.os_user ? `user ${String(m.os_user)}` : null,
-    m.host ? `host ${String(m.host)}` : null,
-    m.console_version ? `v${String(m.console_version)}` : null,
-    m.reason ? `reason: ${String(m.reason)}` : null,
-  ].filter(Boolean);
-  return parts.join(', ');
-}
-
-export interface ShowData {
-  execution: Execution;
-  events: TimelineEvent[];
-  totalEvents: number;
-  children: (TreeNode & { execution: Execution | null })[];
-}
-
+/** `show`: the title, then the same lines as the console's detail view. */
 export function showLines(d: ShowData, c: ChalkInstance): string[] {
-  const e = d.execution;
-  const field = (name: string, value: string) => `${c.dim(name.padEnd(15))} ${value}`;
-  const out = [
-    `${c.bold('Execution')} ${e.execution_id}  ${stateText(e.state, c)}`,
-    field(e.status !== undefined ? 'Path' : 'Playbook', safeText(e.path ?? '?')),
-    e.status !== undefined ? field('Status', safeText(e.status ?? '-')) : null,
-    ...Object.entries(e.display ?? {}).map(([k, v]) => field(safeText(k, 40), safeText(v ?? '-'))),
-    field('Started', `${e.started_at} (${formatSeconds(e.age_seconds)} ago)`),
-    e.finished_at ? field('Finished', e.finished_at) : null,
-    field('Last event', `${safeText(e.last_event_type ?? '-')} at ${e.last_event_at ?? '-'} (idle ${formatSeconds(e.idle_seconds)})`),
-    field('Last completed', safeText(e.last_step ?? '-')),
-    field(
-      'Stuck step',
-      `${safeText(e.stuck_step ?? '-')}${e.stuck_step_attempts != null ? ` (attempt ${e.stuck_step_attempts})` : ''}${
-        e.stuck_step_error ? `: ${safeText(e.stuck_step_error, 200)}` : ''
-      }`,
-    ),
-    field(
-      'Worker',
-      e.worker_id
-        ? `${safeText(e.worker_id)} ${e.worker_alive ? c.green('alive') : c.red('no fresh heartbeat')}${
-            e.worker_heartbeat_age_seconds !== null ? ` (heartbeat ${formatSeconds(e.worker_heartbeat_age_seconds)} ago)` : ''
-          }`
-        : '-',
-    ),
-    field('Parent', e.parent_execution_id ?? '-'),
-    field('Children', `${e.running_children} running of ${e.total_children}`),
-    field('Diagnosis', safeText(e.diagnosis)),
-    '',
-    c.bold(`Events (latest ${d.events.length} of ${d.totalEvents})`),
-  ].filter((l): l is string => l !== null);
-  for (const ev of d.events) {
-    const audit = auditText(ev.meta);
-    out.push(
-      `  ${ev.created_at}  ${safeText(ev.event_type ?? '?', 40).padEnd(22)} ${safeText(ev.node_name ?? '', 40).padEnd(16)} ${safeText(ev.status ?? '', 20)}${
-        ev.worker_id ? `  ${c.dim(safeText(ev.worker_id, 40))}` : ''
-      }`,
-    );
-    if (ev.error) out.push(`      ${c.red('error:')} ${safeText(ev.error, 300)}`);
-    if (audit) out.push(`      ${c.cyan('audit:')} ${safeText(audit, 300)}`);
-  }
-  if (d.children.length) {
-    out.push('', c.bold(`Child executions (${d.children.length})`));
-    for (const ch of d.children) {
-      const x = ch.execution;
-      out.push(
-        `  ${'  '.repeat(ch.depth - 1)}└ ${ch.execution_id}  ${x ? stateText(x.state, c) : '?'}  ${safeText(x?.path ?? '', 60)}${
-          x && x.state === 'running' ? `  ${safeText(x.diagnosis, 40)}` : ''
-        }`,
-      );
-    }
-  }
-  return out;
+  const title: Line = [span('Execution', { bold: true }), span(` ${d.execution.execution_id}  `), stateSpan(d.execution.state)];
+  return [title, ...showBody(d)].map((line) => renderLine(line, c));
 }
 
 const OUTCOME_TEXT: Record<string, string> = {

@@ -6,7 +6,7 @@
  * above 2^53).
  */
 import { OperationalError, UsageError, oneLine, quoted, registerSecret } from '../errors.js';
-import { safeText } from '../format/sanitize.js';
+import { safeText } from '../sanitize.js';
 
 export type ServerEngine = 'rust' | 'python';
 export type EngineChoice = ServerEngine | 'auto';

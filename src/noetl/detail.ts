@@ -1,5 +1,5 @@
-import type { ShowData } from '../format/human.js';
 import type { NoetlStore } from './store.js';
+import type { ShowData } from '../core/show.js';
 
 /** Everything `show` and the detail view need about one execution; null when it has no events. */
 export async function loadExecutionDetail(store: NoetlStore, id: string, events: number): Promise<ShowData | null> {
@@ -11,8 +11,7 @@ export async function loadExecutionDetail(store: NoetlStore, id: string, events:
   const described = new Map((await store.describe(tree.map((n) => n.execution_id))).map((e) => [e.execution_id, e]));
   return {
     execution,
-    events: timeline.events,
-    totalEvents: timeline.total,
+    timeline: { kind: 'events', ...timeline },
     children: tree.map((n) => ({ ...n, execution: described.get(n.execution_id) ?? null })),
   };
 }

@@ -10,8 +10,10 @@
  * anything the incremental path missed (an event stamped older than the
  * margin, a command-table-only change).
  */
-import { toExecution, type DescribedRow, type Execution } from './model.js';
-import { compareIds, type LoadProgress, type NoetlStore, type StuckFilter } from './store.js';
+import type { NoetlExecution } from '../core/execution.js';
+import { stuckMatcher, type StuckFilter } from '../core/filter.js';
+import { stuckFactsOf, toExecution, type DescribedRow } from './model.js';
+import { compareIds, type LoadProgress, type NoetlStore } from './store.js';
 
 export interface LiveOptions {
   /** How far back each refresh re-reads, for late commits and writer clock skew. */
@@ -145,7 +147,7 @@ export class LiveRunningSet {
   }
 
   /** The stuck executions under `filter`, as `list` would return them. */
-  view(filter: StuckFilter): Execution[] {
+  view(filter: StuckFilter): NoetlExecution[] {
     return this.viewRows(filter).map(toExecution);
   }
 
@@ -161,23 +163,8 @@ export class LiveRunningSet {
   }
 
   private matching(filter: StuckFilter): DescribedRow[] {
-    const match = filter.path ? globToRegExp(filter.path) : null;
+    const match = stuckMatcher(filter);
     this.sorted ??= [...this.rows.values()].sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-    const out: DescribedRow[] = [];
-    for (const row of this.sorted) {
-      if (row.started_ms > row.now_ms - filter.olderThanSeconds * 1000) continue;
-      if (filter.idleSeconds != null && (row.last_event_ms === null || row.last_event_ms > row.now_ms - filter.idleSeconds * 1000)) continue;
-      if (match && !(row.path !== null && match.test(row.path))) continue;
-      if (!filter.includeChildren && row.parent_running && !row.in_cycle) continue;
-      out.push(row);
-    }
-    return out;
+    return this.sorted.filter((row) => match(stuckFactsOf(row)));
   }
-}
-
-/** The same matching as pathPattern() + ILIKE: * and ? wildcards, else a case-insensitive substring. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  if (/[*?]/.test(pattern)) return new RegExp(`^${escaped.replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`, 'i');
-  return new RegExp(escaped.replace(/[*?]/g, ''), 'i');
 }

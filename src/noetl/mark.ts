@@ -1,61 +1,11 @@
-import type { Actor, Batch } from '../audit.js';
 import type { Queryable } from '../db/database.js';
 import type { NoetlStore } from './store.js';
 import { compareIds } from './store.js';
 import * as sql from './sql.js';
 import { nextSnowflake } from './snowflake.js';
-import { ACTIONS, CLOSE_ROWS, PROJECTION_STATUS, terminalStateOf, type Action, type TerminalState } from './vocabulary.js';
-
-export type Outcome =
-  | 'cancelled'
-  | 'failed'
-  | 'completed'
-  | 'already_terminal'
-  | 'not_found'
-  | 'would_cancel'
-  | 'would_fail'
-  | 'would_complete'
-  /** Through a server: it failed on this execution, or on an earlier one. */
-  | 'error'
-  | 'not_attempted'
-  /** A running descendant the operator was not shown (it started after the dialog or the saved plan): left running. */
-  | 'not_shown';
-
-export interface MarkResult {
-  execution_id: string;
-  outcome: Outcome;
-  parent_execution_id: string | null;
-  /** The id the operator named (or cleanup selected) that led here. */
-  root_execution_id: string;
-  cascaded: boolean;
-  /** For already_terminal: the state it already had. */
-  state: TerminalState | null;
-  /** The newest row the close wrote (its state row). */
-  event_id: string | null;
-  /** Through a server: what went wrong (error, not_attempted) or what the server said. */
-  message?: string;
-}
-
-export interface MarkRequest {
-  action: Action;
-  ids: readonly string[];
-  reason: string;
-  cascade: boolean;
-  dryRun: boolean;
-  actor: Actor;
-  /** The batch this write belongs to (history, verify); recorded in every row. */
-  batch?: Batch;
-  /** Executions per transaction (MARK_BATCH_EXECUTIONS); a root with its descendants is never split. */
-  batchSize?: number;
-  /**
-   * The executions the operator saw (a confirmed dialog, a saved plan). The
-   * ids named are always written; cascade writes only descendants in this
-   * set, and reports any other running one as `not_shown`, unchanged.
-   */
-  bound?: ReadonlySet<string>;
-  /** Called after each committed batch (progress, crash tests). */
-  onBatch?: (results: MarkResult[]) => void;
-}
+import { ACTIONS, PartialMarkError, type Action, type MarkRequest, type MarkResult, type Outcome } from '../core/mark.js';
+import { withRetry } from '../db/retry.js';
+import { CLOSE_ROWS, PROJECTION_STATUS, terminalStateOf } from './vocabulary.js';
 
 interface StateRow {
   execution_id: string;
@@ -65,21 +15,6 @@ interface StateRow {
   terminal_type: string | null;
   event_id: string | null;
   projected: boolean;
-}
-
-const RETRYABLE = new Set(['40P01', '40001']);
-
-/**
- * A batch failed after earlier batches had committed: those stay changed
- * (each batch is atomic) and are reported, so the operator knows to rerun.
- */
-export class PartialMarkError extends Error {
-  constructor(
-    readonly results: MarkResult[],
-    override readonly cause: unknown,
-  ) {
-    super(`${(cause as Error)?.message ?? String(cause)}`);
-  }
 }
 
 /**
@@ -275,26 +210,6 @@ function toResult(row: StateRow, req: MarkRequest): MarkResult {
     state: terminalStateOf(row.terminal_type),
     event_id: row.event_id,
   };
-}
-
-/** Run a transaction again after a deadlock or serialization failure (at most 3 tries). */
-export async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= 3 || !code || !RETRYABLE.has(code)) throw error;
-    }
-  }
-}
-
-export function isChange(outcome: Outcome): boolean {
-  return outcome === 'cancelled' || outcome === 'failed' || outcome === 'completed';
-}
-
-export function isWould(outcome: Outcome): boolean {
-  return outcome === 'would_cancel' || outcome === 'would_fail' || outcome === 'would_complete';
 }
 
 /**

@@ -1,37 +1,8 @@
-import { formatSeconds } from '../duration.js';
+import type { Diagnosis, ExecutionState, NoetlExecution } from '../core/execution.js';
+import type { StuckFacts } from '../core/filter.js';
+import { formatCoarse, formatSeconds } from '../duration.js';
 import { WORKER_STALE_SECONDS } from './sql.js';
-import type { HistoryFields } from '../thresholds.js';
-import { normalizeEventType, terminalStateOf, type ExecutionState } from './vocabulary.js';
-
-/** One execution as the console shows it. Ids are strings, times ISO 8601 UTC. */
-export interface Execution {
-  execution_id: string;
-  path: string | null;
-  state: ExecutionState;
-  started_at: string;
-  age_seconds: number;
-  last_event_at: string | null;
-  last_event_type: string | null;
-  idle_seconds: number | null;
-  last_step: string | null;
-  stuck_step: string | null;
-  worker_id: string | null;
-  worker_alive: boolean | null;
-  worker_heartbeat_age_seconds: number | null;
-  parent_execution_id: string | null;
-  parent_running: boolean;
-  running_children: number;
-  total_children: number;
-  finished_at: string | null;
-  diagnosis: string;
-  /** Status-table sources: the status as stored, the configured display columns, the stuck step's attempts and error. */
-  status?: string | null;
-  display?: Record<string, string | null>;
-  stuck_step_attempts?: number | null;
-  stuck_step_error?: string | null;
-  /** Its path's learned threshold (src/thresholds.ts), when read. */
-  history?: HistoryFields;
-}
+import { normalizeEventType, terminalStateOf } from './vocabulary.js';
 
 /** A row of describeBody (sql.ts). */
 export interface DescribedRow {
@@ -102,13 +73,14 @@ function fixed(row: DescribedRow): Fixed {
   return f;
 }
 
-export function toExecution(row: DescribedRow): Execution {
+export function toExecution(row: DescribedRow): NoetlExecution {
   const { state, startedAt, lastEventAt, finishedAt, stuckStep, held } = fixed(row);
   const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
   const heartbeatAge = row.heartbeat_ms === null ? null : Math.max(0, (row.now_ms - row.heartbeat_ms) / 1000);
   let workerAlive: boolean | null = null;
   if (row.worker_id) workerAlive = heartbeatAge !== null && heartbeatAge <= WORKER_STALE_SECONDS;
-  const execution: Execution = {
+  const execution: Omit<NoetlExecution, 'diagnosis' | 'severity'> = {
+    source: 'noetl',
     execution_id: row.execution_id,
     path: row.path,
     state,
@@ -127,10 +99,20 @@ export function toExecution(row: DescribedRow): Execution {
     running_children: row.running_children,
     total_children: row.total_children,
     finished_at: finishedAt,
-    diagnosis: '',
   };
-  execution.diagnosis = diagnose(execution, row.runtime_rows, held, signalsOf(row));
-  return execution;
+  const { text, severity } = diagnose(execution, row.runtime_rows, held, signalsOf(row));
+  return { ...execution, diagnosis: text, severity };
+}
+
+/** What the stuck filter's terms read of a row (src/core/filter.ts). */
+export function stuckFactsOf(row: DescribedRow): StuckFacts {
+  return {
+    startedMs: row.started_ms,
+    lastActivityMs: row.last_event_ms,
+    nowMs: row.now_ms,
+    path: row.path,
+    childOfRunning: row.parent_running && !row.in_cycle,
+  };
 }
 
 /** NoETL's known stuck shapes (the Rust non-convergence sweep's), read from the describe query. */
@@ -170,56 +152,29 @@ function signalsOf(row: DescribedRow): StuckSignals {
  * the execution now.
  */
 export function diagnose(
-  e: Omit<Execution, 'diagnosis'>,
+  e: Omit<NoetlExecution, 'diagnosis' | 'severity'>,
   runtimeRows: number | null = null,
   workerHoldsStep = true,
   signals: StuckSignals = NO_SIGNALS,
-): string {
-  if (e.state !== 'running') return e.state;
+): Diagnosis {
+  const danger = (text: string): Diagnosis => ({ text, severity: 'danger' });
+  const warn = (text: string): Diagnosis => ({ text, severity: 'warn' });
+  const none = (text: string): Diagnosis => ({ text, severity: 'none' });
+  if (e.state !== 'running') return none(e.state);
   const last = normalizeEventType(e.last_event_type);
   const idle = e.idle_seconds ?? e.age_seconds;
-  if (signals.inCycle) return 'parent cycle';
-  if (signals.bulkImported) return 'bulk-imported history';
-  if (last === 'command.issued') return `never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`;
-  if (workerHoldsStep && e.worker_id && e.worker_alive === false) return runtimeRows === 0 ? 'worker unknown' : 'worker dead';
-  if (last === 'command.failed' || last === 'call.error') return `failed step, no recovery`;
-  if (signals.finishedNeverClosed && e.running_children === 0) return 'finished, never closed';
-  if (signals.pendingCallback) return 'parked on a callback';
-  if (workerHoldsStep && e.worker_id && e.worker_alive === true) return `claim held by live ${e.worker_id}`;
-  if (e.running_children > 0) return `waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`;
-  if (signals.parentProgressing) return 'parent still progressing';
-  if (idle >= 600) return `idle ${formatCoarse(idle)}`;
-  if (!e.stuck_step && e.last_step) return 'stalled between steps';
-  if (!e.stuck_step && !e.last_step) return 'no progress';
-  return 'running long';
-}
-
-/** 45m, 3h, 2d: the coarse form used in diagnoses. */
-export function formatCoarse(total: number): string {
-  if (total < 3600) return `${Math.floor(total / 60)}m`;
-  if (total < 86400) return `${Math.floor(total / 3600)}h`;
-  return `${Math.floor(total / 86400)}d`;
-}
-
-/** The stable JSON row of `list` (keys as documented in README). */
-export function listJsonRow(e: Execution) {
-  return {
-    execution_id: e.execution_id,
-    path: e.path,
-    started_at: e.started_at,
-    age_seconds: e.age_seconds,
-    last_event_at: e.last_event_at,
-    last_event_type: e.last_event_type,
-    idle_seconds: e.idle_seconds,
-    last_step: e.last_step,
-    stuck_step: e.stuck_step,
-    worker_id: e.worker_id,
-    worker_alive: e.worker_alive,
-    parent_execution_id: e.parent_execution_id,
-    running_children: e.running_children,
-    diagnosis: e.diagnosis,
-    ...(e.status !== undefined ? { status: e.status } : {}),
-    ...(e.display !== undefined ? { display: e.display } : {}),
-    ...(e.history !== undefined ? { typical_seconds: e.history.typical_seconds, p95_seconds: e.history.p95_seconds, ratio: e.history.ratio } : {}),
-  };
+  if (signals.inCycle) return none('parent cycle');
+  if (signals.bulkImported) return none('bulk-imported history');
+  if (last === 'command.issued') return danger(`never claimed${idle >= 60 ? ` (${formatSeconds(idle)})` : ''}`);
+  if (workerHoldsStep && e.worker_id && e.worker_alive === false) return danger(runtimeRows === 0 ? 'worker unknown' : 'worker dead');
+  if (last === 'command.failed' || last === 'call.error') return danger(`failed step, no recovery`);
+  if (signals.finishedNeverClosed && e.running_children === 0) return none('finished, never closed');
+  if (signals.pendingCallback) return none('parked on a callback');
+  if (workerHoldsStep && e.worker_id && e.worker_alive === true) return none(`claim held by live ${e.worker_id}`);
+  if (e.running_children > 0) return none(`waiting on ${e.running_children} child${e.running_children === 1 ? '' : 'ren'}`);
+  if (signals.parentProgressing) return none('parent still progressing');
+  if (idle >= 600) return warn(`idle ${formatCoarse(idle)}`);
+  if (!e.stuck_step && e.last_step) return warn('stalled between steps');
+  if (!e.stuck_step && !e.last_step) return warn('no progress');
+  return none('running long');
 }

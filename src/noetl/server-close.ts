@@ -7,13 +7,14 @@
  */
 import type { Queryable } from '../db/database.js';
 import { ApiError, describeAnswer, errorText, idOf, type ApiAnswer, type NoetlApi, type ServerEngine } from './api.js';
-import { PartialMarkError, closeMeta, closeProjection, isChange, markExecutions, type MarkRequest, type MarkResult, type Outcome } from './mark.js';
+import { closeMeta, closeProjection, markExecutions } from './mark.js';
 import { nextSnowflake } from './snowflake.js';
 import * as sql from './sql.js';
 import type { Capabilities } from './sql.js';
 import { serverRowsSql, insertMissingRowSql } from './server-sql.js';
 import type { NoetlStore } from './store.js';
-import { ACTIONS, type Action, type TerminalState } from './vocabulary.js';
+import { PartialMarkError, isChange, type MarkRequest, type MarkResult, type Outcome, ACTIONS, type Action } from '../core/mark.js';
+import type { TerminalState } from '../core/execution.js';
 
 /** The server failed part-way: the results so far (with `error` and `not_attempted`) and the one line. */
 export class ServerCloseError extends PartialMarkError {

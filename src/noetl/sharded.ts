@@ -16,17 +16,18 @@ import type { ConnectionOptions } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import { openPostgres } from '../db/postgres.js';
 import { describeDatabaseError, redact } from '../errors.js';
-import type { ShowData } from '../format/human.js';
 import type { ExecutionSource, LiveSet, ShardCounts } from '../source.js';
-import { PartialMarkError, type MarkRequest, type MarkResult } from './mark.js';
 import type { AnalyzeReport } from './statistics.js';
 import { history, verifyBatch, type BatchRecord, type HistoryFilter, type VerifyResult } from './history.js';
-import { toExecution, type DescribedRow, type Execution } from './model.js';
+import { stuckFactsOf, toExecution, type DescribedRow } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
-import { compareIds, NoetlStore, type HealthCounts, type StuckFilter } from './store.js';
-import type { Action } from './vocabulary.js';
+import { compareIds, NoetlStore } from './store.js';
+import type { Execution, HealthCounts } from '../core/execution.js';
+import { stuckMatcher, type StuckFilter } from '../core/filter.js';
+import { PartialMarkError, type Action, type MarkRequest, type MarkResult } from '../core/mark.js';
+import type { ShowData } from '../core/show.js';
 
 export interface UnreachableShard {
   /** The shard's index in NoETL's order, or "cluster" for the cluster database. */
@@ -305,7 +306,9 @@ export class ShardedNoetlSource implements ExecutionSource {
 
   async listStuck(filter: StuckFilter): Promise<Execution[]> {
     const answers = await this.fanOut((s) => s.source.store.listStuckRows(filter));
-    const rows = answers.flatMap((a) => a.value).filter((r) => filter.includeChildren || !r.parent_running || r.in_cycle);
+    // Each shard judged its rows' parents by itself; complete() saw the parents on other shards: the children term again.
+    const children = stuckMatcher({ olderThanSeconds: 0, includeChildren: filter.includeChildren ?? false });
+    const rows = answers.flatMap((a) => a.value).filter((r) => children(stuckFactsOf(r)));
     rows.sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
     return (filter.limit ? rows.slice(0, filter.limit) : rows).map(toExecution);
   }

@@ -2,16 +2,18 @@ import type { Database } from '../db/database.js';
 import type { ExecutionSource, LiveSet } from '../source.js';
 import { loadExecutionDetail } from './detail.js';
 import { LiveRunningSet } from './live.js';
-import { markExecutions, runningDescendants, type MarkRequest, type MarkResult } from './mark.js';
+import { markExecutions, runningDescendants } from './mark.js';
 import { analyzeWritten } from './statistics.js';
 import { history, verifyBatch, type HistoryFilter } from './history.js';
-import { NoetlStore, type LoadOptions, type StuckFilter } from './store.js';
-import { parseExecutionId } from './ids.js';
+import { NoetlStore, type LoadOptions } from './store.js';
+import { parseExecutionId } from '../core/ids.js';
 import { thresholdsSql } from './sql.js';
-import type { Threshold } from '../thresholds.js';
-import { CLOSE_ROWS, type Action } from './vocabulary.js';
+import type { Threshold } from '../core/thresholds.js';
+import { CLOSE_ROWS } from './vocabulary.js';
 import type { ServerConfig } from './api.js';
 import { useSnapshot, type SnapshotOptions } from './snapshot.js';
+import type { MarkRequest, MarkResult, Action } from '../core/mark.js';
+import type { StuckFilter } from '../core/filter.js';
 
 /** NoETL's event log as an ExecutionSource. */
 export class NoetlSource implements ExecutionSource {

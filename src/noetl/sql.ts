@@ -3,7 +3,8 @@
  * User input only ever travels as bind parameters; the schema name is
  * validated as an identifier (config.ts) and quoted here.
  */
-import type { LeafStats } from './chunks.js';
+import { stuckSql, type StuckFilter } from '../core/filter.js';
+import type { IdRange, LeafStats } from './chunks.js';
 import { ALL_TERMINAL_TYPES, START_TYPES, TERMINAL_TYPES, STEP_DONE_TYPES, EXECUTION_LEVEL_PREFIXES, sqlList } from './vocabulary.js';
 
 export interface Capabilities {
@@ -217,25 +218,38 @@ function runningCtes(s: string, lo: string, hi: string): string {
 }
 
 /**
- * Running executions that started at least $1 seconds ago, described.
- * $2 idle seconds or NULL, $3 ILIKE pattern on path or NULL,
- * $4 include children of running parents, $5 limit or NULL, $6..$7 the
- * execution_id range read (inclusive; the whole bigint range for all).
+ * Running executions stuck under `filter` (src/core/filter.ts), described,
+ * oldest first, in the execution_id range $1..$2 (inclusive; the whole
+ * bigint range for all).
  */
-export function listStuckSql(schema: string, caps: Capabilities): string {
+export function listStuckSql(schema: string, caps: Capabilities, filter: StuckFilter, ids: IdRange): { text: string; values: unknown[] } {
   const s = quoteIdent(schema);
-  return `WITH ${CLOCK},
-  ${runningCtes(s, '$6', '$7')},
+  const values: unknown[] = [ids.lo, ids.hi];
+  const bind = (value: unknown, cast: string) => `$${values.push(value)}::${cast}`;
+  const terms = stuckSql(
+    filter,
+    {
+      // The age narrows the running set before anything is described.
+      started: { at: 'r.started_at', now: '(SELECT now_utc FROM clock)', unit: 'timestamp' },
+      lastActivity: { at: 'd.last_event_ms', now: 'd.now_ms', unit: 'ms' },
+      path: 'd.path',
+      childOfRunning: 'd.parent_running AND NOT d.in_cycle',
+    },
+    bind,
+  );
+  const outer = [terms.idle, terms.path, terms.children].filter((c): c is string => c !== undefined);
+  const limit = filter.limit != null ? `LIMIT ${bind(filter.limit, 'bigint')}` : '';
+  const text = `WITH ${CLOCK},
+  ${runningCtes(s, '$1', '$2')},
   target AS (
-    SELECT r.* FROM running r WHERE r.started_at <= (SELECT now_utc FROM clock) - $1::float8 * interval '1 second'
+    SELECT r.* FROM running r WHERE ${terms.age ?? 'true'}
   ),
   described AS (${describeBody(s, caps)})
   SELECT d.* FROM described d
-  WHERE ($2::float8 IS NULL OR d.last_event_ms <= d.now_ms - $2::float8 * 1000)
-    AND ($3::text IS NULL OR d.path ILIKE $3::text)
-    AND ($4::boolean OR NOT d.parent_running OR d.in_cycle)
+  WHERE ${outer.length ? outer.join(' AND ') : 'true'}
   ORDER BY d.started_ms, d.execution_id::numeric
-  LIMIT $5::bigint`;
+  ${limit}`;
+  return { text, values };
 }
 
 /**

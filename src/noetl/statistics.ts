@@ -9,10 +9,9 @@
  * doctor reports tables whose statistics are stale.
  */
 import type { Queryable } from '../db/database.js';
-import type { MarkResult } from './mark.js';
-import { isChange } from './mark.js';
 import { quoteIdent } from './sql.js';
 import type { NoetlStore } from './store.js';
+import { type MarkResult, isChange } from '../core/mark.js';
 
 /** Rows written (two events per close) from which the console analyzes what it wrote. */
 export const ANALYZE_AFTER_ROWS = 2000;

@@ -1,20 +1,11 @@
 import type { Database, Queryable } from '../db/database.js';
 import { OperationalError } from '../errors.js';
-import { toExecution, type DescribedRow, type Execution } from './model.js';
+import type { HealthCounts, NoetlExecution } from '../core/execution.js';
+import type { StuckFilter } from '../core/filter.js';
+import type { TimelineEvent, TreeNode } from '../core/show.js';
+import { toExecution, type DescribedRow } from './model.js';
 import { mapLimited, planCuts, rangesOf, type IdRange, type LeafStats } from './chunks.js';
 import * as sql from './sql.js';
-
-export interface StuckFilter {
-  /** Started at least this long ago (seconds); 0 lists every running one. */
-  olderThanSeconds: number;
-  /** Also require no event at all for this long (seconds). */
-  idleSeconds?: number | null;
-  /** Glob on the playbook path (* and ?); without wildcards a substring. */
-  path?: string | null;
-  /** Show children of running parents as their own rows. */
-  includeChildren?: boolean;
-  limit?: number | null;
-}
 
 /** Events per chunk of a full load: a statement reads about this many, however long the history. */
 export const CHUNK_ROWS = 2_000_000;
@@ -70,40 +61,6 @@ export interface RecentActivity {
   next: number;
 }
 
-export interface TimelineEvent {
-  event_id: string;
-  event_type: string | null;
-  node_name: string | null;
-  status: string | null;
-  worker_id: string | null;
-  created_at: string;
-  error: string | null;
-  meta: unknown;
-}
-
-export interface TreeNode {
-  execution_id: string;
-  parent_execution_id: string;
-  depth: number;
-}
-
-export interface HealthCounts {
-  running: number;
-  stuck: number;
-  long_running: number;
-  oldest_running_seconds: number | null;
-  recent_24h: number;
-  live_workers: number | null;
-  now: string;
-}
-
-/** Turn an operator's pattern into ILIKE: * and ? are wildcards, else substring. */
-export function pathPattern(pattern: string): string {
-  const escaped = pattern.replace(/[\\%_]/g, (c) => `\\${c}`);
-  if (/[*?]/.test(pattern)) return escaped.replace(/\*/g, '%').replace(/\?/g, '_');
-  return `%${escaped}%`;
-}
-
 /** Read access to a NoETL schema: every query goes through sql.ts. */
 export class NoetlStore {
   private caps: Promise<sql.Capabilities> | null = null;
@@ -152,7 +109,7 @@ export class NoetlStore {
     return this.caps;
   }
 
-  async listStuck(filter: StuckFilter, load?: LoadOptions): Promise<Execution[]> {
+  async listStuck(filter: StuckFilter, load?: LoadOptions): Promise<NoetlExecution[]> {
     return (await this.listStuckRows(filter, load)).map(toExecution);
   }
 
@@ -164,19 +121,13 @@ export class NoetlStore {
   /** The listing read from the whole history (in chunks when it is large), whatever a snapshot holds. */
   async loadStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
     const caps = await this.capabilities();
-    const text = sql.listStuckSql(this.schema, caps);
-    const params = (r: IdRange) => [
-      filter.olderThanSeconds,
-      filter.idleSeconds ?? null,
-      filter.path ? pathPattern(filter.path) : null,
-      filter.includeChildren ?? false,
-      filter.limit ?? null,
-      r.lo,
-      r.hi,
-    ];
+    const query = async (r: IdRange) => {
+      const { text, values } = sql.listStuckSql(this.schema, caps, filter, r);
+      return (await this.db.query<DescribedRow>(text, values)).rows;
+    };
     const ranges = this.rangesFor(caps, load);
-    if (ranges.length === 1) return (await this.db.query<DescribedRow>(text, params(ranges[0]!))).rows;
-    const parts = await this.inParts(ranges, load, async (r) => (await this.db.query<DescribedRow>(text, params(r))).rows);
+    if (ranges.length === 1) return query(ranges[0]!);
+    const parts = await this.inParts(ranges, load, query);
     // Each chunk is ordered and limited alike: the first `limit` of the merge are the unchunked answer.
     const rows = parts.flat().sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
     return filter.limit ? rows.slice(0, filter.limit) : rows;
@@ -223,7 +174,7 @@ export class NoetlStore {
   }
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */
-  async describe(ids: readonly string[], q: Queryable = this.db): Promise<Execution[]> {
+  async describe(ids: readonly string[], q: Queryable = this.db): Promise<NoetlExecution[]> {
     return (await this.describeRows(ids, q)).map(toExecution);
   }
 

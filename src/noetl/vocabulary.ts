@@ -4,16 +4,16 @@
  * so they are written into SQL as literals (which lets the planner use the
  * (execution_id, event_type, event_id DESC) index).
  */
+import type { TerminalState } from '../core/execution.js';
+import type { Action } from '../core/mark.js';
+
 export const START_TYPES = ['playbook.initialized', 'playbook.started', 'playbook_started'] as const;
 
-export const TERMINAL_TYPES = {
+export const TERMINAL_TYPES: Record<TerminalState, readonly string[]> = {
   completed: ['playbook.completed', 'playbook_completed', 'workflow.completed'],
   failed: ['playbook.failed', 'playbook_failed', 'workflow.failed'],
   cancelled: ['execution.cancelled', 'playbook.cancelled', 'playbook_cancelled'],
-} as const;
-
-export type TerminalState = keyof typeof TERMINAL_TYPES;
-export type ExecutionState = 'running' | TerminalState;
+};
 
 export const ALL_TERMINAL_TYPES: readonly string[] = Object.values(TERMINAL_TYPES).flat();
 
@@ -37,19 +37,6 @@ export function terminalStateOf(type: string | null | undefined): TerminalState 
 
 export function sqlList(values: readonly string[]): string {
   return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
-}
-
-/** What an operator can do to a stuck execution, and how its outcome is reported. */
-export const ACTIONS = {
-  cancel: { state: 'cancelled', outcome: 'cancelled', dryOutcome: 'would_cancel', verb: 'cancel', done: 'Cancelled' },
-  fail: { state: 'failed', outcome: 'failed', dryOutcome: 'would_fail', verb: 'mark failed', done: 'Marked failed' },
-  complete: { state: 'completed', outcome: 'completed', dryOutcome: 'would_complete', verb: 'mark completed', done: 'Marked completed' },
-} as const;
-
-export type Action = keyof typeof ACTIONS;
-
-export function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** One event row of a close. */

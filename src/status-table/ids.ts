@@ -1,5 +1,5 @@
 import { UsageError, quoted } from '../errors.js';
-import { parseExecutionId } from '../noetl/ids.js';
+import { parseExecutionId } from '../core/ids.js';
 import type { IdType } from './sql.js';
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;

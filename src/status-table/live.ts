@@ -3,18 +3,18 @@
  * every refresh re-reads the rows in a running status (a small set, found
  * by status), so there is no incremental path to keep in step.
  */
-import { globToRegExp } from '../noetl/live.js';
-import type { StuckFilter } from '../noetl/store.js';
+import type { StatusTableExecution } from '../core/execution.js';
+import { stuckMatcher, type StuckFacts, type StuckFilter } from '../core/filter.js';
 import type { LiveSet } from '../source.js';
-import type { StatusTableExecution } from './model.js';
 
 export interface RunningSnapshot {
-  executions: StatusTableExecution[];
+  /** Oldest first, each with what the stuck filter reads of its row. */
+  executions: { execution: StatusTableExecution; facts: StuckFacts }[];
   nowMs: number;
 }
 
 export class StatusTableLiveSet implements LiveSet {
-  private rows: StatusTableExecution[] = [];
+  private rows: RunningSnapshot['executions'] = [];
   private nowMs = 0;
 
   constructor(private readonly load: () => Promise<RunningSnapshot>) {}
@@ -35,20 +35,14 @@ export class StatusTableLiveSet implements LiveSet {
     return this.nowMs;
   }
 
-  /** The same selection as listStuck(filter), on the rows of the last refresh (already oldest first). */
+  /** The same selection as listStuck(filter), on the rows of the last refresh. */
   count(filter: StuckFilter): number {
     return this.view(filter).length;
   }
 
   view(filter: StuckFilter): StatusTableExecution[] {
-    const match = filter.path ? globToRegExp(filter.path) : null;
-    const now = this.nowMs;
-    const out = this.rows.filter(
-      (e) =>
-        (filter.olderThanSeconds <= 0 || Date.parse(e.started_at) <= now - filter.olderThanSeconds * 1000) &&
-        (filter.idleSeconds == null || Date.parse(e.last_event_at ?? e.started_at) <= now - filter.idleSeconds * 1000) &&
-        (!match || (e.path !== null && match.test(e.path))),
-    );
+    const match = stuckMatcher(filter);
+    const out = this.rows.filter((r) => match({ ...r.facts, nowMs: this.nowMs })).map((r) => r.execution);
     return filter.limit ? out.slice(0, filter.limit) : out;
   }
 }

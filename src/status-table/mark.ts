@@ -7,11 +7,11 @@
  */
 import type { Database, Queryable } from '../db/database.js';
 import { UsageError } from '../errors.js';
-import { PartialMarkError, withRetry, type MarkRequest, type MarkResult, type Outcome } from '../noetl/mark.js';
-import { ACTIONS, type Action } from '../noetl/vocabulary.js';
 import { canonicalRowId } from './ids.js';
 import { terminalStateOfStatus, type StatusVocabulary } from './model.js';
 import * as sql from './sql.js';
+import { ACTIONS, PartialMarkError, type Action, type MarkRequest, type MarkResult, type Outcome, type UndoResult } from '../core/mark.js';
+import { withRetry } from '../db/retry.js';
 
 export const DEFAULT_MARK_BATCH = 200;
 
@@ -100,16 +100,6 @@ export async function markRows(t: MarkTarget, req: MarkRequest): Promise<MarkRes
     req.onBatch?.(batch);
   }
   return results;
-}
-
-
-export interface UndoResult {
-  execution_id: string;
-  /** restored (or would_restore): its previous status is back; changed_since: not in the status the batch wrote any more, left alone. */
-  outcome: 'restored' | 'would_restore' | 'changed_since';
-  status: string | null;
-  previous: string | null;
-  wrote: string | null;
 }
 
 /**

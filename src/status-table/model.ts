@@ -3,19 +3,10 @@
  * column (else the table name), idle time from updated_at and step activity
  * (else started_at), last completed and stuck step from the steps table.
  */
-import { formatCoarse, type Execution } from '../noetl/model.js';
-import type { TerminalState } from '../noetl/vocabulary.js';
 import type { StatusRow, TableShape } from './sql.js';
-
-/** An Execution with what a status table adds (see the proposed optional fields on Execution). */
-export interface StatusTableExecution extends Execution {
-  /** The status value as stored. */
-  status: string | null;
-  /** The configured display columns, in config order, as text. */
-  display: Record<string, string | null>;
-  stuck_step_attempts: number | null;
-  stuck_step_error: string | null;
-}
+import type { Diagnosis, StatusTableExecution, TerminalState } from '../core/execution.js';
+import type { StuckFacts } from '../core/filter.js';
+import { formatCoarse } from '../duration.js';
 
 export interface StatusVocabulary {
   running: readonly string[];
@@ -74,7 +65,8 @@ export function toExecution(row: StatusRow, ctx: ModelContext): StatusTableExecu
     display[name] = row[`display_${i}`] ?? null;
   });
 
-  const e: StatusTableExecution = {
+  const e: Omit<StatusTableExecution, 'diagnosis' | 'severity'> = {
+    source: 'status-table',
     execution_id: row.id,
     path: shape.label ? row.label : shape.tableName,
     state,
@@ -85,36 +77,43 @@ export function toExecution(row: StatusRow, ctx: ModelContext): StatusTableExecu
     idle_seconds: seconds(row.now_ms - last.ms),
     last_step: row.last_step,
     stuck_step: running ? row.stuck_step : null,
-    worker_id: null,
-    worker_alive: null,
-    worker_heartbeat_age_seconds: null,
     parent_execution_id: null,
-    parent_running: false,
     running_children: 0,
     total_children: 0,
     finished_at: running ? null : iso(row.finished_ms),
-    diagnosis: '',
     status: row.status,
     display,
     stuck_step_attempts: running ? row.stuck_attempts : null,
     stuck_step_error: running ? row.stuck_error : null,
   };
-  e.diagnosis = diagnose(e, { hasSteps: shape.steps !== null, hasActivity: shape.updated !== null || shape.steps !== null, stepCount: row.step_count ?? 0, noun });
-  return e;
+  const { text, severity } = diagnose(e, { hasSteps: shape.steps !== null, hasActivity: shape.updated !== null || shape.steps !== null, stepCount: row.step_count ?? 0, noun });
+  return { ...e, diagnosis: text, severity };
+}
+
+/** What the stuck filter's terms read of a row (src/core/filter.ts): the start as stored, the latest of its times. */
+export function stuckFactsOf(row: StatusRow, ctx: ModelContext): StuckFacts {
+  const times = [row.updated_ms, row.activity_ms, row.started_ms].filter((t): t is number => t !== null);
+  return {
+    startedMs: row.started_ms,
+    lastActivityMs: times.length ? Math.max(...times) : null,
+    nowMs: row.now_ms,
+    path: ctx.shape.label ? row.label : ctx.shape.tableName,
+    childOfRunning: false,
+  };
 }
 
 /** A few words on why a running row looks stuck, most specific first; the stored status once finished. */
 export function diagnose(
-  e: StatusTableExecution,
+  e: Omit<StatusTableExecution, 'diagnosis' | 'severity'>,
   o: { hasSteps: boolean; hasActivity: boolean; stepCount: number; noun: string },
-): string {
-  if (e.state !== 'running') return e.status ?? e.state;
+): Diagnosis {
+  if (e.state !== 'running') return { text: e.status ?? e.state, severity: 'none' };
   if (e.stuck_step !== null) {
-    return `stuck in ${o.noun} ${e.stuck_step}${e.stuck_step_attempts !== null ? ` (attempt ${e.stuck_step_attempts})` : ''}`;
+    return { text: `stuck in ${o.noun} ${e.stuck_step}${e.stuck_step_attempts !== null ? ` (attempt ${e.stuck_step_attempts})` : ''}`, severity: 'none' };
   }
-  if (o.hasSteps && e.last_step !== null) return `stalled after ${o.noun} ${e.last_step}`;
-  if (o.hasSteps && o.stepCount === 0) return `no ${o.noun} started`;
+  if (o.hasSteps && e.last_step !== null) return { text: `stalled after ${o.noun} ${e.last_step}`, severity: 'warn' };
+  if (o.hasSteps && o.stepCount === 0) return { text: `no ${o.noun} started`, severity: 'none' };
   const idle = e.idle_seconds ?? e.age_seconds;
-  if (o.hasActivity && idle >= 600) return `idle ${formatCoarse(idle)}`;
-  return `running ${formatCoarse(e.age_seconds)}`;
+  if (o.hasActivity && idle >= 600) return { text: `idle ${formatCoarse(idle)}`, severity: 'warn' };
+  return { text: `running ${formatCoarse(e.age_seconds)}`, severity: 'none' };
 }

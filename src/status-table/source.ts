@@ -1,18 +1,18 @@
 import type { StatusTableConfig } from '../config-file.js';
 import type { Database } from '../db/database.js';
-import type { ShowData } from '../format/human.js';
-import type { MarkRequest, MarkResult } from '../noetl/mark.js';
-import { pathPattern, type HealthCounts, type StuckFilter, type TimelineEvent } from '../noetl/store.js';
-import type { Action } from '../noetl/vocabulary.js';
 import type { ExecutionSource, LiveSet } from '../source.js';
 import { resolveTable, type SourceOrigin } from './catalog.js';
 import { canonicalRowId, parseRowId } from './ids.js';
 import { StatusTableLiveSet, type RunningSnapshot } from './live.js';
-import { markRows, statusWritten, undoBatch, type UndoResult } from './mark.js';
+import { markRows, statusWritten, undoBatch } from './mark.js';
 import type { Actor } from '../audit.js';
-import { toExecution, type ModelContext, type StatusTableExecution } from './model.js';
+import { stuckFactsOf, toExecution, type ModelContext } from './model.js';
 import * as sql from './sql.js';
-import type { Threshold } from '../thresholds.js';
+import type { Threshold } from '../core/thresholds.js';
+import type { ShowData, StepEntry } from '../core/show.js';
+import type { MarkRequest, MarkResult, Action, UndoResult } from '../core/mark.js';
+import type { HealthCounts, StatusTableExecution } from '../core/execution.js';
+import type { StuckFilter } from '../core/filter.js';
 
 const DESCRIBE_BATCH = 1000;
 
@@ -72,19 +72,14 @@ export class StatusTableSource implements ExecutionSource {
   }
 
   async listStuck(filter: StuckFilter): Promise<StatusTableExecution[]> {
-    return (await this.listWithClock(filter)).executions;
+    const { rows, ctx } = await this.listRows(filter);
+    return rows.map((r) => toExecution(r, ctx));
   }
 
-  private async listWithClock(filter: StuckFilter): Promise<{ executions: StatusTableExecution[]; nowMs: number | null }> {
+  private async listRows(filter: StuckFilter): Promise<{ rows: sql.StatusRow[]; ctx: ModelContext }> {
     const ctx = await this.context();
-    const statement = sql.listRunningSql(ctx.shape, {
-      olderThanSeconds: filter.olderThanSeconds,
-      idleSeconds: filter.idleSeconds ?? null,
-      pathPattern: filter.path ? pathPattern(filter.path) : null,
-      limit: filter.limit ?? null,
-    });
-    const { rows } = await this.db.query<sql.StatusRow>(statement.text, statement.values);
-    return { executions: rows.map((r) => toExecution(r, ctx)), nowMs: rows[0]?.now_ms ?? null };
+    const statement = sql.listRunningSql(ctx.shape, filter);
+    return { rows: (await this.db.query<sql.StatusRow>(statement.text, statement.values)).rows, ctx };
   }
 
   async describe(ids: readonly string[]): Promise<StatusTableExecution[]> {
@@ -99,26 +94,26 @@ export class StatusTableSource implements ExecutionSource {
     return out;
   }
 
-  /** The row, its steps as the timeline (latest first, at most `events`), no children. */
+  /** The row, its steps (latest first, at most `events`), no children. */
   async detail(id: string, events: number): Promise<ShowData | null> {
     const ctx = await this.context();
     const [execution] = await this.describe([id]);
     if (!execution) return null;
     const steps = ctx.shape.steps;
-    if (!steps) return { execution, events: [], totalEvents: 0, children: [] };
-    let timeline: TimelineEvent[] = [];
+    if (!steps) return { execution, timeline: { kind: 'steps', noun: ctx.noun, steps: [], total: 0 }, children: [] };
+    let entries: StepEntry[] = [];
     let total = 0;
     if (events > 0) {
       const statement = sql.stepsSql(ctx.shape, steps, execution.execution_id, events);
       const { rows } = await this.db.query<sql.StepRow>(statement.text, statement.values);
-      timeline = rows.map((r) => stepEvent(r, ctx.noun));
+      entries = rows.map(stepEntry);
       total = rows[0]?.total ?? 0;
     }
-    if (timeline.length === 0) {
+    if (entries.length === 0) {
       const count = sql.stepCountSql(ctx.shape, steps, execution.execution_id);
       total = (await this.db.query<{ n: number }>(count.text, count.values)).rows[0]?.n ?? 0;
     }
-    return { execution, events: timeline, totalEvents: total, children: [] };
+    return { execution, timeline: { kind: 'steps', noun: ctx.noun, steps: entries, total }, children: [] };
   }
 
   /** A status table has no child executions. */
@@ -164,10 +159,10 @@ export class StatusTableSource implements ExecutionSource {
 
   /** Every running row and the database clock (for LiveSet). */
   async running(): Promise<RunningSnapshot> {
-    const { executions, nowMs } = await this.listWithClock({ olderThanSeconds: 0 });
-    if (nowMs !== null) return { executions, nowMs };
-    const { rows } = await this.db.query<{ now_ms: number }>(sql.clockSql());
-    return { executions, nowMs: rows[0]!.now_ms };
+    const { rows, ctx } = await this.listRows({ olderThanSeconds: 0 });
+    const executions = rows.map((r) => ({ execution: toExecution(r, ctx), facts: stuckFactsOf(r, ctx) }));
+    const nowMs = rows[0]?.now_ms ?? (await this.db.query<{ now_ms: number }>(sql.clockSql())).rows[0]!.now_ms;
+    return { executions, nowMs };
   }
 
   live(): LiveSet {
@@ -175,22 +170,16 @@ export class StatusTableSource implements ExecutionSource {
   }
 }
 
-/** A step row as a timeline entry: event_type "<noun>", node_name the step id. */
-function stepEvent(r: sql.StepRow, noun: string): TimelineEvent {
-  const at = r.started_ms ?? r.finished_ms;
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function stepEntry(r: sql.StepRow): StepEntry {
   return {
-    event_id: `${r.step_id}#${r.seq}`,
-    event_type: noun,
-    node_name: r.step_id,
+    step_id: r.step_id,
     status: r.status,
-    worker_id: null,
-    created_at: at === null ? '' : new Date(at).toISOString(),
+    started_at: iso(r.started_ms),
+    finished_at: iso(r.finished_ms),
+    attempts: r.attempts,
+    duration_seconds: r.started_ms !== null && r.finished_ms !== null ? Math.max(0, Math.round((r.finished_ms - r.started_ms) / 1000)) : null,
     error: r.error,
-    meta: {
-      attempts: r.attempts,
-      started_at: r.started_ms === null ? null : new Date(r.started_ms).toISOString(),
-      finished_at: r.finished_ms === null ? null : new Date(r.finished_ms).toISOString(),
-      duration_seconds: r.started_ms !== null && r.finished_ms !== null ? Math.max(0, Math.round((r.finished_ms - r.started_ms) / 1000)) : null,
-    },
   };
 }

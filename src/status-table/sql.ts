@@ -1,3 +1,5 @@
+import { stuckSql, type StuckFilter } from '../core/filter.js';
+import type { Action } from '../core/mark.js';
 /**
  * Every SQL statement of a status-table source. Identifiers come from the
  * config (validated there, checked against the catalog in catalog.ts) and are
@@ -10,7 +12,6 @@
  * column with now() in the column's own type (now() AT TIME ZONE 'UTC' for a
  * timestamp without time zone), which keeps them index-friendly.
  */
-import type { Action } from '../noetl/vocabulary.js';
 
 export type IdType = 'integer' | 'uuid' | 'text';
 
@@ -210,34 +211,25 @@ function describeSelect(s: TableShape, p: Params, where: string[], outer: string
   ${limit ? `LIMIT ${limit}` : ''}`;
 }
 
-export interface ListParams {
-  olderThanSeconds: number;
-  idleSeconds: number | null;
-  /** ILIKE pattern (store.ts pathPattern) or null. */
-  pathPattern: string | null;
-  limit: number | null;
-}
-
-/** Rows still in a running status, started at least olderThanSeconds ago, described. */
-export function listRunningSql(s: TableShape, l: ListParams): Statement {
+/** Rows still in a running status, stuck under `filter` (src/core/filter.ts), described, oldest first. */
+export function listRunningSql(s: TableShape, filter: StuckFilter): Statement {
   const p = new Params();
-  const running = p.add(s.running, `${s.statusType}[]`);
-  const older = p.add(l.olderThanSeconds, 'float8');
-  const where = [
-    `t.${s.status} = ANY(${running})`,
-    // NULL started_at: age unknown, listed only when every running row is asked for.
-    `(${older} <= 0 OR t.${s.started.col} <= ${nowFor(s.started)} - ${older} * interval '1 second')`,
-  ];
-  const outer: string[] = [];
-  if (l.idleSeconds !== null) {
-    const idle = p.add(l.idleSeconds, 'float8');
-    outer.push(`greatest(d.updated_ms, d.activity_ms, d.started_ms) <= d.now_ms - ${idle} * 1000`);
-  }
-  if (l.pathPattern !== null) {
-    const path = s.label ? 'd.label' : p.add(s.tableName, 'text');
-    outer.push(`${path} ILIKE ${p.add(l.pathPattern, 'text')}`);
-  }
-  const limit = l.limit !== null ? p.add(l.limit, 'bigint') : null;
+  const bind = (value: unknown, cast: string) => p.add(value, cast);
+  const where = [`t.${s.status} = ANY(${p.add(s.running, `${s.statusType}[]`)})`];
+  const terms = stuckSql(
+    filter,
+    {
+      // On the table itself, before the row is described: the age narrows the most.
+      started: { at: `t.${s.started.col}`, now: nowFor(s.started), unit: 'timestamp' },
+      lastActivity: { at: 'greatest(d.updated_ms, d.activity_ms, d.started_ms)', now: 'd.now_ms', unit: 'ms' },
+      path: s.label ? 'd.label' : filter.path ? p.add(s.tableName, 'text') : 'NULL',
+      childOfRunning: null,
+    },
+    bind,
+  );
+  if (terms.age) where.push(terms.age);
+  const outer = [terms.idle, terms.path].filter((c): c is string => c !== undefined);
+  const limit = filter.limit != null ? p.add(filter.limit, 'bigint') : null;
   return { text: describeSelect(s, p, where, outer, limit), values: p.values };
 }
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFilter, matchFilter, FilterError } from '../../src/filter.js';
-import type { Execution } from '../../src/noetl/model.js';
+import { parseFilter, matchFilter, FilterError } from '../../src/core/filter-language.js';
 import { backends } from '../helpers/db.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
 import { seedIncident, type IncidentIds } from '../ui/seed.js';
+import type { Execution } from '../../src/core/execution.js';
 
-describe('the filter language (src/filter.ts)', () => {
+describe('the filter language (src/core/filter-language.ts)', () => {
   const e = (over: Partial<Execution>): Execution =>
-    ({ execution_id: '543857931469456637', path: 'etl/nightly_batch', age_seconds: 5400, idle_seconds: 1800, diagnosis: 'worker dead', worker_id: 'w-dead', stuck_step: 'load', last_step: 'extract', ...over }) as Execution;
+    ({ source: 'noetl', execution_id: '543857931469456637', path: 'etl/nightly_batch', age_seconds: 5400, idle_seconds: 1800, diagnosis: 'worker dead', worker_id: 'w-dead', stuck_step: 'load', last_step: 'extract', ...over }) as Execution;
   const m = (expr: string, over: Partial<Execution> = {}) => matchFilter(parseFilter(expr), e(over));
 
   it('bare words match path or id, as a substring or a glob; terms AND together; - negates', () => {
@@ -27,7 +27,7 @@ describe('the filter language (src/filter.ts)', () => {
     expect(m('step:extract')).toBe(true); // the last step done counts too
     expect(m('worker:w-live')).toBe(false);
     expect(m('-worker:w-live')).toBe(true);
-    expect(m('tenant:acme', { display: { tenant: 'acme' } })).toBe(true);
+    expect(m('tenant:acme', { source: 'status-table', display: { tenant: 'acme' } })).toBe(true);
     expect(m('tenant:acme')).toBe(false);
     expect(m('age>1h idle>=30m')).toBe(true);
     expect(m('age>2h')).toBe(false);

@@ -9,12 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/db/database.js';
-import { ACTIONS, capitalize, type Action } from '../../src/noetl/vocabulary.js';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
 import { backends } from '../helpers/db.js';
 import { KEYS, press, renderApp, rowOf, waitForText, waitUntil } from '../ui/helpers.js';
 import { READERS, readAll, type Before, type ClosedState } from './readers.js';
+import { ACTIONS, capitalize, type Action } from '../../src/core/mark.js';
 
 interface WritePath {
   name: string;

@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ID, MIN_ID, WHOLE_RANGE, planCuts, rangesOf } from '../../src/noetl/chunks.js';
-import { NoetlStore, type LoadProgress, type StuckFilter } from '../../src/noetl/store.js';
+import { NoetlStore, type LoadProgress } from '../../src/noetl/store.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { prng } from '../helpers/reliability.js';
+import type { StuckFilter } from '../../src/core/filter.js';
 
 describe('chunk planning', () => {
   it('cuts histograms into chunks of about chunkRows, with open ends', () => {

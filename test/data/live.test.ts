@@ -16,12 +16,14 @@ import { currentActor } from '../../src/audit.js';
 import { rangesOf } from '../../src/noetl/chunks.js';
 import { LiveRunningSet } from '../../src/noetl/live.js';
 import { markExecutions } from '../../src/noetl/mark.js';
-import { toExecution, type Execution } from '../../src/noetl/model.js';
+import { toExecution } from '../../src/noetl/model.js';
 import { MARGIN_MS, useSnapshot, type SnapshotOptions } from '../../src/noetl/snapshot.js';
-import { NoetlStore, type StuckFilter } from '../../src/noetl/store.js';
+import { NoetlStore } from '../../src/noetl/store.js';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { prng } from '../helpers/reliability.js';
+import type { NoetlExecution } from '../../src/core/execution.js';
+import type { StuckFilter } from '../../src/core/filter.js';
 
 const FILTERS: StuckFilter[] = [
   { olderThanSeconds: 0, includeChildren: true },
@@ -38,7 +40,7 @@ const WORKERS = ['w-1', 'w-2', 'w-3'];
 // live view and the full load (read milliseconds apart) cannot straddle one.
 const minutesAgo = (rnd: () => number, max: number) => Math.floor(rnd() * max) + 0.5;
 
-function comparable(e: Execution) {
+function comparable(e: NoetlExecution) {
   const { age_seconds, idle_seconds, worker_heartbeat_age_seconds: _heartbeat, ...rest } = e;
   return { ...rest, age: Math.round(age_seconds / 10), idle: idle_seconds === null ? null : Math.round(idle_seconds / 10) };
 }

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentActor } from '../../src/audit.js';
 import type { Database, Queryable } from '../../src/db/database.js';
-import { familiesOf, markExecutions, type MarkResult } from '../../src/noetl/mark.js';
+import { familiesOf, markExecutions } from '../../src/noetl/mark.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends, createTestDatabase, eventsOf, type TestDatabase } from '../helpers/db.js';
+import type { MarkResult } from '../../src/core/mark.js';
 
 /** The database, recording every statement sent through it. */
 function recording(db: Database, sent: string[]): Database {

@@ -5,17 +5,18 @@
  * Not a stand-in for the data layer: its tests run on real databases.
  */
 import type { Database } from '../../src/db/database.js';
-import type { ShowData } from '../../src/format/human.js';
-import type { MarkRequest, MarkResult } from '../../src/noetl/mark.js';
-import type { Execution } from '../../src/noetl/model.js';
-import type { HealthCounts, StuckFilter } from '../../src/noetl/store.js';
-import { ACTIONS, type Action } from '../../src/noetl/vocabulary.js';
+import type { ShowData } from '../../src/core/show.js';
+import type { MarkRequest, MarkResult } from '../../src/core/mark.js';
+import type { Execution, HealthCounts, NoetlExecution } from '../../src/core/execution.js';
+import { stuckMatcher, type StuckFilter } from '../../src/core/filter.js';
+import { ACTIONS, type Action } from '../../src/core/mark.js';
 import type { ExecutionSource, LiveSet } from '../../src/source.js';
 
 /** A running execution, `ageSeconds` old and idle as long, with what `over` says. */
-export function fakeExecution(id: string, path: string, ageSeconds: number, over: Partial<Execution> = {}): Execution {
+export function fakeExecution(id: string, path: string, ageSeconds: number, over: Partial<NoetlExecution> = {}): NoetlExecution {
   const started = new Date(Date.now() - ageSeconds * 1000).toISOString();
   return {
+    source: 'noetl',
     execution_id: id,
     path,
     state: 'running',
@@ -35,6 +36,7 @@ export function fakeExecution(id: string, path: string, ageSeconds: number, over
     total_children: 0,
     finished_at: null,
     diagnosis: 'no worker has claimed the step',
+    severity: 'danger',
     ...over,
   };
 }
@@ -64,10 +66,20 @@ export class FakeSource implements ExecutionSource {
   }
 
   private stuck(f: StuckFilter): Execution[] {
+    // The sources' own definition of stuck (src/core/filter.ts), over the rows' facts.
+    const stuck = stuckMatcher(f);
+    const nowMs = Date.now();
     return [...this.rows.values()]
-      .filter((e) => e.state === 'running' && e.age_seconds >= f.olderThanSeconds)
-      .filter((e) => f.idleSeconds == null || (e.idle_seconds ?? e.age_seconds) >= f.idleSeconds)
-      .filter((e) => f.includeChildren || !e.parent_running)
+      .filter((e) => e.state === 'running')
+      .filter((e) =>
+        stuck({
+          startedMs: nowMs - e.age_seconds * 1000,
+          lastActivityMs: nowMs - (e.idle_seconds ?? e.age_seconds) * 1000,
+          nowMs,
+          path: e.path,
+          childOfRunning: e.source === 'noetl' && e.parent_running,
+        }),
+      )
       .sort((a, b) => b.age_seconds - a.age_seconds);
   }
 
@@ -85,7 +97,7 @@ export class FakeSource implements ExecutionSource {
   }
   async detail(id: string): Promise<ShowData | null> {
     const execution = this.rows.get(id);
-    return execution ? { execution, events: [], totalEvents: 0, children: [] } : null;
+    return execution ? { execution, timeline: { kind: 'events', events: [], total: 0 }, children: [] } : null;
   }
   async mark(req: MarkRequest): Promise<MarkResult[]> {
     this.marks.push(req);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyRuleConfig } from '../../src/config-file.js';
-import { FilterError, matchFilter, parseFilter } from '../../src/filter.js';
-import type { Execution } from '../../src/noetl/model.js';
+import { FilterError, matchFilter, parseFilter } from '../../src/core/filter-language.js';
+import type { Execution } from '../../src/core/execution.js';
 import { Policy } from '../../src/policy.js';
-import { ThresholdCache, historyOf, ratioText, thresholdMap, withHistory, type Threshold, type ThresholdStore } from '../../src/thresholds.js';
+import { ThresholdCache, historyOf, ratioText, thresholdMap, withHistory, type Threshold, type ThresholdStore } from '../../src/core/thresholds.js';
 
 const exec = (path: string, ageMinutes: number, idleMinutes: number | null = null): Execution =>
   ({ execution_id: '543857931469456637', path, age_seconds: ageMinutes * 60, idle_seconds: idleMinutes === null ? null : idleMinutes * 60 }) as Execution;

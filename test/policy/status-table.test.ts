@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Policy } from '../../src/policy.js';
-import { thresholdMap, withHistory } from '../../src/thresholds.js';
+import { thresholdMap, withHistory } from '../../src/core/thresholds.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { JOBS_CONFIG, seedJobs, sourceOf } from '../status-table/fixtures.js';
 

@@ -7,11 +7,11 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { openPostgres } from '../../src/db/postgres.js';
-import type { MarkResult } from '../../src/noetl/mark.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
 import { POSTGRES_URL, adminClient, createTestDatabase, describePostgres, type TestDatabase } from '../helpers/db.js';
 import { eventually } from '../helpers/eventually.js';
 import { FILE, RUN, RUNS_CONFIG, markRequest, seedRuns, sourcesFrom } from './fixtures.js';
+import type { MarkResult } from '../../src/core/mark.js';
 
 /** A deterministic shuffle (mulberry32), so a failure replays. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {

@@ -65,25 +65,30 @@ describe.each(backends())('DAG runs and nodes on %s', (backend) => {
   it('shows the nodes as the timeline, latest first, with attempts and errors', async () => {
     const d = await source.detail('exec-a', 50);
     expect(d).not.toBeNull();
-    expect(d!.totalEvents).toBe(4);
+    const steps = (t: NonNullable<typeof d>['timeline']) => {
+      if (t.kind !== 'steps') throw new Error(`a status table's timeline is its steps, got ${t.kind}`);
+      return t;
+    };
+    const t = steps(d!.timeline);
+    expect(t.noun).toBe('node');
+    expect(t.total).toBe(4);
     expect(d!.children).toEqual([]);
-    expect(d!.events.map((e) => [e.event_type, e.node_name, e.status, e.error])).toEqual([
-      ['node', 'calc', 'running', 'TimeoutError: emissions factor API 504'],
-      ['node', 'validate', 'completed', null],
-      ['node', 'intake', 'completed', null],
-      ['node', 'report', 'pending', null],
+    expect(t.steps.map((e) => [e.step_id, e.status, e.error])).toEqual([
+      ['calc', 'running', 'TimeoutError: emissions factor API 504'],
+      ['validate', 'completed', null],
+      ['intake', 'completed', null],
+      ['report', 'pending', null],
     ]);
-    expect(d!.events[0]!.meta).toMatchObject({ attempts: 3, finished_at: null, duration_seconds: null });
-    expect(d!.events[1]!.meta).toMatchObject({ attempts: 1, duration_seconds: 600 });
-    expect(d!.events[3]!.created_at).toBe('');
-    expect(new Set(d!.events.map((e) => e.event_id)).size).toBe(4);
+    expect(t.steps[0]).toMatchObject({ attempts: 3, finished_at: null, duration_seconds: null });
+    expect(t.steps[1]).toMatchObject({ attempts: 1, duration_seconds: 600 });
+    expect(t.steps[3]).toMatchObject({ started_at: null, finished_at: null });
 
-    const limited = await source.detail('exec-a', 2);
-    expect(limited!.events.map((e) => e.node_name)).toEqual(['calc', 'validate']);
-    expect(limited!.totalEvents).toBe(4);
-    const none = await source.detail('exec-a', 0);
-    expect(none!.events).toEqual([]);
-    expect(none!.totalEvents).toBe(4);
+    const limited = steps((await source.detail('exec-a', 2))!.timeline);
+    expect(limited.steps.map((e) => e.step_id)).toEqual(['calc', 'validate']);
+    expect(limited.total).toBe(4);
+    const none = steps((await source.detail('exec-a', 0))!.timeline);
+    expect(none.steps).toEqual([]);
+    expect(none.total).toBe(4);
 
     const done = await source.detail('exec-d', 50);
     expect(done!.execution).toMatchObject({ state: 'completed', last_step: 'report', stuck_step: null, diagnosis: 'completed' });

@@ -6,9 +6,9 @@ import pg from 'pg';
 import { currentActor } from '../../src/audit.js';
 import { parseConfig, type StatusTableConfig } from '../../src/config-file.js';
 import type { Database, QueryResult, Queryable } from '../../src/db/database.js';
-import type { MarkRequest } from '../../src/noetl/mark.js';
 import { StatusTableSource } from '../../src/status-table/source.js';
 import { POSTGRES_URL, type Backend, type TestDatabase } from '../helpers/db.js';
+import type { MarkRequest } from '../../src/core/mark.js';
 
 export const FILE = 'noetl-console.config.yaml';
 

@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { PartialMarkError } from '../../src/noetl/mark.js';
 import type { StatusTableSource } from '../../src/status-table/source.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { countingDatabase } from '../helpers/counting.js';
 import { JOBS_CONFIG, markRequest, seedJobs, sourceOf } from './fixtures.js';
+import { PartialMarkError } from '../../src/core/mark.js';
 
 interface JobRow {
   id: number;
@@ -53,12 +53,13 @@ describe.each(backends())('job_executions on %s', (backend) => {
       last_event_type: 'started',
       last_step: null,
       stuck_step: null,
-      worker_id: null,
+      source: 'status-table',
       parent_execution_id: null,
       running_children: 0,
       finished_at: null,
       diagnosis: 'running 22h',
     });
+    expect(stuck).not.toHaveProperty('worker_id'); // a status table has no workers
     expect(stuck.age_seconds).toBeGreaterThanOrEqual(22 * 3600 - 5);
     expect(stuck.age_seconds).toBeLessThan(22 * 3600 + 600);
     // No updated_at column: idle is the age.
@@ -84,7 +85,7 @@ describe.each(backends())('job_executions on %s', (backend) => {
     expect(described[0]!.finished_at).not.toBeNull();
     expect(described[2]!.finished_at).toBeNull();
     const detail = await source.detail('39', 20);
-    expect(detail).toMatchObject({ execution: { execution_id: '39', path: '21' }, events: [], totalEvents: 0, children: [] });
+    expect(detail).toMatchObject({ execution: { execution_id: '39', path: '21' }, timeline: { kind: 'steps', steps: [], total: 0 }, children: [] });
     expect(await source.detail('999', 20)).toBeNull();
   });
 

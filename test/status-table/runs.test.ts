@@ -98,7 +98,7 @@ describe.each(backends())('pipeline runs on %s', (backend) => {
     expect(d).not.toBeNull();
     expect(d!.execution).toMatchObject({ state: 'failed', status: 'FAILED', display: { last_phase: 'comap' }, diagnosis: 'FAILED' });
     expect(Math.round((Date.parse(d!.execution.finished_at!) - Date.parse(d!.execution.started_at)) / 1000)).toBe(10 * 60);
-    expect(d!.events).toEqual([]);
+    expect(d!.timeline).toMatchObject({ kind: 'steps', steps: [], total: 0 });
   });
 
   it('parses UUIDs to their canonical form', () => {

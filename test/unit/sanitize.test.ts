@@ -1,6 +1,6 @@
-/** safeText (src/format/sanitize.ts): text from the database can never drive the terminal. */
+/** safeText (src/sanitize.ts): text from the database can never drive the terminal. */
 import { describe, expect, it } from 'vitest';
-import { safeText } from '../../src/format/sanitize.js';
+import { safeText } from '../../src/sanitize.js';
 
 const ESC = '\u001b';
 

@@ -1,6 +1,7 @@
-import { parseDuration } from './duration.js';
-import { UsageError } from './errors.js';
-import type { Execution } from './noetl/model.js';
+import { parseDuration } from '../duration.js';
+import { UsageError } from '../errors.js';
+import type { Execution } from './execution.js';
+import { globPattern } from './filter.js';
 
 /**
  * The filter language of `/` in the console and of `list --filter`: terms
@@ -30,13 +31,6 @@ export const FILTER_KEYS = ['path', 'id', 'diag', 'worker', 'step', 'tenant', 'a
 
 /** A bad expression: the message names the offending term. */
 export class FilterError extends UsageError {}
-
-/** Substring, or with * and ? a glob over the whole value; case-insensitive. */
-function patternOf(value: string): RegExp {
-  const escaped = value.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  if (/[*?]/.test(value)) return new RegExp(`^${escaped.replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`, 'i');
-  return new RegExp(escaped, 'i');
-}
 
 /** Split on spaces outside double quotes; the quotes go. */
 function tokens(text: string): string[] {
@@ -87,10 +81,10 @@ function parseTerm(raw: string): Term {
     const field = KEYS[kv[1]!.toLowerCase()];
     if (!field) throw new FilterError(`term ${JSON.stringify(raw)}: unknown key ${JSON.stringify(kv[1])} (keys: ${FILTER_KEYS.join(' ')})`);
     if (!kv[2]) throw new FilterError(`term ${JSON.stringify(raw)}: ${kv[1]}: needs a value`);
-    return { kind: 'text', field, pattern: patternOf(kv[2]), negate };
+    return { kind: 'text', field, pattern: globPattern(kv[2]), negate };
   }
   if (/^(age|idle|ratio)(=|:)/i.test(body)) throw new FilterError(`term ${JSON.stringify(raw)}: compare with > >= < <=, like age>2h`);
-  return { kind: 'text', field: 'any', pattern: patternOf(body), negate };
+  return { kind: 'text', field: 'any', pattern: globPattern(body), negate };
 }
 
 /** Parse an expression; throws FilterError naming the first bad term. An empty expression matches everything. */
@@ -109,11 +103,11 @@ function fieldText(e: Execution, field: Exclude<TextField, 'any'>): (string | nu
     case 'diag':
       return [e.diagnosis];
     case 'worker':
-      return [e.worker_id];
+      return [e.source === 'noetl' ? e.worker_id : null];
     case 'step':
       return [e.stuck_step, e.last_step];
     case 'tenant':
-      return [e.display?.tenant, e.display?.tenant_id];
+      return e.source === 'status-table' ? [e.display.tenant, e.display.tenant_id] : [];
   }
 }
 

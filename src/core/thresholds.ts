@@ -3,7 +3,7 @@
  * tables) usually runs, from its finished executions of the last N days,
  * and how a running execution's age compares with that.
  */
-import type { Execution } from './noetl/model.js';
+import type { Execution } from './execution.js';
 
 export const DEFAULT_HISTORY_DAYS = 14;
 /** Finished runs needed before a ratio is shown or counts in a policy. */
