@@ -13,7 +13,7 @@ import { ratioText } from '../core/thresholds.js';
 import { safeText } from '../sanitize.js';
 import { severityTone, type Tone } from './spans.js';
 
-export type ColumnKey = 'id' | 'path' | 'age' | 'ratio' | 'idle' | 'step' | 'diag' | 'ch';
+export type ColumnKey = 'id' | 'path' | 'age' | 'idle' | 'step' | 'diag' | 'ch' | 'ratio';
 
 export interface Field {
   key: ColumnKey;
@@ -43,16 +43,6 @@ export const FIELDS: readonly Field[] = [
   { key: 'id', title: 'ID', listTitle: 'EXECUTION', align: 'left', width: { fixed: 0 }, text: (e, tail, ell) => shortId(e.execution_id, tail, ell) },
   { key: 'path', title: 'PATH', align: 'left', width: { weight: 4, min: 12 }, text: (e) => safeText(e.path ?? '?', 200) },
   { key: 'age', title: 'AGE', align: 'right', width: { fixed: 6 }, text: (e) => formatSeconds(e.age_seconds) },
-  {
-    key: 'ratio',
-    title: 'RATIO',
-    align: 'right',
-    width: { fixed: 6 },
-    dropOrder: 3,
-    text: (e) => ratioText(e.history),
-    short: (e) => (e.history?.ratio == null ? '-' : ratioText(e.history).replace(/ p95$/, '')),
-    shownFor: (rows) => rows.some((e) => e.history !== undefined),
-  },
   { key: 'idle', title: 'IDLE', align: 'right', width: { fixed: 6 }, dropOrder: 2, text: (e) => formatSeconds(e.idle_seconds) },
   {
     key: 'step',
@@ -64,6 +54,16 @@ export const FIELDS: readonly Field[] = [
   },
   { key: 'diag', title: 'DIAGNOSIS', align: 'left', width: { weight: 3, min: 10 }, text: (e) => safeText(e.diagnosis, 100), tone: (e) => severityTone(e.severity) },
   { key: 'ch', title: 'CH', align: 'right', width: { fixed: 3 }, text: (e) => (e.running_children ? String(e.running_children) : '') },
+  {
+    key: 'ratio',
+    title: 'RATIO',
+    align: 'right',
+    width: { fixed: 6 },
+    dropOrder: 3,
+    text: (e) => ratioText(e.history),
+    short: (e) => (e.history?.ratio == null ? '-' : ratioText(e.history).replace(/ p95$/, '')),
+    shownFor: (rows) => rows.some((e) => e.history !== undefined),
+  },
 ];
 
 /** The fields shown for these rows. */

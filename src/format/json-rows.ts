@@ -1,6 +1,7 @@
 /** The stable JSON rows of `list` and `show` (keys as documented in README). */
 import type { Execution } from '../core/execution.js';
 import type { ShowData } from '../core/show.js';
+import { historyJson } from '../core/thresholds.js';
 
 export function listJsonRow(e: Execution) {
   return {
@@ -19,6 +20,7 @@ export function listJsonRow(e: Execution) {
     running_children: e.running_children,
     diagnosis: e.diagnosis,
     ...(e.source === 'status-table' ? { status: e.status, display: e.display } : {}),
+    ...(e.history !== undefined ? historyJson(e.history) : {}),
   };
 }
 
