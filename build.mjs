@@ -42,7 +42,15 @@ const targets = [
   {
     dir: 'build',
     dev: true,
-    entryPoints: { bench: 'bench/main.ts', 'bench-ui': 'bench/ui.ts', 'bench-shards': 'bench/shards.ts', soak: 'bench/soak.ts', startup: 'bench/startup.ts', 'after-cleanup': 'bench/after-cleanup.ts', 'cleanup-write': 'bench/cleanup-write.ts' },
+    entryPoints: {
+      bench: 'bench/main.ts',
+      'bench-ui': 'bench/ui.ts',
+      'bench-shards': 'bench/shards.ts',
+      soak: 'bench/soak.ts',
+      startup: 'bench/startup.ts',
+      'after-cleanup': 'bench/after-cleanup.ts',
+      'cleanup-write': 'bench/cleanup-write.ts',
+    },
     // Run from the repository: its node_modules has every package.
     packages: 'external',
   },

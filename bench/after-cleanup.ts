@@ -41,7 +41,11 @@ async function main() {
     log(`after-cleanup: building ${schema} at scale ${scale}`);
     const gen = await generate(admin, schema, { events: Math.round(9_500_000 * scale), running: Math.max(20, Math.round(2600 * scale)) }, log);
     await admin.query(`ALTER TABLE "${schema}".event_default SET (autovacuum_enabled = off)`).catch(() => undefined);
-    for (const t of (await admin.query<{ t: string }>(`SELECT c.oid::regclass::text AS t FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [`"${schema}".event`])).rows) {
+    for (const t of (
+      await admin.query<{ t: string }>(`SELECT c.oid::regclass::text AS t FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, [
+        `"${schema}".event`,
+      ])
+    ).rows) {
       await admin.query(`ALTER TABLE ${t.t} SET (autovacuum_enabled = off)`);
     }
     log(`after-cleanup: ${gen.events} events, ${gen.stuck} stuck`);
@@ -60,7 +64,15 @@ async function main() {
 
     const before = await timeIt(reps, fullLoad);
     const stuck = await store.listStuck({ olderThanSeconds: 300, includeChildren: true });
-    const results = await markExecutions(store, { action: 'cancel', ids: stuck.map((e) => e.execution_id), reason: 'bench', cascade: true, dryRun: false, actor: currentActor(), batchSize: 1000 });
+    const results = await markExecutions(store, {
+      action: 'cancel',
+      ids: stuck.map((e) => e.execution_id),
+      reason: 'bench',
+      cascade: true,
+      dryRun: false,
+      actor: currentActor(),
+      batchSize: 1000,
+    });
     const closed = results.filter((r) => r.outcome === 'cancelled').length;
     const stale = await timeIt(reps, fullLoad);
     const staleBuffers = await buffers();

@@ -92,15 +92,17 @@ async function main() {
     if (argv.includes('--profile')) {
       // Where one run's time goes, by statement kind (a run outside the timing).
       const spent = new Map<string, number>();
-      const timed = <Q extends { query: Database['query'] }>(q: Q): Database['query'] => async (text, params) => {
-        const t = performance.now();
-        try {
-          return await q.query(text, params);
-        } finally {
-          const kind = /pg_advisory_xact_lock/.test(text) ? 'lock' : /WITH RECURSIVE/.test(text) ? 'descendants' : /INSERT INTO/.test(text) ? 'write' : 'other';
-          spent.set(kind, (spent.get(kind) ?? 0) + performance.now() - t);
-        }
-      };
+      const timed =
+        <Q extends { query: Database['query'] }>(q: Q): Database['query'] =>
+        async (text, params) => {
+          const t = performance.now();
+          try {
+            return await q.query(text, params);
+          } finally {
+            const kind = /pg_advisory_xact_lock/.test(text) ? 'lock' : /WITH RECURSIVE/.test(text) ? 'descendants' : /INSERT INTO/.test(text) ? 'write' : 'other';
+            spent.set(kind, (spent.get(kind) ?? 0) + performance.now() - t);
+          }
+        };
       const profiled: Database = { ...db, query: timed(db), transaction: (fn) => db.transaction((tx) => fn({ query: timed(tx) })) };
       const t = performance.now();
       await markExecutions(new NoetlStore(profiled, schema), { ...request, dryRun: false });
@@ -111,10 +113,13 @@ async function main() {
     let closed = 0;
     const r = await interleave(
       [
-        ...batches.map((size) => [
-          `console_batch_${size}`,
-          async () => (closed = (await markExecutions(store, { ...request, batchSize: size, dryRun: false })).filter((x) => isChange(x.outcome)).length),
-        ] as const),
+        ...batches.map(
+          (size) =>
+            [
+              `console_batch_${size}`,
+              async () => (closed = (await markExecutions(store, { ...request, batchSize: size, dryRun: false })).filter((x) => isChange(x.outcome)).length),
+            ] as const,
+        ),
         ['dba_same_rows', () => admin.query(DBA_SAME_ROWS(s), [written])],
         ['dba_one_row', () => admin.query(DBA_ONE_ROW(s), [written])],
       ],
@@ -131,7 +136,10 @@ async function main() {
       ...Object.fromEntries(
         batches.map((size) => {
           const ours = r[`console_batch_${size}`]!.ms;
-          return [`console_batch_${size}`, { ms: Math.round(ours), ratio_to_same_rows: Number((ours / same).toFixed(2)), ratio_to_one_row: Number((ours / r.dba_one_row!.ms).toFixed(2)) }];
+          return [
+            `console_batch_${size}`,
+            { ms: Math.round(ours), ratio_to_same_rows: Number((ours / same).toFixed(2)), ratio_to_one_row: Number((ours / r.dba_one_row!.ms).toFixed(2)) },
+          ];
         }),
       ),
       target: 'ratio <= 1.5',

@@ -75,8 +75,7 @@ export async function generate(
   if (dropped.length > 0) await client.query(`DELETE FROM ${s}.bench_plan WHERE id = ANY($1::bigint[])`, [dropped]);
   const children = Array.from({ length: 50 }, (_, i) => i + 1).filter((c) => keep(String(BigInt(BIG_EXECUTION_ID) + BigInt(c))));
   const types = (py: string, rs: string) => `CASE p.dialect WHEN 'python' THEN '${py}' ELSE '${rs}' END`;
-  const eventId = (ts: string, seq: string) =>
-    `((((extract(epoch FROM ${ts}) * 1000)::bigint - 1577836800000) << 22) | ((p.i % 1024) << 12) | (${seq}))`;
+  const eventId = (ts: string, seq: string) => `((((extract(epoch FROM ${ts}) * 1000)::bigint - 1577836800000) << 22) | ((p.i % 1024) << 12) | (${seq}))`;
   await client.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at,
       event_type, node_id, node_name, node_type, status, worker_id)
     SELECT p.id, ${eventId('ev.ts', 'ev.seq')}, p.catalog_id, p.parent_id, ev.ts, ev.type, ev.node, ev.node, 'step', ev.status, ev.worker
@@ -109,16 +108,20 @@ export async function generate(
       WHERE p.kind = 'done' AND p.i % 97 = 0
     ) ev`);
   // The execution that \`show\` is measured on: 10,000 events, 50 children.
-  if (keep(BIG_EXECUTION_ID)) await client.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_id, node_name, status, worker_id)
+  if (keep(BIG_EXECUTION_ID))
+    await client.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_id, node_name, status, worker_id)
     SELECT ${BIG_EXECUTION_ID}, 1000000 + g, 1000, NULL, (now() AT TIME ZONE 'UTC') - interval '1 day' + g * interval '1 second',
            CASE WHEN g = 0 THEN 'playbook.initialized' ELSE (ARRAY['step.enter','command.issued','command.claimed','command.completed','step.exit'])[1 + g % 5] END,
            'loop_' || (g / 5), 'loop_' || (g / 5), 'RUNNING', CASE WHEN g % 5 IN (2, 3) THEN 'worker-01' END
     FROM generate_series(0, 9999) g`);
-  await client.query(`INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_id, node_name, status)
+  await client.query(
+    `INSERT INTO ${s}.event (execution_id, event_id, catalog_id, parent_execution_id, created_at, event_type, node_id, node_name, status)
     SELECT ${BIG_EXECUTION_ID}::bigint + c, 1000 + k, 1001, ${BIG_EXECUTION_ID}, (now() AT TIME ZONE 'UTC') - interval '20 hours' + k * interval '1 second',
            CASE k WHEN 0 THEN 'playbook.initialized' WHEN 1 THEN 'step.enter' ELSE CASE WHEN c % 2 = 0 THEN 'playbook.completed' ELSE 'command.issued' END END,
            'child', 'child', 'RUNNING'
-    FROM unnest($1::int[]) c CROSS JOIN generate_series(0, 2) k`, [children]);
+    FROM unnest($1::int[]) c CROSS JOIN generate_series(0, 2) k`,
+    [children],
+  );
   await client.query(`INSERT INTO ${s}.command (execution_id, command_id, event_id, catalog_id, step_name, status, worker_id, claimed_at, updated_at)
     SELECT p.id, 1, 1, p.catalog_id, 'step_' || p.last_step, CASE WHEN p.last_phase = 1 THEN 'PENDING' WHEN p.last_phase = 2 THEN 'CLAIMED' ELSE 'COMPLETED' END,
            CASE WHEN p.last_phase >= 2 THEN p.worker END, p.started_at AT TIME ZONE 'UTC', p.started_at AT TIME ZONE 'UTC'

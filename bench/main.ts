@@ -63,7 +63,13 @@ function args() {
   const running = Number(get('--running', String(scale === null ? 2600 : Math.max(20, Math.round(2600 * scale)))));
   const reps = Number(get('--reps', '5'));
   const only = get('--only', BLOCKS.filter((b) => b !== 'generate').join(',')).split(',');
-  if (!(events >= 1000 && events <= 200_000_000) || !(running >= 1) || !(reps >= 1 && reps <= 50) || (scale !== null && !(scale > 0 && scale <= 20)) || only.some((b) => !(BLOCKS as readonly string[]).includes(b))) {
+  if (
+    !(events >= 1000 && events <= 200_000_000) ||
+    !(running >= 1) ||
+    !(reps >= 1 && reps <= 50) ||
+    (scale !== null && !(scale > 0 && scale <= 20)) ||
+    only.some((b) => !(BLOCKS as readonly string[]).includes(b))
+  ) {
     process.stderr.write(`bench: --events in [1000, 2e8], --running >= 1, --reps in [1, 50], --only of ${BLOCKS.join(',')}\n`);
     process.exit(2);
   }
@@ -241,11 +247,14 @@ async function main(): Promise<void> {
     } else {
       log(`bench: reusing ${schema}`);
       // Figure 1 is measured first without doctor's indexes.
-      for (const r of sql.recommendedIndexes()) if (r.name === 'event_terminal_exec' || r.name === 'event_start_exec') await admin.query(`DROP INDEX IF EXISTS ${s}.${sql.quoteIdent(r.index)}`);
+      for (const r of sql.recommendedIndexes())
+        if (r.name === 'event_terminal_exec' || r.name === 'event_start_exec') await admin.query(`DROP INDEX IF EXISTS ${s}.${sql.quoteIdent(r.index)}`);
     }
-    const counts = (await admin.query<{ events: string; executions: string; running: string }>(`SELECT
+    const counts = (
+      await admin.query<{ events: string; executions: string; running: string }>(`SELECT
       (SELECT count(*) FROM ${s}.event)::text AS events, (SELECT count(*) FROM ${s}.bench_plan)::text AS executions,
-      (SELECT count(*) FROM ${s}.bench_plan WHERE kind LIKE 'stuck%' OR kind = 'fresh')::text AS running`)).rows[0]!;
+      (SELECT count(*) FROM ${s}.bench_plan WHERE kind LIKE 'stuck%' OR kind = 'fresh')::text AS running`)
+    ).rows[0]!;
     const events = Number(counts.events);
     log(`bench: ${counts.executions} executions, ${events} events, ${counts.running} running`);
     figures.push({ figure: 'dataset: events', value: events, unit: 'rows' });
@@ -253,7 +262,13 @@ async function main(): Promise<void> {
     figures.push({ figure: 'dataset: running executions (planned)', value: Number(counts.running), unit: 'rows' });
     const size = `${(events / 1e6).toFixed(2)}M events`;
 
-    const db = openPostgres({ target: { kind: 'postgres', connectionString: o.url, label: 'bench' }, schema, readOnly: false, statementTimeoutMs: 600_000, connectTimeoutMs: 10_000 });
+    const db = openPostgres({
+      target: { kind: 'postgres', connectionString: o.url, label: 'bench' },
+      schema,
+      readOnly: false,
+      statementTimeoutMs: 600_000,
+      connectTimeoutMs: 10_000,
+    });
     const timed = timing(db);
     const store = new NoetlStore(timed, schema);
     const caps = await store.capabilities();
@@ -270,16 +285,22 @@ async function main(): Promise<void> {
       const r = await interleave(
         [
           ['bin', async () => (listed = (JSON.parse(await bin('list', '--older-than', '60', '--json', ...conn)) as { count: number }).count)],
-          ['chunked', async () => {
-            timed.reset();
-            await store.listStuckRows({ olderThanSeconds: 3600 });
-            longestChunk = Math.max(longestChunk, timed.longest);
-          }],
-          ['whole', async () => {
-            timed.reset();
-            await store.listStuckRows({ olderThanSeconds: 3600 }, { ranges: [WHOLE_RANGE] });
-            longestWhole = Math.max(longestWhole, timed.longest);
-          }],
+          [
+            'chunked',
+            async () => {
+              timed.reset();
+              await store.listStuckRows({ olderThanSeconds: 3600 });
+              longestChunk = Math.max(longestChunk, timed.longest);
+            },
+          ],
+          [
+            'whole',
+            async () => {
+              timed.reset();
+              await store.listStuckRows({ olderThanSeconds: 3600 }, { ranges: [WHOLE_RANGE] });
+              longestWhole = Math.max(longestWhole, timed.longest);
+            },
+          ],
           ['noetl', () => admin.query(NOETL_SELECTION(s), [60])],
           ['hand', () => admin.query(HAND_ANTI_JOIN(s), [60])],
         ],
@@ -289,12 +310,21 @@ async function main(): Promise<void> {
       figures.push(pair(`1. list --older-than 60 --json (bin, ${listed} rows, ${size}) ${label}`, r.bin!, "NoETL's cleanup selection", r.noetl!));
       figures.push(pair(`1. list, bin ${label}`, r.bin!, 'hand-written anti-join (both dialects)', r.hand!));
       figures.push(pair(`1. full load in ${chunks} chunk(s), in process ${label}`, r.chunked!, 'one statement', r.whole!));
-      figures.push({ figure: `1. longest statement of the full load ${label}`, value: longestChunk, unit: 'ms', baseline: 'one statement', baseline_value: longestWhole, ratio: longestWhole / longestChunk, target: 'under the 15 s statement timeout', met: longestChunk < 15_000 });
+      figures.push({
+        figure: `1. longest statement of the full load ${label}`,
+        value: longestChunk,
+        unit: 'ms',
+        baseline: 'one statement',
+        baseline_value: longestWhole,
+        ratio: longestWhole / longestChunk,
+        target: 'under the 15 s statement timeout',
+        met: longestChunk < 15_000,
+      });
     };
     if (o.only.has('list')) {
       await listBlock('(NoETL indexes)');
-      const explain = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values))
-        .rows.map((r) => r['QUERY PLAN'])
+      const explain = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values)).rows
+        .map((r) => r['QUERY PLAN'])
         .join('\n');
       writeFileSync(join(dirname(o.out), 'explain-list.txt'), `${explain}\n`);
     }
@@ -313,10 +343,13 @@ async function main(): Promise<void> {
         const r = await interleave(
           [
             ['full', async () => (rows = (await store.listStuckRows(filter)).length)],
-            ['snapshot', async () => {
-              await snapStore.listStuckRows(filter);
-              if (snapshot.outcome !== 'revalidated') throw new Error(`expected a revalidated snapshot, got ${snapshot.outcome}`);
-            }],
+            [
+              'snapshot',
+              async () => {
+                await snapStore.listStuckRows(filter);
+                if (snapshot.outcome !== 'revalidated') throw new Error(`expected a revalidated snapshot, got ${snapshot.outcome}`);
+              },
+            ],
           ],
           o.reps,
           // Engine writes between runs (not timed): the snapshot has something to revalidate.
@@ -342,8 +375,21 @@ async function main(): Promise<void> {
         const snapMs = median(snapDb);
         const fullMs = median(fullDb);
         log(`  database time: snapshot ${snapDb.map((v) => v.toFixed(0)).join(' ')} ms, full ${fullDb.map((v) => v.toFixed(0)).join(' ')} ms`);
-        figures.push(pair(`9. list from the snapshot, in process (${rows} rows, ${size})`, r.snapshot!, 'full load (chunked)', r.full!, { target: '>= 10x faster at 10M', met: r.full!.ms / r.snapshot!.ms >= 10 }));
-        figures.push({ figure: `9. snapshot run, database time (${size})`, value: snapMs, unit: 'ms', baseline: 'full load', baseline_value: fullMs, ratio: fullMs / snapMs, target: 'flat within 2x from 1M to 10M' });
+        figures.push(
+          pair(`9. list from the snapshot, in process (${rows} rows, ${size})`, r.snapshot!, 'full load (chunked)', r.full!, {
+            target: '>= 10x faster at 10M',
+            met: r.full!.ms / r.snapshot!.ms >= 10,
+          }),
+        );
+        figures.push({
+          figure: `9. snapshot run, database time (${size})`,
+          value: snapMs,
+          unit: 'ms',
+          baseline: 'full load',
+          baseline_value: fullMs,
+          ratio: fullMs / snapMs,
+          target: 'flat within 2x from 1M to 10M',
+        });
         // The bin: a run from the saved snapshot against one with --fresh (its own cache directory).
         const binEnv = { ...cliEnv, XDG_CACHE_HOME: cache, NOETL_CONSOLE_SNAPSHOT_MIN_EVENTS: '0' };
         const binRun = async (...argv: string[]) => {
@@ -374,11 +420,14 @@ async function main(): Promise<void> {
       let samples = 0;
       const r = await interleave(
         [
-          ['query', async () => {
-            const rows = (await admin.query<{ samples: number }>(sql.thresholdsSql(schema), [14])).rows;
-            paths = rows.length;
-            samples = rows.reduce((n, x) => n + x.samples, 0);
-          }],
+          [
+            'query',
+            async () => {
+              const rows = (await admin.query<{ samples: number }>(sql.thresholdsSql(schema), [14])).rows;
+              paths = rows.length;
+              samples = rows.reduce((n, x) => n + x.samples, 0);
+            },
+          ],
           ['grouped', () => admin.query(GROUPED_THRESHOLDS(s), [14])],
         ],
         o.reps,
@@ -402,13 +451,16 @@ async function main(): Promise<void> {
       const r = await interleave(
         [
           ['full', () => live.refresh(true)],
-          ['incremental', async () => {
-            await engineTick(admin, s, tick++);
-            const t = performance.now();
-            const stats = await live.refresh();
-            if (stats.kind !== 'incremental') throw new Error('expected an incremental refresh');
-            return performance.now() - t;
-          }],
+          [
+            'incremental',
+            async () => {
+              await engineTick(admin, s, tick++);
+              const t = performance.now();
+              const stats = await live.refresh();
+              if (stats.kind !== 'incremental') throw new Error('expected an incremental refresh');
+              return performance.now() - t;
+            },
+          ],
         ],
         Math.max(o.reps, 5),
       );
@@ -426,9 +478,32 @@ async function main(): Promise<void> {
       const incDbMs = median(incDb.map((d) => d.ms));
       const incBuffers = median(incDb.map((d) => d.buffers));
       // The incremental case includes one engine tick (a few small inserts) in its wall time.
-      figures.push(pair(`8. incremental refresh incl. one engine tick (${live.runningCount} running)`, r.incremental!, 'full load', r.full!, { target: '>= 20x faster', met: r.full!.ms / r.incremental!.ms >= 20 }));
-      figures.push({ figure: '8. incremental refresh, database time', value: incDbMs, unit: 'ms', baseline: 'full load', baseline_value: fullDb.ms, ratio: fullDb.ms / incDbMs, target: '< 20 ms', met: incDbMs < 20 });
-      figures.push({ figure: '8. buffers read per minute, one console (refresh 2 s)', value: incBuffers * 30, unit: 'pages', baseline: 'full load every 2 s', baseline_value: fullDb.buffers * 30, ratio: fullDb.buffers / incBuffers, target: '>= 20x lower', met: fullDb.buffers / incBuffers >= 20 });
+      figures.push(
+        pair(`8. incremental refresh incl. one engine tick (${live.runningCount} running)`, r.incremental!, 'full load', r.full!, {
+          target: '>= 20x faster',
+          met: r.full!.ms / r.incremental!.ms >= 20,
+        }),
+      );
+      figures.push({
+        figure: '8. incremental refresh, database time',
+        value: incDbMs,
+        unit: 'ms',
+        baseline: 'full load',
+        baseline_value: fullDb.ms,
+        ratio: fullDb.ms / incDbMs,
+        target: '< 20 ms',
+        met: incDbMs < 20,
+      });
+      figures.push({
+        figure: '8. buffers read per minute, one console (refresh 2 s)',
+        value: incBuffers * 30,
+        unit: 'pages',
+        baseline: 'full load every 2 s',
+        baseline_value: fullDb.buffers * 30,
+        ratio: fullDb.buffers / incBuffers,
+        target: '>= 20x lower',
+        met: fullDb.buffers / incBuffers >= 20,
+      });
     }
 
     // 2. show of an execution with 10,000 events and 50 children, against the same through --json piped.
@@ -451,20 +526,28 @@ async function main(): Promise<void> {
       let changed = 0;
       const r = await interleave(
         [
-          ['ours', async () => (changed = (JSON.parse(await bin('cleanup', '--older-than', '60', '--cascade', '--json', '--reason', 'bench', ...conn)) as { cancelled_count: number }).cancelled_count)],
-          ['perRow', async () => {
-            const ids = (await admin.query<{ execution_id: string }>(NOETL_SELECTION(s), [60])).rows.map((x) => x.execution_id);
-            await admin.query('BEGIN');
-            for (const id of ids) {
-              const next = await admin.query<{ id: string }>(`SELECT coalesce(max(event_id), 0) + 1 AS id FROM ${s}.event WHERE execution_id = $1`, [id]);
-              await admin.query(
-                `INSERT INTO ${s}.event (execution_id, catalog_id, event_id, event_type, status, created_at)
+          [
+            'ours',
+            async () =>
+              (changed = (JSON.parse(await bin('cleanup', '--older-than', '60', '--cascade', '--json', '--reason', 'bench', ...conn)) as { cancelled_count: number })
+                .cancelled_count),
+          ],
+          [
+            'perRow',
+            async () => {
+              const ids = (await admin.query<{ execution_id: string }>(NOETL_SELECTION(s), [60])).rows.map((x) => x.execution_id);
+              await admin.query('BEGIN');
+              for (const id of ids) {
+                const next = await admin.query<{ id: string }>(`SELECT coalesce(max(event_id), 0) + 1 AS id FROM ${s}.event WHERE execution_id = $1`, [id]);
+                await admin.query(
+                  `INSERT INTO ${s}.event (execution_id, catalog_id, event_id, event_type, status, created_at)
                  SELECT execution_id, catalog_id, $2, 'execution.cancelled', 'CANCELLED', now() FROM ${s}.event WHERE execution_id = $1 LIMIT 1`,
-                [id, next.rows[0]!.id],
-              );
-            }
-            await admin.query('ROLLBACK');
-          }],
+                  [id, next.rows[0]!.id],
+                );
+              }
+              await admin.query('ROLLBACK');
+            },
+          ],
         ],
         Math.min(o.reps, 3),
         { between: undo },
@@ -474,7 +557,12 @@ async function main(): Promise<void> {
       const stuckNow = await countedStore.listStuck({ olderThanSeconds: 3600 });
       await markExecutions(countedStore, { action: 'cancel', ids: stuckNow.map((e) => e.execution_id), reason: 'bench', cascade: true, dryRun: false, actor: currentActor() });
       await undo();
-      figures.push(pair(`3. cleanup --older-than 60 --cascade (bin, ${changed} changed)`, r.ours!, "NoETL's per-row cleanup (rolled back)", r.perRow!, { target: '< 10 s, batched', met: r.ours!.ms < 10_000 }));
+      figures.push(
+        pair(`3. cleanup --older-than 60 --cascade (bin, ${changed} changed)`, r.ours!, "NoETL's per-row cleanup (rolled back)", r.perRow!, {
+          target: '< 10 s, batched',
+          met: r.ours!.ms < 10_000,
+        }),
+      );
       figures.push({ figure: `3. cleanup round trips (${stuckNow.length} roots)`, value: counted.count, unit: 'statements', note: 'NoETL per-row: 2 per execution' });
     }
 
@@ -501,9 +589,17 @@ async function main(): Promise<void> {
         ],
         Math.max(o.reps, 15),
       );
-      figures.push(pair('4. --version', r.version!, 'node -e 0', r.bare!, { ratio: r.version!.ms / r.bare!.ms, target: '< 1.5x bare node', met: r.version!.ms / r.bare!.ms < 1.5 }));
+      figures.push(
+        pair('4. --version', r.version!, 'node -e 0', r.bare!, { ratio: r.version!.ms / r.bare!.ms, target: '< 1.5x bare node', met: r.version!.ms / r.bare!.ms < 1.5 }),
+      );
       figures.push(pair('4. list --help', r.help!, 'node -e 0', r.bare!, { ratio: r.help!.ms / r.bare!.ms }));
-      figures.push(pair('4. list --json on an empty database', r.empty!, 'node -e 0', r.bare!, { ratio: r.empty!.ms / r.bare!.ms, note: uiLoaded ? 'Ink/React LOADED' : 'Ink/React not loaded', met: !uiLoaded }));
+      figures.push(
+        pair('4. list --json on an empty database', r.empty!, 'node -e 0', r.bare!, {
+          ratio: r.empty!.ms / r.bare!.ms,
+          note: uiLoaded ? 'Ink/React LOADED' : 'Ink/React not loaded',
+          met: !uiLoaded,
+        }),
+      );
     }
 
     // Figure 1 again with the two partial indexes that `doctor` recommends.
@@ -515,8 +611,8 @@ async function main(): Promise<void> {
       await admin.query(`VACUUM (ANALYZE) ${s}.event`);
       figures.push({ figure: 'doctor indexes: build time', value: (performance.now() - idxStart) / 1000, unit: 's' });
       await listBlock("(with doctor's 2 indexes)");
-      const explainIdx = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values))
-        .rows.map((r) => r['QUERY PLAN'])
+      const explainIdx = (await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${hourListing.text}`, hourListing.values)).rows
+        .map((r) => r['QUERY PLAN'])
         .join('\n');
       writeFileSync(join(dirname(o.out), 'explain-list-indexed.txt'), `${explainIdx}\n`);
     }
@@ -551,7 +647,10 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} cores ${cpus()[0]?.model ?? ''}, ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${server}, Node ${process.version}`;
   const date = new Date().toISOString();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
-  writeFileSync(o.out, `${JSON.stringify({ command, events: o.events, running: o.running, reps: o.reps, machine, date, figures: figures.map((f) => ({ ...f, machine, date })) }, null, 2)}\n`);
+  writeFileSync(
+    o.out,
+    `${JSON.stringify({ command, events: o.events, running: o.running, reps: o.reps, machine, date, figures: figures.map((f) => ({ ...f, machine, date })) }, null, 2)}\n`,
+  );
   const fmt = (v: number | undefined, unit = '') => (v === undefined ? '' : `${v >= 100 ? Math.round(v) : v.toFixed(unit === 'ms' ? 1 : 2)}${unit ? ` ${unit}` : ''}`);
   const lines = [
     `| figure | value | baseline | ratio | target |`,

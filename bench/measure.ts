@@ -61,4 +61,3 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
-

@@ -39,7 +39,13 @@ const old = {
   },
   end: () => oldPool.end(),
 };
-const db = openPostgres({ target: { kind: 'postgres', connectionString: url, label: 'bench' }, schema: 'noetl', readOnly: false, statementTimeoutMs: 15_000, connectTimeoutMs: 10_000 });
+const db = openPostgres({
+  target: { kind: 'postgres', connectionString: url, label: 'bench' },
+  schema: 'noetl',
+  readOnly: false,
+  statementTimeoutMs: 15_000,
+  connectTimeoutMs: 10_000,
+});
 await db.query('SELECT 1');
 for (const [name, sql] of statements) {
   const before: number[] = [];

@@ -118,7 +118,9 @@ async function main(): Promise<void> {
       const a = await ids(oneStore);
       const b = await ids(sharded);
       const same = a.length === b.length && a.every((id, i) => id === b[i]);
-      log(`bench: older than ${f.olderThanSeconds} s${f.includeChildren ? ' with children' : ''}: ${a.length} on one database, ${b.length} on the shards, ${same ? `the same${ordered ? ', in the same order' : ''}` : 'DIFFERENT'}`);
+      log(
+        `bench: older than ${f.olderThanSeconds} s${f.includeChildren ? ' with children' : ''}: ${a.length} on one database, ${b.length} on the shards, ${same ? `the same${ordered ? ', in the same order' : ''}` : 'DIFFERENT'}`,
+      );
       if (!same) throw new Error('the sharded list differs from the one database');
     }
     const stuck = (await oneStore.listStuck(filter)).length;

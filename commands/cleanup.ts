@@ -9,7 +9,18 @@ import type { AnalyzeReport } from '../src/noetl/statistics.js';
 import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand, type CommandContext } from './context.js';
-import { analyzeAfterWrite, boundByMaxAffected, descendantsLeft, markAndReport, markResultJson, markSummary, maxAffectedFlag, maxAffectedOption, printMarkReport, refuseWriteWhenReadOnly } from './mark.js';
+import {
+  analyzeAfterWrite,
+  boundByMaxAffected,
+  descendantsLeft,
+  markAndReport,
+  markResultJson,
+  markSummary,
+  maxAffectedFlag,
+  maxAffectedOption,
+  printMarkReport,
+  refuseWriteWhenReadOnly,
+} from './mark.js';
 import { countFlag, durationFlag, minutesFlag, reasonFlag, validate } from './options.js';
 import { idle, olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
@@ -38,7 +49,9 @@ const CleanupOptions = z
   })
   .transform((o, ctx) => {
     if (o.policy) {
-      const clash = (['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'path', 'mark', 'limit', 'fromPlan'] as const).find((k) => o[k] !== undefined && !(k === 'mark' && o.mark === 'cancelled'));
+      const clash = (['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'path', 'mark', 'limit', 'fromPlan'] as const).find(
+        (k) => o[k] !== undefined && !(k === 'mark' && o.mark === 'cancelled'),
+      );
       if (clash) {
         ctx.addIssue({ code: 'custom', message: `--policy: each rule sets the ages and the action; ${flagName(clash)} cannot be combined with it` });
         return z.NEVER;
@@ -75,48 +88,59 @@ const CleanupOptions = z
   });
 
 export function register(program: Command): void {
-  addSnapshotOptions(addConnectionOptions(
-    program
-      .command('cleanup')
-      .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
-      .addOption(olderThanFlag('required: started at least this long ago (minutes, at least 1; or 2h, 1d)', null).option)
-      .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
-      .option('--max-hours <hours>', '--older-than in hours (the fix-runs scripts\' spelling)')
-      .addOption(idle().option)
-      .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
-      .option('--include-children', 'kept for scripts: children of running parents are always selected now')
-      .option('--mark <state>', 'cancelled or failed', 'cancelled')
-      .option('--reason <text>', 'why (stored in each event)', 'stuck execution cleanup by noetl-console')
-      .option('--cascade', 'also change every running descendant')
-      .option('--dry-run', 'show what would change, write nothing')
-      .option('--limit <n>', 'at most n executions (oldest first)')
-      .option(...maxAffectedOption)
-      .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
-      .option(...policyOption)
-      .option(...historyDaysOption)
-      .option('--json', 'JSON for scripts'),
-  )).action(async (_opts, cmd: Command) =>
+  addSnapshotOptions(
+    addConnectionOptions(
+      program
+        .command('cleanup')
+        .description('mark every stuck execution cancelled (or failed), NoETL-compatible JSON')
+        .addOption(olderThanFlag('required: started at least this long ago (minutes, at least 1; or 2h, 1d)', null).option)
+        .option('--older-than-minutes <minutes>', "NoETL's spelling of --older-than")
+        .option('--max-hours <hours>', "--older-than in hours (the fix-runs scripts' spelling)")
+        .addOption(idle().option)
+        .option('--path <pattern>', 'only playbooks matching (substring, or glob with * and ?)')
+        .option('--include-children', 'kept for scripts: children of running parents are always selected now')
+        .option('--mark <state>', 'cancelled or failed', 'cancelled')
+        .option('--reason <text>', 'why (stored in each event)', 'stuck execution cleanup by noetl-console')
+        .option('--cascade', 'also change every running descendant')
+        .option('--dry-run', 'show what would change, write nothing')
+        .option('--limit <n>', 'at most n executions (oldest first)')
+        .option(...maxAffectedOption)
+        .option('--from-plan <file>', 'apply exactly a saved `cleanup --dry-run --json` (- for standard input): its executions, nothing that started since')
+        .option(...policyOption)
+        .option(...historyDaysOption)
+        .option('--json', 'JSON for scripts'),
+    ),
+  ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       async (src) => {
         const o = validate(CleanupOptions, cmd.opts());
         src.server();
         const judging = judgingOf(src, o.historyDays);
-        return { ...o, judging, policyRules: o.policy ? policyFrom(src, judging) : null, maxAffected: o.maxAffected ?? src.maxAffected, plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId) };
+        return {
+          ...o,
+          judging,
+          policyRules: o.policy ? policyFrom(src, judging) : null,
+          maxAffected: o.maxAffected ?? src.maxAffected,
+          plan: o.fromPlan === undefined ? null : await readPlan(cmd, o.fromPlan, src.parseId),
+        };
       },
       async (ctx, o) => {
         if (o.policyRules) return cleanupByPolicy(ctx, o.policyRules, { ...o, reason: o.reason! });
         if (o.plan) return applyPlan(ctx, o.plan, { ...o, reason: cmd.getOptionValueSource('reason') === 'cli' ? o.reason! : o.plan.reason });
         const minutes = o.olderThanSeconds / 60;
-        const stuck = await ctx.source.listStuck({
-          olderThanSeconds: o.olderThanSeconds,
-          idleSeconds: o.idle ?? null,
-          path: o.path ?? null,
-          // Children too (whatever --include-children says): a pass that
-          // closed only parents would leave their running children for the next.
-          includeChildren: true,
-          limit: o.limit ?? null,
-        }, ctx.load);
+        const stuck = await ctx.source.listStuck(
+          {
+            olderThanSeconds: o.olderThanSeconds,
+            idleSeconds: o.idle ?? null,
+            path: o.path ?? null,
+            // Children too (whatever --include-children says): a pass that
+            // closed only parents would leave their running children for the next.
+            includeChildren: true,
+            limit: o.limit ?? null,
+          },
+          ctx.load,
+        );
         let left: string[] = [];
         let plan: Plan | null = null;
         let analyze: AnalyzeReport | null = null;
@@ -139,25 +163,30 @@ export function register(program: Command): void {
             : stuck.length === 0
               ? `No stuck executions found older than ${minutes} minutes`
               : `${o.mark === 'failed' ? 'Marked failed' : 'Cancelled'} ${changed.length} stuck executions older than ${minutes} minutes${partial ? ' before an error' : ''}`;
-          printMarkReport(ctx, results, message, o.json
-            ? {
-                ...(plan ? { plan } : {}),
-                ...(o.dryRun ? {} : { batch_id: batch.id }),
-                cancelled_count: o.dryRun ? would.length : changed.length,
-                execution_ids: o.dryRun ? would : changed,
-                message,
-                dry_run: o.dryRun,
-                ...(partial ? { partial: true } : {}),
-                older_than_minutes: minutes,
-                mark: o.mark,
-                cascade: o.cascade,
-                counts,
-                running_descendants_left: left.length,
-                running_descendant_ids: left,
-                analyze,
-                results: results.map(markResultJson),
-              }
-            : null);
+          printMarkReport(
+            ctx,
+            results,
+            message,
+            o.json
+              ? {
+                  ...(plan ? { plan } : {}),
+                  ...(o.dryRun ? {} : { batch_id: batch.id }),
+                  cancelled_count: o.dryRun ? would.length : changed.length,
+                  execution_ids: o.dryRun ? would : changed,
+                  message,
+                  dry_run: o.dryRun,
+                  ...(partial ? { partial: true } : {}),
+                  older_than_minutes: minutes,
+                  mark: o.mark,
+                  cascade: o.cascade,
+                  counts,
+                  running_descendants_left: left.length,
+                  running_descendant_ids: left,
+                  analyze,
+                  results: results.map(markResultJson),
+                }
+              : null,
+          );
         };
         await markAndReport(
           async () =>
@@ -238,36 +267,47 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
     const message = `${o.dryRun ? `[DRY RUN] Would ${verb} ${would.length}` : `${ACTIONS[plan.action].done} ${changed.length}`} of the plan's ${plan.execution_ids.length} executions${
       partial ? ' before an error' : ''
     }${unseen ? `; ${unseen} running descendant(s) not in the plan, not changed` : ''}`;
-    printMarkReport(ctx, results, message, o.json
-      ? {
-          from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
-          ...(o.dryRun ? {} : { batch_id: batch.id }),
-          action: plan.action,
-          dry_run: o.dryRun,
-          cascade: plan.cascade,
-          reason: o.reason,
-          ...(partial ? { partial: true } : {}),
-          changed_count: changed.length,
-          execution_ids: o.dryRun ? would : changed,
-          counts,
-          analyze,
-          message,
-          results: results.map(markResultJson),
-        }
-      : null);
+    printMarkReport(
+      ctx,
+      results,
+      message,
+      o.json
+        ? {
+            from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
+            ...(o.dryRun ? {} : { batch_id: batch.id }),
+            action: plan.action,
+            dry_run: o.dryRun,
+            cascade: plan.cascade,
+            reason: o.reason,
+            ...(partial ? { partial: true } : {}),
+            changed_count: changed.length,
+            execution_ids: o.dryRun ? would : changed,
+            counts,
+            analyze,
+            message,
+            results: results.map(markResultJson),
+          }
+        : null,
+    );
   };
   await markAndReport(
     async () =>
-      ctx.source.mark(await boundByMaxAffected(ctx, {
-        action: plan.action,
-        ids: plan.execution_ids,
-        reason: o.reason,
-        cascade: plan.cascade,
-        dryRun: o.dryRun,
-        actor: currentActor(ctx.io.env),
-        bound: new Set(plan.execution_ids),
-        batch,
-      }, o.maxAffected)),
+      ctx.source.mark(
+        await boundByMaxAffected(
+          ctx,
+          {
+            action: plan.action,
+            ids: plan.execution_ids,
+            reason: o.reason,
+            cascade: plan.cascade,
+            dryRun: o.dryRun,
+            actor: currentActor(ctx.io.env),
+            bound: new Set(plan.execution_ids),
+            batch,
+          },
+          o.maxAffected,
+        ),
+      ),
     async (results) => {
       analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
     },

@@ -43,8 +43,7 @@ export interface CommandContext {
 export function progressOnStderr(stream: OutStream): LoadOptions {
   if (!stream.isTTY) return {};
   return {
-    onProgress: ({ done, total }) =>
-      stream.write(done < total ? `\rnoetl-console: reading the event log in ${total} chunks: ${done} done\x1b[K` : '\r\x1b[K'),
+    onProgress: ({ done, total }) => stream.write(done < total ? `\rnoetl-console: reading the event log in ${total} chunks: ${done} done\x1b[K` : '\r\x1b[K'),
   };
 }
 
@@ -58,7 +57,7 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('--config <file>', 'config file of sources (else noetl-console.config.json/.yaml here, else NOETL_CONSOLE_CONFIG)')
     .option('--source <name>', 'which source of the config file (else its default_source)')
-    .option('--context <name>', "which context of the config file: a source, read-only or not (else its default_context)");
+    .option('--context <name>', 'which context of the config file: a source, read-only or not (else its default_context)');
 }
 
 /** Flags of the commands that read the whole running set (list, cleanup, health, metrics, the console). */
@@ -144,7 +143,13 @@ export function describeFailure(error: unknown, target: string): { message: stri
 export function fail(error: unknown, target: string, io: Io): number {
   const { message, code } = describeFailure(error, target);
   io.stderr.write(`noetl-console: ${safeText(redact(oneLine(message)), 2000)}\n`);
-  if (io.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${redact(error.stack).split('\n').map((l) => safeText(l, 2000)).join('\n')}\n`);
+  if (io.env.NOETL_CONSOLE_DEBUG && error instanceof Error && error.stack)
+    io.stderr.write(
+      `${redact(error.stack)
+        .split('\n')
+        .map((l) => safeText(l, 2000))
+        .join('\n')}\n`,
+    );
   return code;
 }
 
@@ -268,7 +273,10 @@ export async function runCommand<T>(
     setExit(fail(error, target, io));
     if (writeGate.signal) {
       const last = writeGate.afterSignal.at(-1);
-      if (last) say(`${writeGate.signal} arrived during the write: ${last === 'committed' ? 'it committed (reported above); nothing after it was written' : last === 'unknown' ? 'its outcome is unknown (above)' : 'it rolled back'}`);
+      if (last)
+        say(
+          `${writeGate.signal} arrived during the write: ${last === 'committed' ? 'it committed (reported above); nothing after it was written' : last === 'unknown' ? 'its outcome is unknown (above)' : 'it rolled back'}`,
+        );
       setExit(signalExit(writeGate.signal));
     }
   } finally {

@@ -41,7 +41,11 @@ export function register(program: Command): void {
         const header = ['', 'NAME', 'SOURCE', 'TYPE', 'WHERE', 'MODE'];
         const lines = rows.map((r) => [r.default ? '*' : '', r.name, r.source, r.type, r.target, r.read_only ? 'read-only' : 'read-write']);
         const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-        const pad = (cells: string[]) => cells.map((c, i) => safeText(c, 200).padEnd(widths[i]!)).join('  ').trimEnd();
+        const pad = (cells: string[]) =>
+          cells
+            .map((c, i) => safeText(c, 200).padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd();
         io.stdout.write(`${chalk.bold(pad(header))}\n`);
         rows.forEach((r, i) => {
           const text = pad(lines[i]!);

@@ -21,7 +21,6 @@ const DemoOptions = z.object({
   color: z.boolean().default(true),
 });
 
-
 /** A PGlite directory the demo may write: absent, empty, or holding a PGlite database. */
 function dataDirTarget(raw: string, cwd: string): ConnectionOptions['target'] {
   const dir = resolve(cwd, raw);

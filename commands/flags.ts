@@ -39,8 +39,7 @@ export const olderThan = (help = 'what counts as stuck', defaultValue: string | 
   define('olderThan', '--older-than <minutes>', help, minutesFlag('--older-than'), defaultValue);
 
 /** --long-running: what counts as long-running. */
-export const longRunning = (help = 'what counts as long-running') =>
-  define('longRunning', '--long-running <minutes>', help, minutesFlag('--long-running'), '60');
+export const longRunning = (help = 'what counts as long-running') => define('longRunning', '--long-running <minutes>', help, minutesFlag('--long-running'), '60');
 
 /** --idle: and no event at all for this long. */
 export const idle = (help = 'and no event at all for this long') => define('idle', '--idle <minutes>', help, minutesFlag('--idle').optional());

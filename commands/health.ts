@@ -20,12 +20,14 @@ export function healthStatus(longRunning: number, warning: number, critical: num
 }
 
 export function register(program: Command): void {
-  addSnapshotOptions(addConnectionOptions(
-    addFlags(program.command('health').description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers'), FLAGS)
-      .option(...policyOption)
-      .option(...historyDaysOption)
-      .addHelpText('after', '\nMonitoring exit codes: 0 healthy, 4 warning, 5 critical (1 unreachable, 2 bad usage).'),
-  )).action(async (_opts, cmd: Command) =>
+  addSnapshotOptions(
+    addConnectionOptions(
+      addFlags(program.command('health').description('counts: running, stuck, long-running, started in 24 h, oldest running, live workers'), FLAGS)
+        .option(...policyOption)
+        .option(...historyDaysOption)
+        .addHelpText('after', '\nMonitoring exit codes: 0 healthy, 4 warning, 5 critical (1 unreachable, 2 bad usage).'),
+    ),
+  ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       (src) => {
@@ -36,9 +38,10 @@ export function register(program: Command): void {
       async (ctx, given) => {
         const o = thresholds(cmd, given, ctx.resolved.health);
         const [h, judged] = await Promise.all([ctx.source.health(o.olderThan, o.longRunning), o.rules ? judgeRunning(ctx, o.rules, o.judging) : null]);
-        const byRule = o.rules && judged
-          ? o.rules.rules.map((r, i) => ({ rule: i + 1, name: r.name ?? `#${i + 1} ${r.match}`, action: r.action, stuck: judged.filter((j) => j.verdict.rule === i + 1).length }))
-          : null;
+        const byRule =
+          o.rules && judged
+            ? o.rules.rules.map((r, i) => ({ rule: i + 1, name: r.name ?? `#${i + 1} ${r.match}`, action: r.action, stuck: judged.filter((j) => j.verdict.rule === i + 1).length }))
+            : null;
         const status = healthStatus(h.long_running, o.warningLongRunning, o.criticalLongRunning);
         const metrics = {
           running_executions: h.running,

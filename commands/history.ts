@@ -11,7 +11,10 @@ const HistoryOptions = z.object({
   user: z.string().min(1).max(200).optional(),
   reason: z.string().min(1).max(1000).optional(),
   execution: z.string().optional(),
-  batch: z.string().regex(/^[\w@.:-]{1,200}$/, 'expected a batch id as history prints it').optional(),
+  batch: z
+    .string()
+    .regex(/^[\w@.:-]{1,200}$/, 'expected a batch id as history prints it')
+    .optional(),
   limit: countFlag('--limit', 10_000).default(50),
   json: z.boolean().default(false),
 });
@@ -20,7 +23,7 @@ export function register(program: Command): void {
   addConnectionOptions(
     program
       .command('history')
-      .description('the batches noetl-console wrote (every operator\'s, read from the database): when, who, from where, why, what')
+      .description("the batches noetl-console wrote (every operator's, read from the database): when, who, from where, why, what")
       .option('--since <minutes>', 'written in the last (minutes, or 2h, 7d; default 7d)')
       .option('--user <name>', 'written by this OS user')
       .option('--reason <text>', 'whose reason contains this text (any case)')

@@ -14,30 +14,34 @@ import { safeText } from '../src/sanitize.js';
 
 const FLAGS = [olderThan('started at least this long ago (minutes, or 90s/2h/1d); 0 lists every running one'), idle()] as const;
 
-const ListOptions = z.object({
-  ...fieldsOf(FLAGS),
-  path: z.string().min(1, 'must not be empty').max(500, 'at most 500 characters').optional(),
-  includeChildren: z.boolean().default(false),
-  limit: countFlag('--limit', 1_000_000).optional(),
-  json: z.boolean().default(false),
-  jsonl: z.boolean().default(false),
-  filter: z.string().optional(),
-  policy: z.boolean().default(false),
-  historyDays: historyDaysFlag,
-}).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
+const ListOptions = z
+  .object({
+    ...fieldsOf(FLAGS),
+    path: z.string().min(1, 'must not be empty').max(500, 'at most 500 characters').optional(),
+    includeChildren: z.boolean().default(false),
+    limit: countFlag('--limit', 1_000_000).optional(),
+    json: z.boolean().default(false),
+    jsonl: z.boolean().default(false),
+    filter: z.string().optional(),
+    policy: z.boolean().default(false),
+    historyDays: historyDaysFlag,
+  })
+  .refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 export function register(program: Command): void {
-  addSnapshotOptions(addConnectionOptions(
-    addFlags(program.command('list').description('list stuck executions, oldest first'), FLAGS)
-      .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
-      .option('--include-children', 'also list children of running parents as their own rows')
-      .option('--limit <n>', 'at most n rows')
-      .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
-      .option('--jsonl', 'JSON Lines: one execution a line, the --json row')
-      .option('--filter <expr>', 'the console\'s filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m ratio>3')
-      .option(...policyOption)
-      .option(...historyDaysOption),
-  )).action(async (_opts, cmd: Command) =>
+  addSnapshotOptions(
+    addConnectionOptions(
+      addFlags(program.command('list').description('list stuck executions, oldest first'), FLAGS)
+        .option('--path <pattern>', 'playbook path: substring, or a glob with * and ?')
+        .option('--include-children', 'also list children of running parents as their own rows')
+        .option('--limit <n>', 'at most n rows')
+        .option('--json', 'JSON for scripts (pretty on a terminal, compact otherwise)')
+        .option('--jsonl', 'JSON Lines: one execution a line, the --json row')
+        .option('--filter <expr>', "the console's filter language: words, key:value (diag: worker: step: path: id: tenant:), age>2h idle>30m ratio>3")
+        .option(...policyOption)
+        .option(...historyDaysOption),
+    ),
+  ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       (src) => {

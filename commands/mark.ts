@@ -15,14 +15,16 @@ import { PartialMarkError, isChange, isWould, type MarkRequest, type MarkResult,
 export const maxAffectedOption = ['--max-affected <n>', 'refuse (exit 2, nothing written) when more than n executions would change, cascade included'] as const;
 export const maxAffectedFlag = countFlag('--max-affected', 10_000_000).optional();
 
-const MarkOptions = z.object({
-  reason: reasonFlag.optional(),
-  cascade: z.boolean().default(false),
-  dryRun: z.boolean().default(false),
-  json: z.boolean().default(false),
-  jsonl: z.boolean().default(false),
-  maxAffected: maxAffectedFlag,
-}).refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
+const MarkOptions = z
+  .object({
+    reason: reasonFlag.optional(),
+    cascade: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+    json: z.boolean().default(false),
+    jsonl: z.boolean().default(false),
+    maxAffected: maxAffectedFlag,
+  })
+  .refine((o) => !(o.json && o.jsonl), { message: '--json and --jsonl: pick one', path: ['jsonl'] });
 
 /** Before connecting: a write command in a read-only session is refused (exit 2, nothing written). */
 export function refuseWriteWhenReadOnly(options: ConnectionOptions, dryRun: boolean, what: string): void {
@@ -111,7 +113,9 @@ export async function analyzeAfterWrite(ctx: CommandContext, results: readonly M
   if (report.analyzed.length > 0) ctx.note(`analyzed ${report.analyzed.join(', ')} after writing ${report.rows} rows, so that the planner counts them`);
   const left = [...report.not_permitted, ...report.failed.map((f) => f.table)];
   if (left.length > 0) {
-    ctx.note(`wrote ${report.rows} rows: run ANALYZE ${left.join(', ')} (this role may not, or it failed), else listing may slow down until autovacuum does; \`doctor --script\` includes it`);
+    ctx.note(
+      `wrote ${report.rows} rows: run ANALYZE ${left.join(', ')} (this role may not, or it failed), else listing may slow down until autovacuum does; \`doctor --script\` includes it`,
+    );
   }
   return report;
 }
@@ -172,24 +176,29 @@ function register1(program: Command, action: Action): void {
           if (o.jsonl) {
             ctx.printJsonLines(results.map(markResultJson));
           } else {
-            printMarkReport(ctx, results, message, o.json
-              ? {
-                  action,
-                  ...(o.dryRun ? {} : { batch_id: batch.id }),
-                  dry_run: o.dryRun,
-                  cascade: o.cascade,
-                  reason: o.reason,
-                  ...(partial ? { partial: true } : {}),
-                  changed_count: changed.length,
-                  execution_ids: changed,
-                  counts,
-                  running_descendants_left: left.length,
-                  running_descendant_ids: left,
-                  analyze,
-                  message,
-                  results: results.map(markResultJson),
-                }
-              : null);
+            printMarkReport(
+              ctx,
+              results,
+              message,
+              o.json
+                ? {
+                    action,
+                    ...(o.dryRun ? {} : { batch_id: batch.id }),
+                    dry_run: o.dryRun,
+                    cascade: o.cascade,
+                    reason: o.reason,
+                    ...(partial ? { partial: true } : {}),
+                    changed_count: changed.length,
+                    execution_ids: changed,
+                    counts,
+                    running_descendants_left: left.length,
+                    running_descendant_ids: left,
+                    analyze,
+                    message,
+                    results: results.map(markResultJson),
+                  }
+                : null,
+            );
           }
         };
         const results = await markAndReport(
@@ -204,9 +213,7 @@ function register1(program: Command, action: Action): void {
           report,
         );
         const named = new Set(o.ids);
-        const unchangedNamed = results.filter(
-          (r) => named.has(r.execution_id) && (r.outcome === 'already_terminal' || r.outcome === 'not_found'),
-        );
+        const unchangedNamed = results.filter((r) => named.has(r.execution_id) && (r.outcome === 'already_terminal' || r.outcome === 'not_found'));
         return unchangedNamed.length > 0 ? EXIT.partial : EXIT.ok;
       },
       (options, o) => refuseWriteWhenReadOnly(options, o.dryRun, action),

@@ -32,14 +32,16 @@ const MetricsOptions = z.object({
 });
 
 export function register(program: Command): void {
-  addSnapshotOptions(addConnectionOptions(
-    addFlags(program.command('metrics').description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen'), FLAGS)
-      .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
-      .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
-      .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5')
-      .option(...policyOption)
-      .option(...historyDaysOption),
-  )).action(async (_opts, cmd: Command) =>
+  addSnapshotOptions(
+    addConnectionOptions(
+      addFlags(program.command('metrics').description('Prometheus metrics: print once (node_exporter textfile collector), or serve /metrics with --listen'), FLAGS)
+        .option('--top <n>', 'per-path series for the n paths with the most running executions', '10')
+        .option('--listen <host:port>', 'serve /metrics over HTTP until SIGTERM, e.g. 127.0.0.1:9464')
+        .option('--cache <seconds>', 'with --listen: scrapes within this period share one database read', '5')
+        .option(...policyOption)
+        .option(...historyDaysOption),
+    ),
+  ).action(async (_opts, cmd: Command) =>
     runCommand(
       cmd,
       (src) => {

@@ -51,7 +51,10 @@ export async function readIds(args: readonly string[], parseId: (raw: string) =>
     if (stdin.isTTY) throw new UsageError('`-` reads ids from standard input, one a line: pipe them in');
     let text = '';
     for await (const chunk of stdin) text += chunk;
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     if (lines.length === 0) throw new UsageError('no execution ids on standard input');
     return lines.map(parseId);
   }

@@ -16,7 +16,13 @@ export function planByRule(policy: Policy, judged: readonly Judged[]) {
       match: rule.match,
       action: rule.action,
       count: mine.length,
-      executions: mine.map((j) => ({ execution_id: j.execution.execution_id, path: j.execution.path, age_seconds: j.execution.age_seconds, ratio: j.execution.history?.ratio ?? null, why: j.verdict.why })),
+      executions: mine.map((j) => ({
+        execution_id: j.execution.execution_id,
+        path: j.execution.path,
+        age_seconds: j.execution.age_seconds,
+        ratio: j.execution.history?.ratio ?? null,
+        why: j.verdict.why,
+      })),
     };
   });
 }

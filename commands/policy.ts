@@ -16,7 +16,10 @@ import { cacheDir, readCache, writeCache, type CacheKey } from '../src/cache.js'
 import { databaseIdentity } from '../src/db/identity.js';
 import type { CommandContext } from './context.js';
 
-export const historyDaysOption = ['--history-days <n>', `learned thresholds from runs finished in the last n days (default ${DEFAULT_HISTORY_DAYS}, or the config's thresholds.days)`] as const;
+export const historyDaysOption = [
+  '--history-days <n>',
+  `learned thresholds from runs finished in the last n days (default ${DEFAULT_HISTORY_DAYS}, or the config's thresholds.days)`,
+] as const;
 export const historyDaysFlag = z
   .string()
   .transform((raw, ctx) => {
@@ -93,7 +96,12 @@ export async function readThresholds(source: ExecutionSource, judging: Judging, 
   if (!source.thresholds) return { map: new Map(), failure: null };
   let cache = caches.get(source);
   if (!cache) {
-    cache = new ThresholdCache(() => source.thresholds!(judging.days), `${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`, judging.cacheMs, diskStore(source, env));
+    cache = new ThresholdCache(
+      () => source.thresholds!(judging.days),
+      `${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`,
+      judging.cacheMs,
+      diskStore(source, env),
+    );
     caches.set(source, cache);
   }
   try {
@@ -206,6 +214,9 @@ export class PolicyPassError extends PartialMarkError {
     cause: unknown,
     readonly pass: PassResult,
   ) {
-    super(pass.results.map((r) => r.result), cause);
+    super(
+      pass.results.map((r) => r.result),
+      cause,
+    );
   }
 }

@@ -75,7 +75,17 @@ Examples:
 /** Commander's own usage errors, as one line: exit 2 (set in run()). */
 function outputError(text: string, write: (s: string) => void): void {
   // Commander repeats what was typed: one line, redacted, control characters escaped.
-  write(`noetl-console: ${safeText(redact(text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()), 2000)}\n`);
+  write(
+    `noetl-console: ${safeText(
+      redact(
+        text
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim(),
+      ),
+      2000,
+    )}\n`,
+  );
 }
 
 function editDistance(a: string, b: string): number {
@@ -120,10 +130,13 @@ function refuseProgramOptions(program: Command, sub: Command): void {
     if (program.getOptionValueSource(key) !== 'cli') continue;
     // demo's --schema and --no-color are its own (demo reads no connection flags).
     if (CONNECTION_KEYS.has(key) && sub.name() !== 'demo' && sub.options.some((o) => o.attributeName() === key)) continue;
-    program.error(`${option.long} before '${sub.name()}' is an option of the console, not of ${sub.name()}: put it after the subcommand (noetl-console ${sub.name()} ${option.long} ...)`, {
-      code: 'commander.unknownOption',
-      exitCode: EXIT.usage,
-    });
+    program.error(
+      `${option.long} before '${sub.name()}' is an option of the console, not of ${sub.name()}: put it after the subcommand (noetl-console ${sub.name()} ${option.long} ...)`,
+      {
+        code: 'commander.unknownOption',
+        exitCode: EXIT.usage,
+      },
+    );
   }
 }
 

@@ -13,7 +13,10 @@ import { readIds, validate } from './options.js';
 import { ioOf } from './io.js';
 
 const RerunOptions = z.object({
-  batch: z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/, 'expected a batch id like 20261202T130438Z-5e523a').optional(),
+  batch: z
+    .string()
+    .regex(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/, 'expected a batch id like 20261202T130438Z-5e523a')
+    .optional(),
   dryRun: z.boolean().default(false),
   rps: z
     .string()
@@ -41,7 +44,7 @@ export function register(program: Command): void {
       cmd,
       async (src) => {
         const o = validate(RerunOptions, cmd.opts());
-        if ((ids.length > 0) === (o.batch !== undefined)) throw new UsageError('rerun: name execution ids or --batch, one of the two');
+        if (ids.length > 0 === (o.batch !== undefined)) throw new UsageError('rerun: name execution ids or --batch, one of the two');
         const server = src.server();
         if (!server && !o.dryRun) throw new UsageError("rerun starts executions through the engine's API: give --server URL (or NOETL_SERVER_URL)");
         return { ...o, ids: ids.length > 0 ? await readIds(ids, src.parseId, ioOf(cmd).stdin) : [], server };

@@ -40,7 +40,7 @@ export function register(program: Command): void {
       cmd,
       (src) => {
         const o = validate(SweepOptions, cmd.opts());
-        if (!o.policy) throw new UsageError('sweep: --policy is required (a sweep judges by the config file\'s policies)');
+        if (!o.policy) throw new UsageError("sweep: --policy is required (a sweep judges by the config file's policies)");
         const judging = judgingOf(src, o.historyDays);
         return { ...o, judging, rules: policyFrom(src, judging), maxAffected: o.maxAffected ?? src.maxAffected };
       },
@@ -74,7 +74,12 @@ function sweepSeries(s: SweepState): Series[] {
       samples: (['cancel', 'fail'] as const).map((a) => [{ action: a }, s.closed[a]]),
     },
     { name: 'sweep_last_pass_success', help: 'Whether the last pass succeeded.', type: 'gauge', samples: [[{}, s.lastOk ? 1 : 0]] },
-    { name: 'sweep_last_pass_timestamp_seconds', help: 'When the last pass ended, Unix time.', type: 'gauge', samples: s.lastAt === null ? [] : [[{}, Math.round(s.lastAt / 1000)]] },
+    {
+      name: 'sweep_last_pass_timestamp_seconds',
+      help: 'When the last pass ended, Unix time.',
+      type: 'gauge',
+      samples: s.lastAt === null ? [] : [[{}, Math.round(s.lastAt / 1000)]],
+    },
     { name: 'sweep_last_pass_duration_seconds', help: 'How long the last pass took.', type: 'gauge', samples: [[{}, Number(s.lastSeconds.toFixed(6))]] },
     ...(s.last ? [policySeries(s.policy, s.last, null)] : []),
   ];
@@ -85,7 +90,13 @@ function passLine(n: number, started: number, pass: PassResult | null, o: { dryR
   const results = pass?.results.map((r) => r.result) ?? [];
   const byRule = policy.rules.map((rule, i) => {
     const mine = pass?.judged.filter((j) => j.verdict.rule === i + 1) ?? [];
-    return { rule: i + 1, name: mine[0]?.verdict.name ?? rule.name ?? `#${i + 1} ${rule.match}`, action: rule.action, count: mine.length, execution_ids: mine.map((j) => j.execution.execution_id) };
+    return {
+      rule: i + 1,
+      name: mine[0]?.verdict.name ?? rule.name ?? `#${i + 1} ${rule.match}`,
+      action: rule.action,
+      count: mine.length,
+      execution_ids: mine.map((j) => j.execution.execution_id),
+    };
   });
   return {
     event: 'pass',
@@ -131,7 +142,15 @@ async function sweep(
         throw new UsageError(`--listen: cannot listen on ${o.listen!.host}:${o.listen!.port}: ${error.code ?? error.message}`);
       })
     : null;
-  log({ event: 'start', at: new Date().toISOString(), interval_seconds: o.interval, dry_run: o.dryRun, rules: policy.rules.length, history_days: o.judging.days, ...(o.listen ? { listen: `${o.listen.host}:${o.listen.port}` } : {}) });
+  log({
+    event: 'start',
+    at: new Date().toISOString(),
+    interval_seconds: o.interval,
+    dry_run: o.dryRun,
+    rules: policy.rules.length,
+    history_days: o.judging.days,
+    ...(o.listen ? { listen: `${o.listen.host}:${o.listen.port}` } : {}),
+  });
   try {
     while (!stopping) {
       const started = Date.now();
@@ -165,10 +184,11 @@ async function sweep(
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    if (server) await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server)
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
   }
   log({ event: 'stop', at: new Date().toISOString(), signal: stopping, passes: state.passes });
   // The stop is clean: the batch in progress committed or rolled back (its pass line says which ids changed).

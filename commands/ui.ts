@@ -36,23 +36,26 @@ export async function runUi(cmd: Command): Promise<void> {
       throw new UsageError('the interactive console needs a terminal; for scripts use the subcommands (list, show, cancel, fail, cleanup, health) with --json');
     }
     const { runInteractive } = await import('../components/run.js');
-    setExitCode(cmd, await runInteractive({
-      connection: options,
-      openSource: (db) => {
-        const source = resolved.open(db);
-        source.useSnapshot?.(snapshot);
-        return source;
-      },
-      context: resolved.context,
-      contexts: resolved.contexts,
-      forContext: resolved.forContext,
-      // What counts as stuck, as health and metrics have it: the flag, else the config's health section.
-      olderThanSeconds: pick(cmd, 'olderThan', o.olderThan, resolved.health?.stuck_seconds),
-      idleSeconds: o.idle ?? null,
-      refreshSeconds: o.refresh,
-      color: colorEnabled(io.stdout, flags.color, io.env),
-      reason: o.reason ?? null,
-    }));
+    setExitCode(
+      cmd,
+      await runInteractive({
+        connection: options,
+        openSource: (db) => {
+          const source = resolved.open(db);
+          source.useSnapshot?.(snapshot);
+          return source;
+        },
+        context: resolved.context,
+        contexts: resolved.contexts,
+        forContext: resolved.forContext,
+        // What counts as stuck, as health and metrics have it: the flag, else the config's health section.
+        olderThanSeconds: pick(cmd, 'olderThan', o.olderThan, resolved.health?.stuck_seconds),
+        idleSeconds: o.idle ?? null,
+        refreshSeconds: o.refresh,
+        color: colorEnabled(io.stdout, flags.color, io.env),
+        reason: o.reason ?? null,
+      }),
+    );
     // Quitting never waits on the network: whatever is still pending (a read on a
     // dead link, destroyed by close()) does not keep the process up past a second.
     setTimeout(() => process.exit(), 1000).unref();
@@ -62,7 +65,5 @@ export async function runUi(cmd: Command): Promise<void> {
 }
 
 export function register(program: Command): void {
-  addUiOptions(program.command('ui').description('the interactive console (the default on a terminal)')).action(
-    async (_opts, cmd: Command) => runUi(cmd),
-  );
+  addUiOptions(program.command('ui').description('the interactive console (the default on a terminal)')).action(async (_opts, cmd: Command) => runUi(cmd));
 }

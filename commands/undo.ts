@@ -16,7 +16,7 @@ export function register(program: Command): void {
     program
       .command('undo')
       .description('status tables: put back the status a batch replaced, on rows still as it left them (NoETL closes are final)')
-      .argument('<batch>', 'batch id, as `history` or a write command\'s JSON prints it')
+      .argument('<batch>', "batch id, as `history` or a write command's JSON prints it")
       .option('--dry-run', 'show what would be restored, write nothing')
       .option('--json', 'JSON for scripts'),
   ).action(async (batch: string, _opts, cmd: Command) =>
@@ -40,10 +40,18 @@ export function register(program: Command): void {
         if (o.json) ctx.printJson({ batch_id: o.batch, dry_run: o.dryRun, counts, results });
         else {
           for (const r of results) {
-            const what = r.outcome === 'changed_since' ? `changed since (now ${r.status ?? 'gone'}), left alone` : `${r.outcome === 'restored' ? 'restored' : 'would restore'} ${r.wrote} -> ${r.previous}`;
+            const what =
+              r.outcome === 'changed_since'
+                ? `changed since (now ${r.status ?? 'gone'}), left alone`
+                : `${r.outcome === 'restored' ? 'restored' : 'would restore'} ${r.wrote} -> ${r.previous}`;
             ctx.print(`${safeText(r.execution_id, 80)}  ${what}`);
           }
-          ctx.print(`${o.dryRun ? '[DRY RUN] ' : ''}${counts.restored ?? counts.would_restore ?? 0} of ${results.length} row(s) of batch ${o.batch} ${o.dryRun ? 'would be' : ''} restored`.replace('  ', ' '));
+          ctx.print(
+            `${o.dryRun ? '[DRY RUN] ' : ''}${counts.restored ?? counts.would_restore ?? 0} of ${results.length} row(s) of batch ${o.batch} ${o.dryRun ? 'would be' : ''} restored`.replace(
+              '  ',
+              ' ',
+            ),
+          );
         }
         return (counts.changed_since ?? 0) > 0 ? EXIT.partial : EXIT.ok;
       },

@@ -10,7 +10,7 @@ export function register(program: Command): void {
   addConnectionOptions(
     program
       .command('verify')
-      .description('what happened to a batch\'s executions since noetl-console closed them (exit 3 when anything did)')
+      .description("what happened to a batch's executions since noetl-console closed them (exit 3 when anything did)")
       .argument('<batch>', 'batch id, as `history` prints it')
       .option('--json', 'JSON for scripts'),
   ).action(async (batch: string, _opts, cmd: Command) =>
@@ -36,7 +36,11 @@ export function register(program: Command): void {
             const what = r.after.map((a) => `${a.event_type} (${a.by}, ${a.created_at})`).join(', ');
             ctx.print(`${r.execution_id}  ${c.yellow(r.status === 'closed_again' ? 'closed again' : 'engine activity after the close')}: ${what}`);
           }
-          ctx.print(clean ? `Batch ${o.batch}: all ${results.length} execution(s) quiet since the close.` : `Batch ${o.batch}: ${results.length - (counts.quiet ?? 0)} of ${results.length} execution(s) had events after the close.`);
+          ctx.print(
+            clean
+              ? `Batch ${o.batch}: all ${results.length} execution(s) quiet since the close.`
+              : `Batch ${o.batch}: ${results.length - (counts.quiet ?? 0)} of ${results.length} execution(s) had events after the close.`,
+          );
         }
         return clean ? EXIT.ok : EXIT.partial;
       },

@@ -72,7 +72,22 @@ export const VERIFY_AFTER_MS = 15_000;
 
 const NO_CONTEXTS: readonly ContextChoice[] = [];
 
-export function App({ source, readOnly, filter, refreshSeconds, color, actor: givenActor, verifyAfterMs = VERIFY_AFTER_MS, context, contexts = NO_CONTEXTS, onSwitchContext, notice = null, reason: presetReason = null, onQuit, clipboard = writeClipboard }: AppProps) {
+export function App({
+  source,
+  readOnly,
+  filter,
+  refreshSeconds,
+  color,
+  actor: givenActor,
+  verifyAfterMs = VERIFY_AFTER_MS,
+  context,
+  contexts = NO_CONTEXTS,
+  onSwitchContext,
+  notice = null,
+  reason: presetReason = null,
+  onQuit,
+  clipboard = writeClipboard,
+}: AppProps) {
   const { exit } = useApp();
   const size = useTerminalSize();
   const theme = themeFor(color);
@@ -206,10 +221,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   }, [preview]);
 
   const contextNames = useMemo(() => contexts.map((c) => c.name), [contexts]);
-  const picker = useMemo(
-    () => (s.overlay?.kind === 'contexts' ? pickerLines(contexts, s.overlay.index, context?.name ?? null, theme) : []),
-    [s.overlay, contexts, context, theme],
-  );
+  const picker = useMemo(() => (s.overlay?.kind === 'contexts' ? pickerLines(contexts, s.overlay.index, context?.name ?? null, theme) : []), [s.overlay, contexts, context, theme]);
 
   let bodyLines = 0;
   let pageSize = tableHeight;
@@ -222,8 +234,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   } else if (s.overlay?.kind === 'results') {
     bodyLines = s.overlay.results?.length ?? 0;
     pageSize = bodyHeight - 1;
-  }
-  else if (dialog) {
+  } else if (dialog) {
     bodyLines = preview.status === 'ready' ? preview.items.length : 0;
     pageSize = dialogPage(dialog, preview, source.hasChildren, bodyHeight);
   } else if (s.detail) {
@@ -276,9 +287,7 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
   // The write itself, once the dialog is confirmed.
   const writing = dialog?.writing ?? false;
   // The rows as they are when the write ends, not when it started.
-  const writeDone = useEffectEvent((action: Action, results: MarkResult[] | null, error: string | null) =>
-    dispatch({ type: 'writeDone', action, results, error, executions }),
-  );
+  const writeDone = useEffectEvent((action: Action, results: MarkResult[] | null, error: string | null) => dispatch({ type: 'writeDone', action, results, error, executions }));
   const startWrite = useEffectEvent(() => {
     if (!dialog) return;
     const { action, ids: targets, reason, cascade } = dialog;
@@ -293,17 +302,27 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         // A little later: did the engine honour it? (the same check as `verify BATCH`)
         if (source.verify && results.some((r) => isChange(r.outcome))) {
           verifyTimer.current = setTimeout(() => {
-            source.verify!(batch.id).then((checked) => {
-              const late = checked.filter((c) => c.status !== 'quiet').length;
-              if (late > 0) dispatch({ type: 'message', message: { text: `batch ${batch.id}: ${late} execution(s) had engine events after the close (noetl-console verify ${batch.id})`, tone: 'warn' } });
-            }, () => undefined);
+            source.verify!(batch.id).then(
+              (checked) => {
+                const late = checked.filter((c) => c.status !== 'quiet').length;
+                if (late > 0)
+                  dispatch({
+                    type: 'message',
+                    message: { text: `batch ${batch.id}: ${late} execution(s) had engine events after the close (noetl-console verify ${batch.id})`, tone: 'warn' },
+                  });
+              },
+              () => undefined,
+            );
           }, verifyAfterMs);
         }
         // A big close leaves the planner's statistics stale (src/noetl/statistics.ts).
-        source.analyzeWritten?.(results).then((r) => {
-          const left = r ? [...r.not_permitted, ...r.failed.map((f) => f.table)] : [];
-          if (left.length > 0) dispatch({ type: 'message', message: { text: `wrote ${r!.rows} rows: run ANALYZE ${left.join(', ')} (doctor --script)`, tone: 'warn' } });
-        }, () => undefined);
+        source.analyzeWritten?.(results).then(
+          (r) => {
+            const left = r ? [...r.not_permitted, ...r.failed.map((f) => f.table)] : [];
+            if (left.length > 0) dispatch({ type: 'message', message: { text: `wrote ${r!.rows} rows: run ANALYZE ${left.join(', ')} (doctor --script)`, tone: 'warn' } });
+          },
+          () => undefined,
+        );
       },
       (error: unknown) => done(null, errorLine(error, source.db.label)),
     );
@@ -341,7 +360,21 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
 
   let body;
   if (s.overlay?.kind === 'help') body = <HelpView lines={help} scroll={s.overlay.scroll} height={bodyHeight} width={width} />;
-  else if (dialog) body = <ConfirmDialog dialog={dialog} preview={preview} writes={source.describeWrite(dialog.action)} hasChildren={source.hasChildren} idTail={idTail} height={bodyHeight} width={width - 1} chrome={CHROME_LINES} terminalRows={size.rows} theme={theme} />;
+  else if (dialog)
+    body = (
+      <ConfirmDialog
+        dialog={dialog}
+        preview={preview}
+        writes={source.describeWrite(dialog.action)}
+        hasChildren={source.hasChildren}
+        idTail={idTail}
+        height={bodyHeight}
+        width={width - 1}
+        chrome={CHROME_LINES}
+        terminalRows={size.rows}
+        theme={theme}
+      />
+    );
   else if (s.overlay?.kind === 'contexts') body = <ContextPicker lines={picker} index={s.overlay.index} height={bodyHeight} width={width - 1} />;
   else if (s.overlay?.kind === 'results')
     body = <ResultsView results={s.overlay} executions={s.overlay.executions} idTail={idTail} height={bodyHeight} width={width - 1} theme={theme} />;
@@ -382,7 +415,15 @@ export function App({ source, readOnly, filter, refreshSeconds, color, actor: gi
         context={context}
         missing={missingShards(source)}
       />
-      <StatusLine connection={live.connection} message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message} refreshedAt={live.refreshedAt} now={now} label={source.db.label} theme={theme} loading={live.loading} />
+      <StatusLine
+        connection={live.connection}
+        message={s.overlay?.kind === 'search' && parsed.error ? { text: `filter: ${parsed.error}`, tone: 'warn' } : s.message}
+        refreshedAt={live.refreshedAt}
+        now={now}
+        label={source.db.label}
+        theme={theme}
+        loading={live.loading}
+      />
       {body}
       {s.overlay?.kind === 'search' ? (
         <Text wrap="truncate-start">

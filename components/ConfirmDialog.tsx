@@ -64,7 +64,18 @@ export function dialogTitle(d: DialogState, preview: Preview): string {
  * with the reason (focused, the default as a placeholder), the typed count
  * for big batches, the cascade switch, and No / Yes.
  */
-export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, idTail, height, width, chrome = 5, terminalRows, theme: t }: {
+export function ConfirmDialog({
+  dialog: d,
+  preview,
+  writes,
+  hasChildren = true,
+  idTail,
+  height,
+  width,
+  chrome = 5,
+  terminalRows,
+  theme: t,
+}: {
   dialog: DialogState;
   /** Whether the source has child executions to cascade to (a status table has none). */
   hasChildren?: boolean;
@@ -98,7 +109,8 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
   let summary: string;
   if (preview.status === 'loading') summary = `reading what will change${G().ellipsis}`;
   else if (preview.status === 'error') summary = `cannot read what will change: ${preview.message}`;
-  else summary = `${preview.changeCount} will change: ${d.ids.length} selected${d.cascade ? ` + ${plural(runningDescendants, 'running descendant')}` : ''}${skipped ? ` ${G().dot} ${skipped} skipped` : ''}`;
+  else
+    summary = `${preview.changeCount} will change: ${d.ids.length} selected${d.cascade ? ` + ${plural(runningDescendants, 'running descendant')}` : ''}${skipped ? ` ${G().dot} ${skipped} skipped` : ''}`;
 
   const focused = (f: DialogState['focus']) => d.focus === f;
   const button = (f: 'no' | 'yes', label: string) => (
@@ -106,11 +118,12 @@ export function ConfirmDialog({ dialog: d, preview, writes, hasChildren = true, 
       {focused(f) ? `> ${label} <` : `  ${label}  `}
     </Text>
   );
-  const inlineNote = d.note && !layout.noteLine ? (
-    <Text bold color={t.warn}>
-      {` ${d.note}`}
-    </Text>
-  ) : null;
+  const inlineNote =
+    d.note && !layout.noteLine ? (
+      <Text bold color={t.warn}>
+        {` ${d.note}`}
+      </Text>
+    ) : null;
   // The label stays; the text scrolls so that the caret is always in view.
   const reasonLabel = `${focused('reason') ? '>' : ' '} Reason: `;
   const room = Math.max(4, inner - reasonLabel.length - 1);

@@ -35,7 +35,12 @@ export function ContextSwitch({ initial, contexts, open, onSession, filter, ...r
           return errorLine(error, name);
         }
         onSession?.(next);
-        setCurrent({ session: next, filter: keep, n: current.n + 1, notice: `context ${name}: ${next.source.db.label} ${next.source.describeTarget}${next.readOnly ? ' (read-only)' : ''}` });
+        setCurrent({
+          session: next,
+          filter: keep,
+          n: current.n + 1,
+          notice: `context ${name}: ${next.source.db.label} ${next.source.describeTarget}${next.readOnly ? ' (read-only)' : ''}`,
+        });
         await old.close();
         return null;
       } finally {

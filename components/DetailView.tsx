@@ -6,7 +6,14 @@ import type { Theme } from './theme.js';
 import { G } from './glyphs.js';
 
 /** One execution in full; the body scrolls. */
-export function DetailView({ detail, lines, scroll, height, width, theme }: {
+export function DetailView({
+  detail,
+  lines,
+  scroll,
+  height,
+  width,
+  theme,
+}: {
   detail: Detail;
   lines: readonly Line[];
   scroll: number;

@@ -31,7 +31,7 @@ export function errorBody(last: { text: string; at: number } | null, width: numb
 
 /** The batches noetl-console wrote (src/noetl/history.ts), one line each; null while loading. */
 export function historyBody(batches: readonly BatchRecord[] | null | Error, theme: Theme): Line[] {
-  const head: Line = [seg('Batches written by noetl-console in the last 7 days, every operator\'s, newest first', { bold: true, color: theme.accent })];
+  const head: Line = [seg("Batches written by noetl-console in the last 7 days, every operator's, newest first", { bold: true, color: theme.accent })];
   if (batches === null) return [head, [seg('reading…', { dim: true })]];
   if (batches instanceof Error) return [head, [seg(batches.message, { color: theme.danger })]];
   if (batches.length === 0) return [head, [seg('none')]];

@@ -7,7 +7,14 @@ import type { Execution } from '../src/core/execution.js';
 import { ACTIONS, capitalize } from '../src/core/mark.js';
 
 /** What the write did, per execution. */
-export function ResultsView({ results: r, executions, idTail, height, width, theme }: {
+export function ResultsView({
+  results: r,
+  executions,
+  idTail,
+  height,
+  width,
+  theme,
+}: {
   results: ResultsState;
   executions: ReadonlyMap<string, Execution>;
   idTail: number;

@@ -8,7 +8,15 @@ import type { Theme } from './theme.js';
  * next key), else the disconnected banner, else blank (always one line, so
  * nothing jumps).
  */
-export function StatusLine({ connection, message, refreshedAt, now, label, theme, loading = null }: {
+export function StatusLine({
+  connection,
+  message,
+  refreshedAt,
+  now,
+  label,
+  theme,
+  loading = null,
+}: {
   connection: Connection;
   /** A chunked full load in progress. */
   loading?: { done: number; total: number } | null;

@@ -65,9 +65,7 @@ export function Table(p: Props) {
           <Text key={row.e.execution_id} wrap="truncate-end" inverse={isCursor} dimColor={row.gone !== null} bold={marked} color={rowColor}>
             {marker}
             {before.map((c) => c.text).join(' ')}
-            {diag ? (
-              <Text color={row.gone || marked || isCursor ? rowColor : toneColor(t, row.e, 'diag')}>{` ${diag.text}`}</Text>
-            ) : null}
+            {diag ? <Text color={row.gone || marked || isCursor ? rowColor : toneColor(t, row.e, 'diag')}>{` ${diag.text}`}</Text> : null}
             {ch ? ` ${ch.text}` : ''}
           </Text>
         );

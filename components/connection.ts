@@ -11,10 +11,7 @@ export function errorLine(error: unknown, target: string): string {
   return safeText(redact(describeDatabaseError(error, target)), 300);
 }
 
-export type Connection =
-  | { state: 'connecting' }
-  | { state: 'up' }
-  | { state: 'down'; error: string; retryAt: number; failures: number };
+export type Connection = { state: 'connecting' } | { state: 'up' } | { state: 'down'; error: string; retryAt: number; failures: number };
 
 export function clockTime(ms: number): string {
   const d = new Date(ms);

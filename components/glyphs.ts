@@ -42,8 +42,24 @@ export function unicodeTerminal(env: NodeJS.ProcessEnv): boolean {
 
 /** One ASCII character for each non-ASCII one the console or Ink draws: widths stay as laid out. */
 const TO_ASCII: Record<string, string> = {
-  '…': '~', '≥': '>', '·': '-', '↑': '^', '↓': 'v', '←': '<', '→': '>', '└': '`', '—': '-',
-  '╭': '+', '╮': '+', '╰': '+', '╯': '+', '┌': '+', '┐': '+', '┘': '+', '─': '-', '│': '|',
+  '…': '~',
+  '≥': '>',
+  '·': '-',
+  '↑': '^',
+  '↓': 'v',
+  '←': '<',
+  '→': '>',
+  '└': '`',
+  '—': '-',
+  '╭': '+',
+  '╮': '+',
+  '╰': '+',
+  '╯': '+',
+  '┌': '+',
+  '┐': '+',
+  '┘': '+',
+  '─': '-',
+  '│': '|',
 };
 const NON_ASCII = /[^\x00-\x7f]/g;
 

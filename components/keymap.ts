@@ -97,8 +97,8 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'reconcile', keys: ['ctrl+r'], scopes: ['list', 'detail'], help: 'reload everything from the database (full reconcile)' },
   { command: 'copyId', keys: ['y'], scopes: ['list', 'detail'], help: 'copy the full id of the cursor row (OSC 52: works over SSH and tmux)' },
   { command: 'lastError', keys: ['e'], scopes: ['list', 'detail'], help: 'the last database error in full' },
-  { command: 'history', keys: ['H'], scopes: ['list', 'detail'], help: 'history: the batches noetl-console wrote (every operator\'s), newest first' },
-  { command: 'contexts', keys: ['x'], scopes: ['list'], help: 'switch context (the config file\'s contexts:)' },
+  { command: 'history', keys: ['H'], scopes: ['list', 'detail'], help: "history: the batches noetl-console wrote (every operator's), newest first" },
+  { command: 'contexts', keys: ['x'], scopes: ['list'], help: "switch context (the config file's contexts:)" },
   { command: 'help', keys: ['?'], scopes: ['list', 'detail'], help: 'all keys', footer: 'help' },
   { command: 'nextChild', keys: ['tab'], scopes: ['detail'], help: 'select the next child execution', footer: 'child' },
   { command: 'prevChild', keys: ['shift+tab'], scopes: ['detail'], help: 'select the previous child execution' },
@@ -223,7 +223,13 @@ export function keysMarkdown(): string {
   const out: string[] = [];
   for (const group of helpLines()) {
     out.push(`**${group.title}**`, '', '| Keys | What they do |', '| --- | --- |');
-    for (const row of group.rows) out.push(`| ${row.keys.split(' ').map((k) => `\`${k}\``).join(' ')} | ${row.help.replace(/\|/g, '\\|')} |`);
+    for (const row of group.rows)
+      out.push(
+        `| ${row.keys
+          .split(' ')
+          .map((k) => `\`${k}\``)
+          .join(' ')} | ${row.help.replace(/\|/g, '\\|')} |`,
+      );
     out.push('');
   }
   const writes = KEYMAP.filter((b) => b.writes).map((b) => `\`${keysLabel(b)}\``);

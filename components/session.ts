@@ -18,7 +18,10 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(r: { connection: ConnectionOptions; open: (db: Database) => ExecutionSource; context: SelectedContext | null }, database?: Database): Promise<Session> {
+export async function openSession(
+  r: { connection: ConnectionOptions; open: (db: Database) => ExecutionSource; context: SelectedContext | null },
+  database?: Database,
+): Promise<Session> {
   const db = database ?? (await openDatabase(r.connection));
   const source = r.open(db);
   return {

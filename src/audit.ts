@@ -33,6 +33,9 @@ export interface Batch {
 
 /** "20261202T130512Z-3f9a1c": sorts by time, unique enough across consoles. */
 export function newBatch(command: string, selection: Record<string, unknown>): Batch {
-  const at = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const at = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return { id: `${at}-${randomBytes(3).toString('hex')}`, command, selection };
 }

@@ -19,9 +19,7 @@ import { isAbsolute, join } from 'node:path';
 /** What a document is about: each part a string (or null), compared exactly. */
 export type CacheKey = Readonly<Record<string, string | null>>;
 
-export type CacheRead<T> =
-  | { status: 'ok'; savedAt: Date; value: T; path: string }
-  | { status: 'missing' | 'corrupt' | 'foreign'; path: string };
+export type CacheRead<T> = { status: 'ok'; savedAt: Date; value: T; path: string } | { status: 'missing' | 'corrupt' | 'foreign'; path: string };
 
 const FORMAT = 1;
 
@@ -32,7 +30,11 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function canonical(key: CacheKey): string {
-  return JSON.stringify(Object.keys(key).sort().map((k) => [k, key[k] ?? null]));
+  return JSON.stringify(
+    Object.keys(key)
+      .sort()
+      .map((k) => [k, key[k] ?? null]),
+  );
 }
 
 export function cachePath(kind: string, key: CacheKey, dir: string = cacheDir()): string {

@@ -29,8 +29,7 @@ function isIdentifier(value: string): boolean {
 
 const IDENT_HELP = 'expected an SQL identifier (letters, digits, _ and $, not starting with a digit or $; at most 63 bytes)';
 
-const identifier = () =>
-  z.string({ error: IDENT_HELP }).refine(isIdentifier, { error: IDENT_HELP });
+const identifier = () => z.string({ error: IDENT_HELP }).refine(isIdentifier, { error: IDENT_HELP });
 
 const tableName = () =>
   z.string({ error: 'expected a table name, table or schema.table' }).refine(
@@ -51,8 +50,7 @@ const valueList = () =>
     z.array(z.string({ error: LIST_HELP }).min(1, { error: LIST_HELP }).max(200), { error: LIST_HELP }).min(1, { error: LIST_HELP }),
   );
 
-const columnList = () =>
-  z.array(identifier(), { error: 'expected a list of column names' }).max(20, { error: 'at most 20 display columns' });
+const columnList = () => z.array(identifier(), { error: 'expected a list of column names' }).max(20, { error: 'at most 20 display columns' });
 
 const databaseUrl = () =>
   z
@@ -60,7 +58,9 @@ const databaseUrl = () =>
     .regex(/^(postgres|postgresql):\/\/|^pglite:/, { error: 'expected a database URL (postgres://..., postgresql://... or pglite:...)' });
 
 const postgresUrl = () =>
-  z.string({ error: 'expected a database URL (postgres://... or postgresql://...)' }).regex(/^(postgres|postgresql):\/\//, { error: 'expected a database URL (postgres://... or postgresql://...)' });
+  z
+    .string({ error: 'expected a database URL (postgres://... or postgresql://...)' })
+    .regex(/^(postgres|postgresql):\/\//, { error: 'expected a database URL (postgres://... or postgresql://...)' });
 
 const envName = () =>
   z.string({ error: 'expected the name of an environment variable' }).regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'expected the name of an environment variable' });
@@ -87,10 +87,7 @@ function objectError(issue: z.core.$ZodRawIssue): string | undefined {
 const NoetlSourceConfig = object({
   type: z.literal('noetl'),
   database_url: databaseUrl().optional(),
-  schema: z
-    .string({ error: 'expected a schema name' })
-    .regex(SCHEMA_NAME, { error: 'expected a schema name (letters, digits, underscore; at most 63)' })
-    .optional(),
+  schema: z.string({ error: 'expected a schema name' }).regex(SCHEMA_NAME, { error: 'expected a schema name (letters, digits, underscore; at most 63)' }).optional(),
   /** The NoETL server whose API closes executions (README, "Through the engine's API"). */
   server_url: z
     .string({ error: 'expected the NoETL server URL (http://... or https://...)' })
@@ -112,7 +109,12 @@ const NoetlSourceConfig = object({
     if (!sharded && s[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only with shards or shards_env' });
   }
   for (const key of ['database_url', 'server_url'] as const) {
-    if (sharded && s[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `not with shards: a sharded source reads and writes each shard itself${key === 'database_url' ? ' (cluster_url names the cluster database)' : ''}` });
+    if (sharded && s[key] !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `not with shards: a sharded source reads and writes each shard itself${key === 'database_url' ? ' (cluster_url names the cluster database)' : ''}`,
+      });
   }
 });
 
@@ -128,7 +130,10 @@ const StepsConfig = object({
   done: valueList().default(['completed', 'success', 'succeeded', 'skipped']),
   running: valueList().default(['running', 'in_progress', 'pending', 'queued', 'started']),
   /** The word for a step in diagnoses: "stuck in node X". */
-  noun: z.string({ error: 'expected a word, e.g. step or node' }).regex(/^[A-Za-z][A-Za-z _-]{0,19}$/, { error: 'expected a word, e.g. step or node' }).default('step'),
+  noun: z
+    .string({ error: 'expected a word, e.g. step or node' })
+    .regex(/^[A-Za-z][A-Za-z _-]{0,19}$/, { error: 'expected a word, e.g. step or node' })
+    .default('step'),
 });
 
 const ReasonConfig = object({
@@ -220,7 +225,12 @@ const HealthConfig = object({
 
 /** Learned thresholds (src/thresholds.ts): how far back finished runs count, and how many are needed. */
 const ThresholdsConfig = object({
-  days: z.number({ error: 'expected a number of days from 1 to 365' }).int({ error: 'expected a number of days from 1 to 365' }).min(1, { error: 'expected a number of days from 1 to 365' }).max(365, { error: 'expected a number of days from 1 to 365' }).optional(),
+  days: z
+    .number({ error: 'expected a number of days from 1 to 365' })
+    .int({ error: 'expected a number of days from 1 to 365' })
+    .min(1, { error: 'expected a number of days from 1 to 365' })
+    .max(365, { error: 'expected a number of days from 1 to 365' })
+    .optional(),
   min_history: count().optional(),
   /** How long a read is reused (memory, and the user's cache dir). */
   cache_minutes: minutes().optional(),
@@ -229,7 +239,11 @@ const ThresholdsConfig = object({
 /** One rule of `policies` (src/policy.ts): the first rule whose match fits an execution judges it. */
 const PolicyRule = object({
   name: z.string({ error: 'expected a short name' }).min(1, { error: 'expected a short name' }).max(64, { error: 'at most 64 characters' }).optional(),
-  match: z.string({ error: 'expected a glob on the playbook path (or label), like etl/* or *' }).min(1, { error: 'expected a glob on the playbook path (or label), like etl/* or *' }).max(500).default('*'),
+  match: z
+    .string({ error: 'expected a glob on the playbook path (or label), like etl/* or *' })
+    .min(1, { error: 'expected a glob on the playbook path (or label), like etl/* or *' })
+    .max(500)
+    .default('*'),
   older_than: minutes(),
   idle: minutes().optional(),
   ratio: z.number({ error: 'expected a number of times the p95, like 3' }).positive({ error: 'expected a number of times the p95, like 3' }).optional(),
@@ -260,7 +274,10 @@ const ConfigSchema = object({
   /** Every write command refuses a batch larger than this (--max-affected overrides it). */
   max_affected: count().optional(),
   thresholds: ThresholdsConfig.optional(),
-  policies: z.array(PolicyRule, { error: 'expected a list of rules (match, older_than, idle, ratio, min_history, action)' }).min(1, { error: 'expected at least one rule' }).optional(),
+  policies: z
+    .array(PolicyRule, { error: 'expected a list of rules (match, older_than, idle, ratio, min_history, action)' })
+    .min(1, { error: 'expected at least one rule' })
+    .optional(),
 }).superRefine((c, ctx) => {
   if (c.default_source !== undefined && !Object.hasOwn(c.sources, c.default_source)) {
     ctx.addIssue({
@@ -274,7 +291,11 @@ const ConfigSchema = object({
     if (names.has(context.name)) ctx.addIssue({ code: 'custom', path: ['contexts', i, 'name'], message: `${JSON.stringify(context.name)} is named twice` });
     names.add(context.name);
     if (!Object.hasOwn(c.sources, context.source)) {
-      ctx.addIssue({ code: 'custom', path: ['contexts', i, 'source'], message: `no source named ${JSON.stringify(context.source)} (sources: ${Object.keys(c.sources).join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['contexts', i, 'source'],
+        message: `no source named ${JSON.stringify(context.source)} (sources: ${Object.keys(c.sources).join(', ')})`,
+      });
     }
   });
   if (c.default_context !== undefined && !names.has(c.default_context)) {
@@ -408,7 +429,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     path = [...path, issue.keys[0]!];
-    message = `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : ''}`;
+    message = `unknown key${
+      issue.keys.length > 1
+        ? ` (also ${issue.keys
+            .slice(1)
+            .map((k) => JSON.stringify(k))
+            .join(', ')})`
+        : ''
+    }`;
   } else if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) {
     message = 'required';
   }
@@ -502,13 +530,16 @@ export function selectContext(loaded: LoadedConfig | null, requested: string | u
   } else {
     if (requested.trim() === '') throw new UsageError('--context: empty name');
     if (source !== undefined) throw new UsageError('--context and --source: give one (a context names its source)');
-    if (!loaded) throw new UsageError(`--context ${shown(requested)}: no config file (looked for --config, ${CONFIG_FILE_NAMES.join(', ')} in the working directory, NOETL_CONSOLE_CONFIG)`);
+    if (!loaded)
+      throw new UsageError(`--context ${shown(requested)}: no config file (looked for --config, ${CONFIG_FILE_NAMES.join(', ')} in the working directory, NOETL_CONSOLE_CONFIG)`);
   }
   const contexts = loaded!.config.contexts ?? [];
   const found = contexts.find((c) => c.name === requested);
   if (!found) {
     const names = contexts.map((c) => c.name);
-    throw new UsageError(`--context ${shown(requested)}: no such context in ${safeText(loaded!.file, 200)}${names.length ? ` (contexts: ${names.join(', ')})` : ' (it has no contexts)'}`);
+    throw new UsageError(
+      `--context ${shown(requested)}: no such context in ${safeText(loaded!.file, 200)}${names.length ? ` (contexts: ${names.join(', ')})` : ' (it has no contexts)'}`,
+    );
   }
   return { name: found.name, source: found.source, readOnly: found.read_only, colour: found.colour ?? null };
 }

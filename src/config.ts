@@ -165,9 +165,7 @@ export function resolveConnection(flags: RawConnectionFlags, env: NodeJS.Process
   const schemaSource = flags.schema !== undefined ? '--schema' : nonEmpty(parsedEnv.NOETL_SCHEMA) ? 'NOETL_SCHEMA' : 'default';
   const schema = flags.schema ?? nonEmpty(parsedEnv.NOETL_SCHEMA) ?? 'noetl';
   if (!SCHEMA_NAME.test(schema)) {
-    throw new UsageError(
-      `${schemaSource}: ${quoted(schema, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`,
-    );
+    throw new UsageError(`${schemaSource}: ${quoted(schema, 80)} is not a valid schema name (letters, digits, underscore; at most 63)`);
   }
 
   const envReadOnly = nonEmpty(parsedEnv.NOETL_CONSOLE_READ_ONLY);

@@ -9,18 +9,11 @@ const UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hour
  * `integerMinutes` requires a whole number of minutes (NoETL's
  * older_than_minutes is an integer).
  */
-export function parseDuration(
-  flag: string,
-  raw: string,
-  bareUnit: 's' | 'm' | 'h' = 'm',
-  opts: { min?: number; max?: number; integerMinutes?: boolean } = {},
-): number {
+export function parseDuration(flag: string, raw: string, bareUnit: 's' | 'm' | 'h' = 'm', opts: { min?: number; max?: number; integerMinutes?: boolean } = {}): number {
   const text = raw.trim();
   const match = /^(\d{1,9}(?:\.\d{1,6})?)(ms|[smhd]?)$/.exec(text);
   if (!match) {
-    throw new UsageError(
-      `${flag}: expected a non-negative number of ${UNIT_NAME[bareUnit]} or a duration like 90s, 45m, 2h, 1d; got ${quoted(raw, 60)}`,
-    );
+    throw new UsageError(`${flag}: expected a non-negative number of ${UNIT_NAME[bareUnit]} or a duration like 90s, 45m, 2h, 1d; got ${quoted(raw, 60)}`);
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || bareUnit]!;
   const max = opts.max ?? 10 * 365 * 86400;
@@ -45,7 +38,11 @@ export function parseDuration(
 function formatLimit(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds >= 365 * 86400) return `${Math.round(seconds / (365 * 86400))} years`;
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return formatSeconds(seconds);

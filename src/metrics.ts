@@ -79,9 +79,7 @@ export function renderMetrics(snapshot: MetricsSnapshot | null, o: MetricsOption
   };
   if (snapshot) {
     gauge('running_executions', 'Executions with a start event and no terminal event.', [['', snapshot.running]]);
-    gauge('stuck_executions', 'Running executions that started longer ago than the stuck threshold.', [
-      [`{threshold_seconds="${o.stuckSeconds}"}`, snapshot.stuck],
-    ]);
+    gauge('stuck_executions', 'Running executions that started longer ago than the stuck threshold.', [[`{threshold_seconds="${o.stuckSeconds}"}`, snapshot.stuck]]);
     gauge('long_running_executions', 'Running executions that started longer ago than the long-running threshold.', [
       [`{threshold_seconds="${o.longRunningSeconds}"}`, snapshot.longRunning],
     ]);
@@ -98,8 +96,16 @@ export function renderMetrics(snapshot: MetricsSnapshot | null, o: MetricsOption
     );
     if (snapshot.shards) {
       const shard = (s: ShardCounts) => `{shard="${s.shard}",target="${escapeLabel(s.target)}"}`;
-      gauge('shard_up', 'Whether the shard answered the last read (sharded cluster).', snapshot.shards.map((s) => [shard(s), s.up ? 1 : 0]));
-      gauge('shard_running_executions', 'Running executions per shard.', snapshot.shards.filter((s) => s.up).map((s) => [shard(s), s.running]));
+      gauge(
+        'shard_up',
+        'Whether the shard answered the last read (sharded cluster).',
+        snapshot.shards.map((s) => [shard(s), s.up ? 1 : 0]),
+      );
+      gauge(
+        'shard_running_executions',
+        'Running executions per shard.',
+        snapshot.shards.filter((s) => s.up).map((s) => [shard(s), s.running]),
+      );
       gauge(
         'shard_stuck_executions',
         'Stuck executions per shard.',
@@ -202,7 +208,9 @@ export function renderSeries(series: readonly Series[]): string {
   for (const s of series) {
     lines.push(`# HELP ${P}_${s.name} ${s.help}`, `# TYPE ${P}_${s.name} ${s.type}`);
     for (const [labels, value] of s.samples) {
-      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .join(',');
       lines.push(`${P}_${s.name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
     }
   }

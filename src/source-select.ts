@@ -4,7 +4,17 @@
  * --source, or NoETL from flags and environment when there is no config.
  */
 import type { PolicyRuleConfig, ThresholdsConfig } from './config-file.js';
-import { listContexts, loadConfig, selectContext, selectSource, type ContextChoice, type HealthConfig, type NoetlSourceConfig, type SelectedContext, type SelectedSource } from './config-file.js';
+import {
+  listContexts,
+  loadConfig,
+  selectContext,
+  selectSource,
+  type ContextChoice,
+  type HealthConfig,
+  type NoetlSourceConfig,
+  type SelectedContext,
+  type SelectedSource,
+} from './config-file.js';
 import { parseNoetlDsn, parseNoetlShards } from './config-shards.js';
 import { parseDatabaseUrl, resolveConnection, type ConnectionOptions, type ConnectionTarget, type RawConnectionFlags } from './config.js';
 import type { Database } from './db/database.js';
@@ -74,7 +84,8 @@ export function resolveSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proce
   // A read-only context is read-only like --read-only: the session refuses writes.
   if (context?.readOnly) flags = { ...flags, readOnly: true };
   const judging = { policies: loaded?.config.policies, thresholds: loaded?.config.thresholds };
-  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined)) return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected, contexts, forContext, ...judging };
+  if (cfg.type === 'noetl' && (cfg.shards !== undefined || cfg.shards_env !== undefined))
+    return { ...resolveSharded(flags, selected, cfg, context, env, loaded?.config.health), maxAffected: loaded?.config.max_affected, contexts, forContext, ...judging };
   // --database-url wins over the source's database_url, which wins over the environment.
   const fromConfig = flags.databaseUrl === undefined && cfg.database_url !== undefined;
   const connection = resolveConnection(
@@ -147,15 +158,14 @@ function resolveSharded(
   } else {
     const name = cfg.shards_env!;
     shards = parseNoetlShards(env[name] ?? '', name);
-    if (shards.length === 0) throw new UsageError(`${name}: ${env[name] === undefined ? 'not set' : 'empty'} (named by ${where}.shards_env; NoETL's list host=..;port=..;user=..;password=..;database=.., comma-separated)`);
+    if (shards.length === 0)
+      throw new UsageError(
+        `${name}: ${env[name] === undefined ? 'not set' : 'empty'} (named by ${where}.shards_env; NoETL's list host=..;port=..;user=..;password=..;database=.., comma-separated)`,
+      );
   }
   const clusterEnv = cfg.cluster_env !== undefined ? nonEmpty(env[cfg.cluster_env]) : undefined;
   const cluster =
-    cfg.cluster_url !== undefined
-      ? parseDatabaseUrl(cfg.cluster_url, `${where}.cluster_url`)
-      : clusterEnv !== undefined
-        ? parseNoetlDsn(clusterEnv, cfg.cluster_env!)
-        : null;
+    cfg.cluster_url !== undefined ? parseDatabaseUrl(cfg.cluster_url, `${where}.cluster_url`) : clusterEnv !== undefined ? parseNoetlDsn(clusterEnv, cfg.cluster_env!) : null;
   const base = resolveConnection({ ...flags, databaseUrl: undefined, schema: flags.schema ?? cfg.schema }, env);
   const connection: ConnectionOptions = { ...base, target: cluster ?? shards[0]! };
   return {
@@ -210,8 +220,6 @@ export function resolveServer(flags: SourceFlags, selected: SelectedSource, env:
     if (/[^\x21-\x7e]/.test(token)) throw new UsageError('NOETL_SERVER_TOKEN: contains spaces or characters a header cannot carry');
   }
   const timeoutMs =
-    flags.serverTimeout !== undefined
-      ? Math.round(parseDuration('--server-timeout', flags.serverTimeout, 's', { min: 0.1, max: 600 }) * 1000)
-      : DEFAULT_SERVER_TIMEOUT_MS;
+    flags.serverTimeout !== undefined ? Math.round(parseDuration('--server-timeout', flags.serverTimeout, 's', { min: 0.1, max: 600 }) * 1000) : DEFAULT_SERVER_TIMEOUT_MS;
   return { ...url, engine, token, timeoutMs };
 }

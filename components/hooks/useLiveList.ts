@@ -85,9 +85,7 @@ export function useLiveList(o: Options): LiveList {
         const fresh = withHistory(running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren }), map);
         const health: Counts = {
           running: running.runningCount,
-          stuck: filter.includeChildren
-            ? fresh.length
-            : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),
+          stuck: filter.includeChildren ? fresh.length : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),
         };
         const keep = appliedKey.current === key ? keepIds() : new Set<string>();
         const freshIds = new Set(fresh.map((e) => e.execution_id));

@@ -10,10 +10,7 @@ export interface PreviewItem {
   execution: Execution | null;
 }
 
-export type Preview =
-  | { status: 'loading' }
-  | { status: 'ready'; items: PreviewItem[]; changeCount: number }
-  | { status: 'error'; message: string };
+export type Preview = { status: 'loading' } | { status: 'ready'; items: PreviewItem[]; changeCount: number } | { status: 'error'; message: string };
 
 type Request = { action: Action; ids: readonly string[]; cascade: boolean };
 const LOADING: Preview = { status: 'loading' };

@@ -57,8 +57,7 @@ interface StuckTerm {
   sql(f: StuckFilter, c: StuckColumns, bind: Bind): string;
 }
 
-const before = (t: SqlTime, seconds: string) =>
-  t.unit === 'ms' ? `${t.at} <= ${t.now} - ${seconds} * 1000` : `${t.at} <= ${t.now} - ${seconds} * interval '1 second'`;
+const before = (t: SqlTime, seconds: string) => (t.unit === 'ms' ? `${t.at} <= ${t.now} - ${seconds} * 1000` : `${t.at} <= ${t.now} - ${seconds} * interval '1 second'`);
 
 /** In the order a source applies them: age first (it narrows the most, before anything is described). */
 export const STUCK_TERMS: Record<StuckTermName, StuckTerm> = {

@@ -25,9 +25,7 @@ export interface StepEntry {
 }
 
 /** The recent history of an execution: NoETL's events, or a status table's steps; latest first, `total` in all. */
-export type Timeline =
-  | { kind: 'events'; events: TimelineEvent[]; total: number }
-  | { kind: 'steps'; noun: string; steps: StepEntry[]; total: number };
+export type Timeline = { kind: 'events'; events: TimelineEvent[]; total: number } | { kind: 'steps'; noun: string; steps: StepEntry[]; total: number };
 
 export interface TreeNode {
   execution_id: string;

@@ -37,7 +37,8 @@ export class Scenario {
   private events: EventRow[] = [];
   private catalogs = new Map<string, string>();
   private workers = new Map<string, number | null>();
-  private commands: { execution_id: string; catalog_id: string; event_id: string; command_id: string; step: string; status: string; worker: string | null; seconds_ago: number }[] = [];
+  private commands: { execution_id: string; catalog_id: string; event_id: string; command_id: string; step: string; status: string; worker: string | null; seconds_ago: number }[] =
+    [];
   /** The Python engine's noetl.execution rows, by execution id. */
   private projections = new Map<string, Projection>();
   private nextExecution: bigint;

@@ -35,7 +35,10 @@ export async function seedDemo(db: Queryable, schema: string): Promise<Scenario>
   const s = new Scenario();
   const r = rng(7);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  s.worker('worker-a', 3).worker('worker-b', 8).worker('worker-c', 2 * 3600).worker('worker-gpu-1', 40 * 60);
+  s.worker('worker-a', 3)
+    .worker('worker-b', 8)
+    .worker('worker-c', 2 * 3600)
+    .worker('worker-gpu-1', 40 * 60);
 
   // Finished history, both dialects.
   for (let i = 0; i < 120; i++) {
@@ -51,7 +54,9 @@ export async function seedDemo(db: Queryable, schema: string): Promise<Scenario>
   s.execution({ path: 'billing/invoices/sync', startedMinutesAgo: 9 }).step('fetch', 8).issued('post_ledger', 7);
 
   // Stuck: claimed by a worker whose heartbeat stopped.
-  s.execution({ path: 'ml/training/churn-model', startedMinutesAgo: 26 * 60 }).step('prepare', 25 * 60, 'worker-gpu-1').claimed('train', 24 * 60, 'worker-gpu-1');
+  s.execution({ path: 'ml/training/churn-model', startedMinutesAgo: 26 * 60 })
+    .step('prepare', 25 * 60, 'worker-gpu-1')
+    .claimed('train', 24 * 60, 'worker-gpu-1');
   s.execution({ path: 'etl/customers/daily-load', dialect: 'rust', startedMinutesAgo: 140 }).step('extract', 130, 'worker-c').claimed('transform', 125, 'worker-c');
   s.execution({ path: 'crm/salesforce/export', startedMinutesAgo: 75 }).claimed('export_accounts', 70, 'worker-c');
 

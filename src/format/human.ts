@@ -44,14 +44,13 @@ const OUTCOME_TEXT: Record<string, string> = {
 export function markLines(results: readonly MarkResult[], c: ChalkInstance): string[] {
   return results.map((r) => {
     const text = OUTCOME_TEXT[r.outcome] ?? r.outcome;
-    const colored =
-      isChange(r.outcome)
-        ? c.green(text)
-        : r.outcome === 'not_found' || r.outcome === 'error'
-          ? c.red(text)
-          : r.outcome === 'already_terminal' || r.outcome === 'not_shown'
-            ? c.yellow(`${text}${r.state ? ` (${r.state})` : ''}`)
-            : c.cyan(text);
+    const colored = isChange(r.outcome)
+      ? c.green(text)
+      : r.outcome === 'not_found' || r.outcome === 'error'
+        ? c.red(text)
+        : r.outcome === 'already_terminal' || r.outcome === 'not_shown'
+          ? c.yellow(`${text}${r.state ? ` (${r.state})` : ''}`)
+          : c.cyan(text);
     const note = r.message ? c.dim(`: ${safeText(r.message, 300)}`) : '';
     return `${r.cascaded ? `  └ ${r.execution_id}` : r.execution_id}  ${colored}${r.cascaded ? c.dim(` (child of ${r.parent_execution_id})`) : ''}${note}`;
   });

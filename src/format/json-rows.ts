@@ -48,12 +48,8 @@ export function showJson(d: ShowData) {
     total_children: e.total_children,
     finished_at: e.finished_at,
     diagnosis: e.diagnosis,
-    ...(e.source === 'status-table'
-      ? { status: e.status, display: e.display, stuck_step_attempts: e.stuck_step_attempts, stuck_step_error: e.stuck_step_error }
-      : {}),
-    ...(d.timeline.kind === 'events'
-      ? { events: d.timeline.events, total_events: d.timeline.total }
-      : { steps: d.timeline.steps, total_steps: d.timeline.total }),
+    ...(e.source === 'status-table' ? { status: e.status, display: e.display, stuck_step_attempts: e.stuck_step_attempts, stuck_step_error: e.stuck_step_error } : {}),
+    ...(d.timeline.kind === 'events' ? { events: d.timeline.events, total_events: d.timeline.total } : { steps: d.timeline.steps, total_steps: d.timeline.total }),
     children: d.children.map((c) => ({
       execution_id: c.execution_id,
       parent_execution_id: c.parent_execution_id,

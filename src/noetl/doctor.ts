@@ -180,9 +180,7 @@ export async function diagnose(store: NoetlStore): Promise<DoctorReport> {
   }
   const indexes = (await db.query<Ix>(eventIndexesSql(), [tree.map((t) => t.oid)])).rows;
   const names = new Names((await db.query<{ schema: string; name: string }>(relationNamesSql(), [[...new Set(tree.map((t) => t.schema))]])).rows);
-  const checks = recommendedIndexes().map((r) =>
-    root.kind === 'p' ? planPartitioned(r, root, tree, indexes, names) : planPlain(r, root, indexes, names),
-  );
+  const checks = recommendedIndexes().map((r) => (root.kind === 'p' ? planPartitioned(r, root, tree, indexes, names) : planPlain(r, root, indexes, names)));
   return { table, engines, indexes: checks, statistics: await tableStatistics(store) };
 }
 
@@ -203,7 +201,13 @@ function planPlain(r: RecommendedIndex, root: Rel, indexes: Ix[], names: Names):
   steps.push({ phase: 'build', sql: createIndexSql(r, name, qualifiedName(root.schema, root.name), 'concurrently') });
   const leftover = matching[0];
   return leftover
-    ? check(r, { status: 'invalid', existing: leftover.name, detail: `${leftover.name} is invalid (left by a failed CONCURRENTLY build): drop it and build it again`, steps, partitions: null })
+    ? check(r, {
+        status: 'invalid',
+        existing: leftover.name,
+        detail: `${leftover.name} is invalid (left by a failed CONCURRENTLY build): drop it and build it again`,
+        steps,
+        partitions: null,
+      })
     : check(r, { status: 'missing', existing: null, detail: null, steps, partitions: null });
 }
 
@@ -224,7 +228,7 @@ function planPartitioned(r: RecommendedIndex, root: Rel, tree: Rel[], indexes: I
     const out: PartitionIndex[] = [];
     const walk = (table: Rel, tix: Ix | null) => {
       for (const c of children(table.oid)) {
-        const cix = tix ? attachedUnder(tix.oid, c) ?? null : null;
+        const cix = tix ? (attachedUnder(tix.oid, c) ?? null) : null;
         if (c.kind === 'p') walk(c, cix);
         else if (c.kind === 'r') out.push({ partition: qualifiedName(c.schema, c.name), index: cix ? qualifiedName(cix.schema, cix.name) : null, valid: cix?.valid ?? false });
       }
@@ -305,8 +309,8 @@ function planPartitioned(r: RecommendedIndex, root: Rel, tree: Rel[], indexes: I
 
 const PHASES: { phase: Phase; comment: string; lockTimeout: boolean }[] = [
   { phase: 'parent', comment: "Parent indexes, ON ONLY: instant, no rows read; not valid until every partition's index is attached.", lockTimeout: true },
-  { phase: 'build', comment: 'Each table\'s index, built CONCURRENTLY: takes a while, writes go on.', lockTimeout: false },
-  { phase: 'attach', comment: 'Attach each partition\'s index: instant; attaching the last one makes the parent index valid.', lockTimeout: true },
+  { phase: 'build', comment: "Each table's index, built CONCURRENTLY: takes a while, writes go on.", lockTimeout: false },
+  { phase: 'attach', comment: "Attach each partition's index: instant; attaching the last one makes the parent index valid.", lockTimeout: true },
 ];
 
 /** The statements of every index, in the order the script runs them. */
@@ -369,7 +373,9 @@ export function reportLines(report: DoctorReport, label: (status: IndexStatus, t
     if (c.detail) lines.push(`           ${c.detail}`);
   }
   for (const t of report.statistics.filter((x) => x.stale)) {
-    lines.push(`${label('missing', 'stale     ')} statistics           ${t.table}: ${t.changed_since_analyze} rows changed since its last analyze (${t.last_analyze ?? 'never'}): ANALYZE it`);
+    lines.push(
+      `${label('missing', 'stale     ')} statistics           ${t.table}: ${t.changed_since_analyze} rows changed since its last analyze (${t.last_analyze ?? 'never'}): ANALYZE it`,
+    );
   }
   return lines;
 }

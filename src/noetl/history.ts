@@ -135,7 +135,9 @@ function verifySql(schema: string): string {
 }
 
 export async function verifyBatch(store: NoetlStore, batchId: string): Promise<VerifyResult[]> {
-  const { rows } = await store.db.query<{ execution_id: string; closed_at: string; after: VerifyResult['after']; terminal_after: boolean | null }>(verifySql(store.schema), [batchId]);
+  const { rows } = await store.db.query<{ execution_id: string; closed_at: string; after: VerifyResult['after']; terminal_after: boolean | null }>(verifySql(store.schema), [
+    batchId,
+  ]);
   return rows.map((r) => ({
     execution_id: r.execution_id,
     closed_at: r.closed_at,

@@ -56,7 +56,7 @@ export async function markExecutions(store: NoetlStore, req: MarkRequest): Promi
   const named = new Set(unique);
   const { families, rootOf, depth } = familiesOf(unique, req.cascade ? await store.descendantEdges(unique) : []);
 
-  for (let i = 0; i < families.length; ) {
+  for (let i = 0; i < families.length;) {
     const batchFamilies: Family[] = [];
     let size = 0;
     while (i < families.length && (batchFamilies.length === 0 || size + families[i]!.members.length <= limit)) {

@@ -134,11 +134,9 @@ const NO_SIGNALS: StuckSignals = { finishedNeverClosed: false, pendingCallback: 
 function signalsOf(row: DescribedRow): StuckSignals {
   const last = normalizeEventType(row.last_event_type);
   return {
-    finishedNeverClosed:
-      row.last_event_step === 'end' && STEP_DONE.has(last) && /^(completed|success)$/i.test(row.last_event_status ?? ''),
+    finishedNeverClosed: row.last_event_step === 'end' && STEP_DONE.has(last) && /^(completed|success)$/i.test(row.last_event_status ?? ''),
     pendingCallback: row.pending_callback,
-    parentProgressing:
-      row.parent_running && row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
+    parentProgressing: row.parent_running && row.parent_last_event_ms !== null && row.now_ms - row.parent_last_event_ms <= PARENT_ACTIVE_SECONDS * 1000,
     bulkImported: row.bulk_imported,
     inCycle: row.in_cycle,
   };

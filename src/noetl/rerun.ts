@@ -55,7 +55,11 @@ export async function startAgain(api: NoetlApi, t: RerunTarget, batch: Batch): P
   const answer = await api.request('POST', '/api/execute', body);
   const id = idOf((answer.body as { execution_id?: unknown } | undefined)?.execution_id);
   if (answer.status >= 300 || !id) {
-    throw new ApiError(answer.status >= 300 ? 'http' : 'garbage', `the NoETL server at ${api.label} refused POST /api/execute for ${t.execution_id}: ${describeAnswer(answer)}`, answer.status);
+    throw new ApiError(
+      answer.status >= 300 ? 'http' : 'garbage',
+      `the NoETL server at ${api.label} refused POST /api/execute for ${t.execution_id}: ${describeAnswer(answer)}`,
+      answer.status,
+    );
   }
   return id;
 }

@@ -227,14 +227,23 @@ export class ShardedNoetlSource implements ExecutionSource {
     const self = this.shards[index]!;
     const others = this.shards.filter((s) => s.index !== index);
     const [paths, heartbeats, hasRuntime, parents, children] = await Promise.all([
-      this.clusterIsShard0 && index === 0 ? null : this.pathsFor(self, rows.filter((r) => r.path === null).map((r) => r.execution_id)),
+      this.clusterIsShard0 && index === 0
+        ? null
+        : this.pathsFor(
+            self,
+            rows.filter((r) => r.path === null).map((r) => r.execution_id),
+          ),
       this.clusterHeartbeats(),
       this.tables().then(
         (t) => t.has_runtime,
         () => false,
       ),
       this.foreignParents(index, rows),
-      others.length === 0 ? [] : this.fanOutQuiet(others, (s) => s.db.query<{ parent_execution_id: string; total_children: number; running_children: number }>(childCountsSql(this.schema), [rows.map((r) => r.execution_id)])),
+      others.length === 0
+        ? []
+        : this.fanOutQuiet(others, (s) =>
+            s.db.query<{ parent_execution_id: string; total_children: number; running_children: number }>(childCountsSql(this.schema), [rows.map((r) => r.execution_id)]),
+          ),
     ]);
     const childCounts = new Map<string, { total: number; running: number }>();
     for (const result of children) {
@@ -335,7 +344,14 @@ export class ShardedNoetlSource implements ExecutionSource {
     const byShard = new Map<number, string[]>();
     for (const [child, { shard }] of tree) byShard.set(shard, [...(byShard.get(shard) ?? []), child]);
     const described = new Map(
-      (await this.fanOutQuiet([...byShard.keys()].map((i) => this.shards[i]!), (s) => s.source.describe(byShard.get(s.index)!))).flat().map((e) => [e.execution_id, e]),
+      (
+        await this.fanOutQuiet(
+          [...byShard.keys()].map((i) => this.shards[i]!),
+          (s) => s.source.describe(byShard.get(s.index)!),
+        )
+      )
+        .flat()
+        .map((e) => [e.execution_id, e]),
     );
     const childrenOf = new Map<string, string[]>();
     for (const child of [...tree.keys()].sort(compareIds)) {
@@ -447,7 +463,9 @@ export class ShardedNoetlSource implements ExecutionSource {
     }
     for (const [id, routed] of mismatch) {
       const where = this.shards[at.get(id)!]!.db.label;
-      this.onMismatch?.(`execution ${id}: NoETL's hash routes it to shard ${routed} (${this.shards[routed]!.db.label}) but its rows are on shard ${at.get(id)} (${where}); written there`);
+      this.onMismatch?.(
+        `execution ${id}: NoETL's hash routes it to shard ${routed} (${this.shards[routed]!.db.label}) but its rows are on shard ${at.get(id)} (${where}); written there`,
+      );
     }
     // Every target on its shard; the shard's cascade also meets children that start meanwhile.
     // With a bound set (what the operator was shown) a descendant outside it is not written.
@@ -481,7 +499,16 @@ export class ShardedNoetlSource implements ExecutionSource {
           const why = `shard ${index} (${shard.db.label}): ${redact(describeDatabaseError(failure, shard.db.label))}`;
           for (const id of ids) {
             if (byId.has(id)) continue;
-            byId.set(id, { execution_id: id, outcome: 'not_attempted', parent_execution_id: tree.get(id)?.parent ?? null, root_execution_id: id, cascaded: false, state: null, event_id: null, message: why });
+            byId.set(id, {
+              execution_id: id,
+              outcome: 'not_attempted',
+              parent_execution_id: tree.get(id)?.parent ?? null,
+              root_execution_id: id,
+              cascaded: false,
+              state: null,
+              event_id: null,
+              message: why,
+            });
           }
         }
       }),
@@ -491,10 +518,21 @@ export class ShardedNoetlSource implements ExecutionSource {
     if (unmet.length > 0) {
       const byShard = new Map<number, string[]>();
       for (const id of unmet) byShard.set(at.get(id)!, [...(byShard.get(at.get(id)!) ?? []), id]);
-      const read = await this.fanOutQuiet([...byShard.keys()].map((i) => this.shards[i]!), (s) => s.raw.describeRows(byShard.get(s.index)!));
+      const read = await this.fanOutQuiet(
+        [...byShard.keys()].map((i) => this.shards[i]!),
+        (s) => s.raw.describeRows(byShard.get(s.index)!),
+      );
       for (const row of read.flat()) {
         if (row.terminal_type !== null) continue;
-        byId.set(row.execution_id, { execution_id: row.execution_id, outcome: 'not_shown', parent_execution_id: row.parent_execution_id, root_execution_id: row.execution_id, cascaded: true, state: null, event_id: null });
+        byId.set(row.execution_id, {
+          execution_id: row.execution_id,
+          outcome: 'not_shown',
+          parent_execution_id: row.parent_execution_id,
+          root_execution_id: row.execution_id,
+          cascaded: true,
+          state: null,
+          event_id: null,
+        });
       }
     }
     // Report roots in the order named, each followed by its descendants level by level.
@@ -543,9 +581,7 @@ export class ShardedNoetlSource implements ExecutionSource {
       if (at === undefined) continue;
       byShard.set(at, [...(byShard.get(at) ?? []), r]);
     }
-    const reports = await Promise.all(
-      [...byShard].map(async ([index, list]) => ({ index, report: await this.shards[index]!.source.analyzeWritten(list) })),
-    );
+    const reports = await Promise.all([...byShard].map(async ([index, list]) => ({ index, report: await this.shards[index]!.source.analyzeWritten(list) })));
     const done = reports.filter((r) => r.report !== null);
     if (done.length === 0) return null;
     const on = (index: number, table: string) => `shard ${index}: ${table}`;
@@ -627,7 +663,10 @@ export class ShardedNoetlSource implements ExecutionSource {
   }
 
   live(options?: { marginMs?: number; reconcileMs?: number }): LiveSet {
-    return new ShardedLiveSet(this, this.shards.map((s) => s.source.live(options)));
+    return new ShardedLiveSet(
+      this,
+      this.shards.map((s) => s.source.live(options)),
+    );
   }
 
   isDown(index: number): boolean {

@@ -95,8 +95,12 @@ function describeBody(s: string, caps: Capabilities): string {
     ${ms('le.created_at')} AS last_event_ms,
     coalesce(le.pending_callback, false) AS pending_callback,
     ${ms('pl.created_at')} AS parent_last_event_ms,
-    ${caps.hasIngestTime ? `coalesce(fi.ingest_time = le.ingest_time AND fi.event_id <> le.event_id
-      AND le.ingest_time > (le.created_at AT TIME ZONE 'UTC') + interval '1 hour', false)` : 'false'} AS bulk_imported,
+    ${
+      caps.hasIngestTime
+        ? `coalesce(fi.ingest_time = le.ingest_time AND fi.event_id <> le.event_id
+      AND le.ingest_time > (le.created_at AT TIME ZONE 'UTC') + interval '1 hour', false)`
+        : 'false'
+    } AS bulk_imported,
     lt.event_type AS terminal_type,
     ${ms('lt.created_at')} AS terminal_ms,
     lc.node_name AS last_step,
@@ -320,8 +324,7 @@ function treeCte(s: string): string {
   // Each parent looked up through the index on parent_execution_id (LATERAL):
   // joined as a set, thousands of roots made the planner expect most of the
   // table and scan all of it.
-  const children = (parent: string) =>
-    `CROSS JOIN LATERAL (SELECT DISTINCT e.execution_id FROM ${s}.event e WHERE e.parent_execution_id = ${parent}) c`;
+  const children = (parent: string) => `CROSS JOIN LATERAL (SELECT DISTINCT e.execution_id FROM ${s}.event e WHERE e.parent_execution_id = ${parent}) c`;
   return `tree(execution_id, parent_execution_id) AS (
       SELECT c.execution_id, r.id FROM (SELECT DISTINCT unnest($1::bigint[]) AS id) r ${children('r.id')}
       UNION
@@ -414,10 +417,21 @@ export function markSql(schema: string, caps: Capabilities, write: boolean): str
   }
   const id = (fallback: string) => (caps.hasSnowflake ? `${s}.snowflake_id()` : fallback);
   const columns = [
-    'execution_id', 'event_id', 'catalog_id', 'parent_execution_id', 'parent_event_id',
+    'execution_id',
+    'event_id',
+    'catalog_id',
+    'parent_execution_id',
+    'parent_event_id',
     ...(caps.hasPrevEventId ? ['prev_event_id'] : []),
     ...(caps.hasTenant ? ['tenant_id', 'organization_id'] : []),
-    'created_at', 'event_type', 'node_id', 'node_name', 'status', 'result', 'error', 'meta',
+    'created_at',
+    'event_type',
+    'node_id',
+    'node_name',
+    'status',
+    'result',
+    'error',
+    'meta',
   ].join(', ');
   const meta = `$12::jsonb || jsonb_build_object(
              'cascaded', o.execution_id <> o.root_id,
@@ -662,7 +676,8 @@ export function qualifiedName(schema: string, name: string): string {
 
 function indexShapeSql(r: IndexShape): string {
   const include = r.include.length ? ` INCLUDE (${r.include.join(', ')})` : '';
-  const where = r.predicateTypes.length === 1 ? ` WHERE event_type = ${sqlList(r.predicateTypes)}` : r.predicateTypes.length ? ` WHERE event_type IN (${sqlList(r.predicateTypes)})` : '';
+  const where =
+    r.predicateTypes.length === 1 ? ` WHERE event_type = ${sqlList(r.predicateTypes)}` : r.predicateTypes.length ? ` WHERE event_type IN (${sqlList(r.predicateTypes)})` : '';
   return `(${r.keys.join(', ')})${include}${where}`;
 }
 

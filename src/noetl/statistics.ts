@@ -54,9 +54,9 @@ export async function analyzeWritten(store: NoetlStore, results: readonly MarkRe
   const rows = closed.length * (projection ? 3 : 2);
   if (rows < ANALYZE_AFTER_ROWS) return null;
   const db = store.db;
-  const written = (
-    await db.query<{ name: string }>(writtenTablesSql(store.schema, projection), [closed.map((r) => r.execution_id), closed.map((r) => r.event_id)])
-  ).rows.map((r) => r.name);
+  const written = (await db.query<{ name: string }>(writtenTablesSql(store.schema, projection), [closed.map((r) => r.execution_id), closed.map((r) => r.event_id)])).rows.map(
+    (r) => r.name,
+  );
   const may = (await db.query<{ name: string; may: boolean }>(MAY_ANALYZE_SQL, [written])).rows;
   const report: AnalyzeReport = { rows, analyzed: [], not_permitted: may.filter((m) => !m.may).map((m) => m.name), failed: [] };
   for (const { name } of may.filter((m) => m.may)) {

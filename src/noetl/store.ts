@@ -86,9 +86,7 @@ export class NoetlStore {
       }>(sql.capabilitiesSql(), [this.schema])
       .then(({ rows: [row] }) => {
         if (!row?.has_event || !row.has_catalog) {
-          throw new OperationalError(
-            `schema ${JSON.stringify(this.schema)} on ${this.db.label} has no NoETL event/catalog tables (is --schema right?)`,
-          );
+          throw new OperationalError(`schema ${JSON.stringify(this.schema)} on ${this.db.label} has no NoETL event/catalog tables (is --schema right?)`);
         }
         const event = new Set(row.event_columns);
         return {
@@ -186,10 +184,7 @@ export class NoetlStore {
 
   /** Executions with events stamped after `sinceMs`, and the database's clock; `nextWindowMs` sizes `next`. */
   async recentActivity(sinceMs: number, nextWindowMs = 0): Promise<{ nowMs: number; executions: RecentActivity[] }> {
-    const { rows } = await this.db.query<RecentActivity & { execution_id: string | null; now_ms: number }>(
-      sql.recentActivitySql(this.schema),
-      [sinceMs, nextWindowMs],
-    );
+    const { rows } = await this.db.query<RecentActivity & { execution_id: string | null; now_ms: number }>(sql.recentActivitySql(this.schema), [sinceMs, nextWindowMs]);
     return {
       nowMs: rows[0]!.now_ms,
       executions: rows.filter((r) => r.execution_id !== null).map(({ now_ms: _n, ...r }) => r),

@@ -45,10 +45,7 @@ export async function resolveTable(db: Queryable, cfg: StatusTableConfig, origin
     const found = rel.columns.get(name);
     if (found) return found;
     const near = [...rel.columns.keys()].find((c) => c.toLowerCase() === name.toLowerCase());
-    return fail(
-      key,
-      `column ${JSON.stringify(name)} not found in ${rel.schema}.${rel.name}${near ? ` (did you mean ${JSON.stringify(near)}? names are case-sensitive)` : ''}`,
-    );
+    return fail(key, `column ${JSON.stringify(name)} not found in ${rel.schema}.${rel.name}${near ? ` (did you mean ${JSON.stringify(near)}? names are case-sensitive)` : ''}`);
   };
   const time = (rel: Relation, key: string, name: string): TimeColumn => {
     const c = column(rel, key, name);
@@ -154,12 +151,7 @@ async function loadRelation(db: Queryable, configured: string, key: string, fail
  * every configured value is one of its labels; integer columns take
  * integer-looking values.
  */
-async function checkStatusValues(
-  db: Queryable,
-  status: CatalogColumn,
-  cfg: StatusTableConfig,
-  fail: (key: string, message: string) => never,
-): Promise<string> {
+async function checkStatusValues(db: Queryable, status: CatalogColumn, cfg: StatusTableConfig, fail: (key: string, message: string) => never): Promise<string> {
   const keyed: [string, readonly string[]][] = [
     ['status.running', cfg.status.running],
     ['status.failed', cfg.status.failed !== undefined ? [cfg.status.failed] : []],

@@ -103,10 +103,7 @@ export function stuckFactsOf(row: StatusRow, ctx: ModelContext): StuckFacts {
 }
 
 /** A few words on why a running row looks stuck, most specific first; the stored status once finished. */
-export function diagnose(
-  e: Omit<StatusTableExecution, 'diagnosis' | 'severity'>,
-  o: { hasSteps: boolean; hasActivity: boolean; stepCount: number; noun: string },
-): Diagnosis {
+export function diagnose(e: Omit<StatusTableExecution, 'diagnosis' | 'severity'>, o: { hasSteps: boolean; hasActivity: boolean; stepCount: number; noun: string }): Diagnosis {
   if (e.state !== 'running') return { text: e.status ?? e.state, severity: 'none' };
   if (e.stuck_step !== null) {
     return { text: `stuck in ${o.noun} ${e.stuck_step}${e.stuck_step_attempts !== null ? ` (attempt ${e.stuck_step_attempts})` : ''}`, severity: 'none' };

@@ -124,7 +124,12 @@ export class StatusTableSource implements ExecutionSource {
   /** Undo a batch this console wrote (src/status-table/mark.ts undoBatch); null when the reason column cannot record batches. */
   async undo(batch: string, actor: Actor, dryRun: boolean): Promise<UndoResult[] | null> {
     const ctx = await this.context();
-    return undoBatch({ db: this.db, shape: ctx.shape, vocabulary: ctx.vocabulary, origin: this.name }, batch, { user: actor.os_user, host: actor.host, version: actor.console_version }, dryRun);
+    return undoBatch(
+      { db: this.db, shape: ctx.shape, vocabulary: ctx.vocabulary, origin: this.name },
+      batch,
+      { user: actor.os_user, host: actor.host, version: actor.console_version },
+      dryRun,
+    );
   }
 
   async mark(req: MarkRequest): Promise<MarkResult[]> {

@@ -22,10 +22,7 @@ export interface TimeColumn {
   tz: boolean;
 }
 
-export type ReasonTarget =
-  | { kind: 'column'; col: string }
-  | { kind: 'append'; col: string }
-  | { kind: 'json'; col: string; jsonb: boolean; key: string };
+export type ReasonTarget = { kind: 'column'; col: string } | { kind: 'append'; col: string } | { kind: 'json'; col: string; jsonb: boolean; key: string };
 
 export interface StepsShape {
   table: string;
@@ -476,9 +473,7 @@ export function thresholdsSql(s: TableShape, days: number, completed: readonly s
   if (!s.finished) return null;
   const p = new Params();
   const f = `t.${s.finished.col}`;
-  const status = completed
-    ? `t.${s.status} = ANY(${p.add(completed, `${s.statusType}[]`)})`
-    : `NOT (t.${s.status} = ANY(${p.add(notCompleted, `${s.statusType}[]`)}))`;
+  const status = completed ? `t.${s.status} = ANY(${p.add(completed, `${s.statusType}[]`)})` : `NOT (t.${s.status} = ANY(${p.add(notCompleted, `${s.statusType}[]`)}))`;
   const path = s.label ? `t.${s.label}::text` : p.add(s.tableName, 'text');
   const seconds = `((${msOf('t', s.finished)} - ${msOf('t', s.started)}) / 1000)`;
   const text = `SELECT path, count(*)::int AS samples,

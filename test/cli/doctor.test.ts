@@ -418,18 +418,26 @@ for (const backend of backends()) {
         const terminalBuilds = statements.filter((s) => s.startsWith('CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_event_terminal_exec'));
         expect(terminalBuilds).toHaveLength(9); // every leaf, not the sub-partitioned event_p3
         expect(new Set(terminalBuilds.map((s) => /EXISTS ("(?:[^"]|"")+")/.exec(s)![1])).size).toBe(9);
-        const where = `WHERE event_type IN (${idx('event_terminal_exec').predicateTypes.map((t) => `'${t}'`).join(', ')})`;
+        const where = `WHERE event_type IN (${idx('event_terminal_exec')
+          .predicateTypes.map((t) => `'${t}'`)
+          .join(', ')})`;
         expect(statements).toContain(`CREATE INDEX IF NOT EXISTS "idx_event_terminal_exec_event_p3" ON ONLY "${d.schema}"."event_p3" (execution_id) ${where};`);
         expect(statements).toContain(`ALTER INDEX "${d.schema}"."idx_event_terminal_exec_event_p3" ATTACH PARTITION "${d.schema}"."idx_event_terminal_exec_event_p3a";`);
         expect(statements).toContain(`ALTER INDEX "${d.schema}"."idx_event_terminal_exec" ATTACH PARTITION "${other}"."idx_event_terminal_exec_Event ""Q"" 2027";`);
         // A sub-partition's index is attached to its parent's after its own partitions' indexes.
         const attachP3 = statements.indexOf(`ALTER INDEX "${d.schema}"."idx_event_terminal_exec" ATTACH PARTITION "${d.schema}"."idx_event_terminal_exec_event_p3";`);
-        expect(attachP3).toBeGreaterThan(statements.indexOf(`ALTER INDEX "${d.schema}"."idx_event_terminal_exec_event_p3" ATTACH PARTITION "${d.schema}"."idx_event_terminal_exec_event_p3a";`));
+        expect(attachP3).toBeGreaterThan(
+          statements.indexOf(`ALTER INDEX "${d.schema}"."idx_event_terminal_exec_event_p3" ATTACH PARTITION "${d.schema}"."idx_event_terminal_exec_event_p3a";`),
+        );
 
         await d.run(statements);
         expectAllValid(await d.json());
         const tree = await indexTree(d.db, d.schema);
-        for (const r of RECOMMENDED) expect(tree.find((x) => x.index === r.index), r.index).toMatchObject({ valid: true, leaf_tables: 9, valid_leaf_indexes: 9 });
+        for (const r of RECOMMENDED)
+          expect(
+            tree.find((x) => x.index === r.index),
+            r.index,
+          ).toMatchObject({ valid: true, leaf_tables: 9, valid_leaf_indexes: 9 });
       });
     });
 
@@ -486,30 +494,33 @@ const upstreamTitle = !postgresEnabled()
     : `doctor on NoETL's own DDL (${upstreamDdlSource()})`;
 
 describe(upstreamTitle, () => {
-  it.skipIf(ddl === null)(`finds NoETL's indexes, prints the two it lacks, and its script ${psqlAvailable ? '(run by psql -f)' : '(run by a pg client: no psql here)'} leaves nothing missing`, async () => {
-    await withUpstreamDatabase(async (url) => {
-      const args = ['--database-url', url, '--schema', 'noetl'];
-      const before = await doctorJson(args);
-      expect(before.table.partitioned).toBe(true);
-      expect(before.table.partitions.length).toBeGreaterThan(3);
-      expect(before.engines).toEqual([]);
-      const status = Object.fromEntries(before.indexes.map((i) => [i.name, i.status]));
-      expect(status).toEqual({ event_exec_type: 'ok', event_parent_exec: 'ok', event_created_at: 'ok', event_terminal_exec: 'missing', event_start_exec: 'missing' });
+  it.skipIf(ddl === null)(
+    `finds NoETL's indexes, prints the two it lacks, and its script ${psqlAvailable ? '(run by psql -f)' : '(run by a pg client: no psql here)'} leaves nothing missing`,
+    async () => {
+      await withUpstreamDatabase(async (url) => {
+        const args = ['--database-url', url, '--schema', 'noetl'];
+        const before = await doctorJson(args);
+        expect(before.table.partitioned).toBe(true);
+        expect(before.table.partitions.length).toBeGreaterThan(3);
+        expect(before.engines).toEqual([]);
+        const status = Object.fromEntries(before.indexes.map((i) => [i.name, i.status]));
+        expect(status).toEqual({ event_exec_type: 'ok', event_parent_exec: 'ok', event_created_at: 'ok', event_terminal_exec: 'missing', event_start_exec: 'missing' });
 
-      const script = await doctorScript(args);
-      if (psqlAvailable) {
-        const dir = mkdtempSync(join(tmpdir(), 'noetl-console-doctor-'));
-        try {
-          const file = join(dir, 'doctor.sql');
-          writeFileSync(file, `${script.join('\n')}\n`);
-          const run = spawnSync('psql', ['-X', '-q', '-d', url, '-f', file], { encoding: 'utf8' });
-          expect(run.status, run.stderr).toBe(0);
-          expect(run.stderr).toBe('');
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      } else await runStatements(statementsOf(script), url);
-      expectAllValid(await doctorJson(args));
-    });
-  });
+        const script = await doctorScript(args);
+        if (psqlAvailable) {
+          const dir = mkdtempSync(join(tmpdir(), 'noetl-console-doctor-'));
+          try {
+            const file = join(dir, 'doctor.sql');
+            writeFileSync(file, `${script.join('\n')}\n`);
+            const run = spawnSync('psql', ['-X', '-q', '-d', url, '-f', file], { encoding: 'utf8' });
+            expect(run.status, run.stderr).toBe(0);
+            expect(run.stderr).toBe('');
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        } else await runStatements(statementsOf(script), url);
+        expectAllValid(await doctorJson(args));
+      });
+    },
+  );
 });

@@ -7,7 +7,18 @@ import type { Execution } from '../../src/core/execution.js';
 
 describe('the filter language (src/core/filter-language.ts)', () => {
   const e = (over: Partial<Execution>): Execution =>
-    ({ source: 'noetl', execution_id: '543857931469456637', path: 'etl/nightly_batch', age_seconds: 5400, idle_seconds: 1800, diagnosis: 'worker dead', worker_id: 'w-dead', stuck_step: 'load', last_step: 'extract', ...over }) as Execution;
+    ({
+      source: 'noetl',
+      execution_id: '543857931469456637',
+      path: 'etl/nightly_batch',
+      age_seconds: 5400,
+      idle_seconds: 1800,
+      diagnosis: 'worker dead',
+      worker_id: 'w-dead',
+      stuck_step: 'load',
+      last_step: 'extract',
+      ...over,
+    }) as Execution;
   const m = (expr: string, over: Partial<Execution> = {}) => matchFilter(parseFilter(expr), e(over));
 
   it('bare words match path or id, as a substring or a glob; terms AND together; - negates', () => {

@@ -64,7 +64,6 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
   });
 
   it('history filters by user, reason, execution, batch and time', async () => {
-
     const ids1 = (args: string[]) => cli(['history', '--json', ...args]).then((r) => jsonOf(r).batches.map((b: { batch_id: string }) => b.batch_id));
     expect(await ids1(['--user', 'alice'])).toEqual([batchA]);
     expect(await ids1(['--reason', 'inc-7'])).toEqual([batchA]);
@@ -73,7 +72,6 @@ describe.each(backends())('history, verify and --max-affected on %s', (backend) 
     expect(await ids1(['--since', '1h'])).toHaveLength(2);
     const human = await cli(['history']);
     expect(human.stdout).toContain(`${batchA}  cancel 2  alice@`);
-
   });
 
   it('verify reports what the engine wrote after the close; undo says NoETL closes are final', async () => {

@@ -82,10 +82,7 @@ describePostgres('races and locks through the bin on PostgreSQL', () => {
   });
 
   it('concurrent cascades over one tree: every running node once, the finished child never', async () => {
-    const runs = [
-      ...Array.from({ length: 8 }, () => ['cancel', ids.root, '--cascade']),
-      ...Array.from({ length: 4 }, () => ['fail', ids.child, '--cascade']),
-    ];
+    const runs = [...Array.from({ length: 8 }, () => ['cancel', ids.root, '--cascade']), ...Array.from({ length: 4 }, () => ['fail', ids.child, '--cascade'])];
     const results = await Promise.all(runs.map((args) => cli([...args, '--json'])));
     for (const r of results) expect([0, 3], show(r)).toContain(r.code);
     for (const id of [ids.root, ids.child, ids.grandchild]) expect(await terminalCount(id), id).toBe(1);
@@ -177,11 +174,20 @@ describePostgres('session settings on PostgreSQL', () => {
 
   // node-postgres would send a URL's own statement_timeout or options as start-up settings against
   // the console's: refused before anything connects; other options pass; its name is the console's.
-  it('refuses a URL or PGOPTIONS that sets a timeout or read-only; passes other options; keeps its name over the URL\'s', async () => {
-    for (const [key, value] of [['statement_timeout', '0'], ['lock_timeout', '0'], ['idle_in_transaction_session_timeout', '0'], ['options', '-c statement_timeout=0'], ['options', '--default-transaction-read-only=off'], ['options', '-cdefault_transaction_isolation=serializable']]) {
+  it("refuses a URL or PGOPTIONS that sets a timeout or read-only; passes other options; keeps its name over the URL's", async () => {
+    for (const [key, value] of [
+      ['statement_timeout', '0'],
+      ['lock_timeout', '0'],
+      ['idle_in_transaction_session_timeout', '0'],
+      ['options', '-c statement_timeout=0'],
+      ['options', '--default-transaction-read-only=off'],
+      ['options', '-cdefault_transaction_isolation=serializable'],
+    ]) {
       const url = new URL(POSTGRES_URL);
       url.searchParams.set(key!, value!);
-      expect(() => resolveConnection({ databaseUrl: url.toString(), readOnly: true }, {}), `${key}=${value}`).toThrow(/ is refused: the console sets read-only and the timeouts itself/);
+      expect(() => resolveConnection({ databaseUrl: url.toString(), readOnly: true }, {}), `${key}=${value}`).toThrow(
+        / is refused: the console sets read-only and the timeouts itself/,
+      );
     }
     expect(() => resolveConnection({}, { PGOPTIONS: '-c statement_timeout=0' })).toThrow(/PGOPTIONS: the setting "statement_timeout" is refused/);
     const url = new URL(POSTGRES_URL);

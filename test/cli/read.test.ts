@@ -5,19 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends } from '../helpers/db.js';
-import {
-  ANSI,
-  ISO_UTC,
-  createCliDatabase,
-  jsonOf,
-  runCli,
-  runCliOnTty,
-  show,
-  ttyAvailable,
-  withSessionTimeZone,
-  type CliDatabase,
-  type CliResult,
-} from '../helpers/cli.js';
+import { ANSI, ISO_UTC, createCliDatabase, jsonOf, runCli, runCliOnTty, show, ttyAvailable, withSessionTimeZone, type CliDatabase, type CliResult } from '../helpers/cli.js';
 
 const BIG_ID = '9007199254740993123'; // above 2^53: a JavaScript number would end in ...3000
 const EVIL_PATH = 'etl/\u001b[31mevil\u001b[0m\u202e';
@@ -87,8 +75,7 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
   let shiftedAt = 0;
   const cli = (args: string[], env?: Record<string, string | undefined>) => runCli([...args, ...d.args], { env });
   /** Worker heartbeats go stale after 90 s: make worker-live fresh before asserting on it. */
-  const refreshHeartbeats = () =>
-    d.use((db) => db.query(`UPDATE "${d.schema}".runtime SET heartbeat = now() WHERE name = 'worker-live'`));
+  const refreshHeartbeats = () => d.use((db) => db.query(`UPDATE "${d.schema}".runtime SET heartbeat = now() WHERE name = 'worker-live'`));
 
   beforeAll(async () => {
     d = await createCliDatabase(backend, async (db, schema) => {
@@ -234,7 +221,10 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
     const [lines, json] = await Promise.all([cli(['list', '--jsonl']), cli(['list', '--json'])]);
     expect(lines.code, show(lines)).toBe(0);
     expect(lines.stderr).toBe('');
-    const rows = lines.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = lines.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const expected = (jsonOf(json).executions as Record<string, unknown>[]).map(({ age_seconds: _a, idle_seconds: _i, ...rest }) => rest);
     expect(rows.map(({ age_seconds: _a, idle_seconds: _i, ...rest }) => rest)).toEqual(expected);
     expect(lines.stdout).toContain(`{"execution_id":"${BIG_ID}"`);
@@ -258,7 +248,12 @@ describe.each(backends())('list, show, health through the bin on %s', (backend) 
     const dbEvents = await d.events(BIG_ID);
     expect(big.total_events).toBe(dbEvents.length);
     // Newest first, event ids exactly as stored (all above 2^53).
-    expect(big.events.map((e: any) => e.event_id)).toEqual(dbEvents.slice(-3).reverse().map((e) => e.event_id));
+    expect(big.events.map((e: any) => e.event_id)).toEqual(
+      dbEvents
+        .slice(-3)
+        .reverse()
+        .map((e) => e.event_id),
+    );
     for (const e of big.events) {
       expect(typeof e.event_id).toBe('string');
       expect(e.created_at).toMatch(ISO_UTC);

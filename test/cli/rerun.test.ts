@@ -26,7 +26,9 @@ describePostgres.each(engines)('rerun through a %s server (PostgreSQL)', (engine
       running = s.execution({ path: 'rerun/etl', dialect: engine, startedMinutesAgo: 90 }).issued('load', 80).id;
       await s.apply(db, schema);
     });
-    catalogId = await d.use(async (db) => (await db.query<{ c: string }>(`SELECT catalog_id::text AS c FROM "${d.schema}".event WHERE execution_id = $1 LIMIT 1`, [running])).rows[0]!.c);
+    catalogId = await d.use(
+      async (db) => (await db.query<{ c: string }>(`SELECT catalog_id::text AS c FROM "${d.schema}".event WHERE execution_id = $1 LIMIT 1`, [running])).rows[0]!.c,
+    );
     api = await startNoetlApiServer({ engine, schema: d.schema });
   });
   afterAll(async () => {
@@ -35,12 +37,24 @@ describePostgres.each(engines)('rerun through a %s server (PostgreSQL)', (engine
   });
 
   const startEvent = (id: string) =>
-    d.use(async (db) => (await db.query<{ catalog_id: string; context: any; result: any; meta: any }>(`SELECT catalog_id::text, context, result, meta FROM "${d.schema}".event WHERE execution_id = $1 ORDER BY event_id LIMIT 1`, [id])).rows[0]!);
+    d.use(
+      async (db) =>
+        (
+          await db.query<{ catalog_id: string; context: any; result: any; meta: any }>(
+            `SELECT catalog_id::text, context, result, meta FROM "${d.schema}".event WHERE execution_id = $1 ORDER BY event_id LIMIT 1`,
+            [id],
+          )
+        ).rows[0]!,
+    );
   const workloadOf = (e: { context: any; result: any }) => e.context?.workload ?? e.result?.context?.workload;
 
   it('starts the same playbook with the same workload, linked to the old run; a running one is refused', async () => {
     // The original run, started the way an operator would, then cancelled by the console.
-    const started = await fetch(`${api.url}/api/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"catalog_id":${catalogId},"payload":${JSON.stringify(WORKLOAD)}}` });
+    const started = await fetch(`${api.url}/api/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"catalog_id":${catalogId},"payload":${JSON.stringify(WORKLOAD)}}`,
+    });
     const original = ((await started.json()) as { execution_id: string }).execution_id;
     const cancelled = await runCli(['cancel', original, '--reason', 'INC-3 restart', '--json', ...d.args]);
     expect(cancelled.code, show(cancelled)).toBe(0);

@@ -43,8 +43,7 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
   let api: NoetlApiTestServer;
   const ids: Record<string, string> = {};
   const dialect = engine;
-  const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
-    runCli([...args, ...d.args, '--server', api.url, '--json'], { env });
+  const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli([...args, ...d.args, '--server', api.url, '--json'], { env });
 
   beforeAll(async () => {
     d = await createCliDatabase('postgres', async (db, schema) => {
@@ -58,7 +57,27 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
       const child = running('child', { parent });
       running('grandchild', { parent: child });
       ids.doneChild = s.execution({ path: 'srv/done-child', dialect, startedMinutesAgo: 90, parent }).finish('completed', 70).id;
-      for (const key of ['fail', 'detect', 'r500', 'garbage', 'hang', 'half', 'halfTimeout', 'unreach', 'direct', 'token', 'token500', 'dry', 'big', 'sweep1', 'sweep2', 'dropped', 'race', 'complete']) running(key);
+      for (const key of [
+        'fail',
+        'detect',
+        'r500',
+        'garbage',
+        'hang',
+        'half',
+        'halfTimeout',
+        'unreach',
+        'direct',
+        'token',
+        'token500',
+        'dry',
+        'big',
+        'sweep1',
+        'sweep2',
+        'dropped',
+        'race',
+        'complete',
+      ])
+        running(key);
       ids.done = s.execution({ path: 'srv/done', dialect, startedMinutesAgo: 90 }).finish('failed', 60).id;
       // No terminal event, but a FAILED row: the Rust get_status reads FAILED and refuses (422).
       ids.failedRow = s.execution({ path: 'srv/failed-row', dialect, startedMinutesAgo: 90 }).event('command.failed', 600, { node: 'x', status: 'FAILED' }).id;
@@ -90,9 +109,7 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
     expect(cancels).toEqual([ids.parent, ids.child, ids.grandchild]);
     if (engine === 'rust') {
       // Each cancel, then its companion, in that order.
-      expect(api.requests.map((q) => `${q.method} ${q.path.replace(/\d+/, 'ID')}`)).toEqual([
-        ...[1, 2, 3].flatMap(() => ['POST /api/executions/ID/cancel', 'POST /api/events']),
-      ]);
+      expect(api.requests.map((q) => `${q.method} ${q.path.replace(/\d+/, 'ID')}`)).toEqual([...[1, 2, 3].flatMap(() => ['POST /api/executions/ID/cancel', 'POST /api/events'])]);
       const rows = await newRows(ids.child!);
       expect(rows).toEqual(['playbook_cancelled', 'execution.cancelled']);
       const companion = (await d.events(ids.child!)).find((e) => e.event_type === 'execution.cancelled')!;
@@ -117,7 +134,7 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
     expect(await d.eventCount()).toBe(before);
   });
 
-  it('fail closes through the server with the engine\'s failure rows', async () => {
+  it("fail closes through the server with the engine's failure rows", async () => {
     const r = await cli(['fail', ids.fail!, '--reason', 'lost in INC-7', '--server-engine', engine]);
     expect(r.code, show(r)).toBe(0);
     expect(jsonOf(r).results[0]).toMatchObject({ execution_id: ids.fail, outcome: 'failed' });
@@ -163,7 +180,13 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
       [ids.fail!, 'failed'],
       [ids.complete!, 'completed'],
     ];
-    const verdicts = await d.use((db) => readAll(db, d.schema, closed.map(([id]) => id)));
+    const verdicts = await d.use((db) =>
+      readAll(
+        db,
+        d.schema,
+        closed.map(([id]) => id),
+      ),
+    );
     const wrong: string[] = [];
     for (const reader of READERS.filter((x) => x.engine === engine || x.engine === 'both')) {
       for (const [id, state] of closed) {
@@ -202,13 +225,14 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
     expect(await newRows(ids.detect!)).toEqual(engine === 'rust' ? ['playbook_cancelled', 'execution.cancelled'] : ['execution.cancelled']);
   });
 
-  if (engine === 'rust') it('a 422 from the server is already_terminal, with what the server said', async () => {
-    const r = await cli(['cancel', ids.failedRow!]);
-    expect(r.code, show(r)).toBe(3);
-    expect(jsonOf(r).results[0]).toMatchObject({ outcome: 'already_terminal', state: 'failed' });
-    expect(jsonOf(r).results[0].message).toMatch(/Cannot cancel execution in FAILED state/);
-    expect(await newRows(ids.failedRow!)).toEqual([]);
-  });
+  if (engine === 'rust')
+    it('a 422 from the server is already_terminal, with what the server said', async () => {
+      const r = await cli(['cancel', ids.failedRow!]);
+      expect(r.code, show(r)).toBe(3);
+      expect(jsonOf(r).results[0]).toMatchObject({ outcome: 'already_terminal', state: 'failed' });
+      expect(jsonOf(r).results[0].message).toMatch(/Cannot cancel execution in FAILED state/);
+      expect(await newRows(ids.failedRow!)).toEqual([]);
+    });
 
   for (const [mode, key, pattern] of [
     ['500', 'r500', /answered 500 .*simulated/],
@@ -237,26 +261,28 @@ describePostgres.each(engines)('closing through a %s server (PostgreSQL)', (engi
     expect(r.stdout).toContain(`${ids.big}  not attempted`);
   });
 
-  if (engine === 'rust') it('the cancel lands but its companion fails: the console writes the companion directly', async () => {
-    api.fault = { mode: '500', on: /\/api\/events/ };
-    const r = await cli(['cancel', ids.half!, ids.big!]);
-    oneLine(r, 1, /answered 500/);
-    const [first, second] = jsonOf(r).results;
-    expect(first).toMatchObject({ outcome: 'cancelled', message: expect.stringMatching(/wrote execution\.cancelled directly/) });
-    expect(second).toMatchObject({ execution_id: ids.big, outcome: 'not_attempted' });
-    expect(await newRows(ids.half!)).toEqual(['playbook_cancelled', 'execution.cancelled']);
-    const companion = (await d.events(ids.half!)).find((e) => e.event_type === 'execution.cancelled')!;
-    expect(companion.meta).toMatchObject({ written_directly: true, reason: 'cancelled with noetl-console' });
-    expect(first.event_id).toBe(companion.event_id);
-  });
+  if (engine === 'rust')
+    it('the cancel lands but its companion fails: the console writes the companion directly', async () => {
+      api.fault = { mode: '500', on: /\/api\/events/ };
+      const r = await cli(['cancel', ids.half!, ids.big!]);
+      oneLine(r, 1, /answered 500/);
+      const [first, second] = jsonOf(r).results;
+      expect(first).toMatchObject({ outcome: 'cancelled', message: expect.stringMatching(/wrote execution\.cancelled directly/) });
+      expect(second).toMatchObject({ execution_id: ids.big, outcome: 'not_attempted' });
+      expect(await newRows(ids.half!)).toEqual(['playbook_cancelled', 'execution.cancelled']);
+      const companion = (await d.events(ids.half!)).find((e) => e.event_type === 'execution.cancelled')!;
+      expect(companion.meta).toMatchObject({ written_directly: true, reason: 'cancelled with noetl-console' });
+      expect(first.event_id).toBe(companion.event_id);
+    });
 
-  if (engine === 'rust') it('a success the database does not show is an error (the server dropped the row)', async () => {
-    api.fault = { mode: 'drop' };
-    const r = await cli(['cancel', ids.dropped!, '--server-engine', 'rust']);
-    oneLine(r, 1, /database shows it running: is --server the engine of this database/);
-    expect(jsonOf(r).results[0]).toMatchObject({ outcome: 'error' });
-    expect(await newRows(ids.dropped!)).toEqual([]);
-  });
+  if (engine === 'rust')
+    it('a success the database does not show is an error (the server dropped the row)', async () => {
+      api.fault = { mode: 'drop' };
+      const r = await cli(['cancel', ids.dropped!, '--server-engine', 'rust']);
+      oneLine(r, 1, /database shows it running: is --server the engine of this database/);
+      expect(jsonOf(r).results[0]).toMatchObject({ outcome: 'error' });
+      expect(await newRows(ids.dropped!)).toEqual([]);
+    });
 
   it('a request that times out after the server wrote: the console finishes the close, once', async () => {
     api.fault = { mode: 'hang', afterWork: true, on: engine === 'rust' ? /\/api\/events/ : /\/cancel$/ };
@@ -356,7 +382,7 @@ describe('server configuration', () => {
   });
 });
 
-describe('reading the servers\' answers', () => {
+describe("reading the servers' answers", () => {
   it('keeps ids above 2^53 exact, and digits inside strings untouched', () => {
     const text = '{"execution_id":612000000000001009,"event_id":-9007199254740993,"n":12,"f":1.5e300,"s":"id 9007199254740993 \\"q\\"","a":[9007199254740993]}';
     expect(parseJsonLossless(text)).toEqual({

@@ -69,7 +69,11 @@ describe('the real bin', () => {
   it('list --json reads the database, exit 0', async () => {
     const r = await bin(['list', '--json', '--older-than', '60', ...d.args]);
     expect(r.code, show(r)).toBe(0);
-    expect(jsonOf(r).executions.map((e: { execution_id: string }) => e.execution_id).sort()).toEqual([stuck, other].sort());
+    expect(
+      jsonOf(r)
+        .executions.map((e: { execution_id: string }) => e.execution_id)
+        .sort(),
+    ).toEqual([stuck, other].sort());
   });
 
   it('show of an unknown id: exit 3', async () => {

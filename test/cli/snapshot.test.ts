@@ -35,7 +35,12 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
     const r = await runCli(['list', '--older-than', '0', '--include-children', '--json', ...d.args, ...extra], { env });
     expect(r.code, show(r)).toBe(0);
     const outcome = /running set: (\S+)/.exec(r.stderr)?.[1];
-    return { paths: jsonOf<{ executions: { execution_id: string }[] }>(r).executions.map((e) => named.get(e.execution_id) ?? e.execution_id).sort(), outcome };
+    return {
+      paths: jsonOf<{ executions: { execution_id: string }[] }>(r)
+        .executions.map((e) => named.get(e.execution_id) ?? e.execution_id)
+        .sort(),
+      outcome,
+    };
   };
   const idOf = (name: string) => [...named].find(([, n]) => n === name)![0];
   const file = () => {
@@ -78,14 +83,20 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
     await insertRunning('new', 0.5);
     await insertRunning('backdated-1', 24 * 60);
     await d.use((db) =>
-      db.query(`INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+      db.query(
+        `INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
         SELECT e.execution_id, e.event_id + 1000, e.catalog_id, now() AT TIME ZONE 'UTC', 'playbook_completed', 'playbook', 'COMPLETED'
-        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook_started'`, [idOf('seeded-b')]),
+        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook_started'`,
+        [idOf('seeded-b')],
+      ),
     );
     await d.use((db) =>
-      db.query(`INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+      db.query(
+        `INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
         SELECT e.execution_id, e.event_id + 1000, e.catalog_id, (now() AT TIME ZONE 'UTC') - interval '1 day', 'playbook.failed', 'playbook', 'FAILED'
-        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook.initialized'`, [idOf('seeded-c')]),
+        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook.initialized'`,
+        [idOf('seeded-c')],
+      ),
     );
     expect(await list()).toEqual({ paths: ['new', 'seeded-a'], outcome: 'revalidated' });
 

@@ -16,8 +16,10 @@ import { spawn } from 'node:child_process';
 
 function configFor(schema: string): string {
   const body = (text: string) => text.replace(/^\s*sources:\n/m, '').replaceAll('{schema}', schema);
-  return `default_source: jobs\nhealth: { long_running_minutes: 60, warning_long_running: 1, critical_long_running: 3 }\nsources:\n${[JOBS_CONFIG, RUNS_CONFIG, DAG_CONFIG].map(body).join('')}`
-    .replace(/^( {2}\w+):\n( {4}type: status-table)/gm, `$1:\n$2\n    database_url: ${POSTGRES_URL}`);
+  return `default_source: jobs\nhealth: { long_running_minutes: 60, warning_long_running: 1, critical_long_running: 3 }\nsources:\n${[JOBS_CONFIG, RUNS_CONFIG, DAG_CONFIG].map(body).join('')}`.replace(
+    /^( {2}\w+):\n( {4}type: status-table)/gm,
+    `$1:\n$2\n    database_url: ${POSTGRES_URL}`,
+  );
 }
 
 describePostgres('status-table sources through the bin', () => {
@@ -55,7 +57,9 @@ describePostgres('status-table sources through the bin', () => {
     const failed = await cli(['fail', '39', '--reason', 'worker crashed', '--json']);
     expect(failed.code, show(failed)).toBe(0);
     expect(jsonOf(failed).results).toMatchObject([{ execution_id: '39', outcome: 'failed' }]);
-    const { rows: [row] } = await t.db.query<{ status: string; completed_at: Date | null; error_message: string }>(
+    const {
+      rows: [row],
+    } = await t.db.query<{ status: string; completed_at: Date | null; error_message: string }>(
       `SELECT status, completed_at, error_message FROM "${t.schema}".job_executions WHERE id = 39`,
     );
     expect(row).toMatchObject({ status: 'failed', error_message: expect.stringContaining('worker crashed') });
@@ -69,7 +73,9 @@ describePostgres('status-table sources through the bin', () => {
     expect(cancel.code).toBe(2);
     expect(cancel.stderr.trim().split('\n')).toHaveLength(1);
     expect(cancel.stderr).toMatch(/cancelled/);
-    const { rows: [still] } = await t.db.query<{ status: string }>(`SELECT status FROM "${t.schema}".job_executions WHERE id = 41`);
+    const {
+      rows: [still],
+    } = await t.db.query<{ status: string }>(`SELECT status FROM "${t.schema}".job_executions WHERE id = 41`);
     expect(still!.status).toBe('running');
   });
 
@@ -108,7 +114,12 @@ describePostgres('status-table sources through the bin', () => {
 
   it('a config error names the file and the key, exit 2', async () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ sources: { jobs: { type: 'status-table', table: 'x', id: { column: 'id', type: 'integer' }, status: { column: 'status', running: [] }, started_at: 's' } } }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        sources: { jobs: { type: 'status-table', table: 'x', id: { column: 'id', type: 'integer' }, status: { column: 'status', running: [] }, started_at: 's' } },
+      }),
+    );
     const r = await runCli(['list', '--config', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

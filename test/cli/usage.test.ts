@@ -152,12 +152,17 @@ describe('--help and --version', () => {
     const r = await runCli(['--help']);
     expect(r.code, show(r)).toBe(0);
     expect(r.stderr).toBe('');
-    for (const command of ['list', 'show', 'cancel', 'fail', 'complete', 'cleanup', 'history', 'verify', 'undo', 'rerun', 'health']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['list', 'show', 'cancel', 'fail', 'complete', 'cleanup', 'history', 'verify', 'undo', 'rerun', 'health'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     expect(r.stdout).toMatch(/NOETL_DATABASE_URL/);
     expect(r.stdout).toMatch(/Exit codes:/);
     for (const code of ['0', '1', '2', '3']) expect(r.stdout).toMatch(new RegExp(`^\\s+${code}\\s+\\S`, 'm'));
 
-    for (const args of [['cancel', '--help'], ['help', 'cleanup'], ['list', '-h']]) {
+    for (const args of [
+      ['cancel', '--help'],
+      ['help', 'cleanup'],
+      ['list', '-h'],
+    ]) {
       const sub = await runCli(args);
       expect(sub.code, show(sub)).toBe(0);
       expect(sub.stdout, args.join(' ')).toMatch(/Exit codes:/);

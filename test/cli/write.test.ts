@@ -12,24 +12,12 @@ import { markExecutions } from '../../src/noetl/mark.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { backends } from '../helpers/db.js';
-import {
-  ANSI,
-  PACKAGE_VERSION,
-  createCliDatabase,
-  jsonOf,
-  runCli,
-  show,
-  withSessionTimeZone,
-  type CliDatabase,
-  type CliResult,
-  type EventRow,
-} from '../helpers/cli.js';
+import { ANSI, PACKAGE_VERSION, createCliDatabase, jsonOf, runCli, show, withSessionTimeZone, type CliDatabase, type CliResult, type EventRow } from '../helpers/cli.js';
 
 const BIG_ID = '9007199254740993123'; // above 2^53
 
 type IdName =
-  | 'a' | 'b' | 'big' | 'p' | 'c1' | 'c2' | 'g' | 'done' | 'straggler' | 's1' | 's2' | 'dry' | 'ro'
-  | 'cActive' | 'cOld1' | 'cOld2' | 'cYoung' | 'cp' | 'cpChild' | 'cpDone';
+  'a' | 'b' | 'big' | 'p' | 'c1' | 'c2' | 'g' | 'done' | 'straggler' | 's1' | 's2' | 'dry' | 'ro' | 'cActive' | 'cOld1' | 'cOld2' | 'cYoung' | 'cp' | 'cpChild' | 'cpDone';
 function oneLineError(r: CliResult, code: number, pattern: RegExp) {
   expect(r.code, show(r)).toBe(code);
   expect(r.stdout, show(r)).toBe('');
@@ -107,7 +95,12 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     // --jsonl: the same results, one a line.
     const lines = await cli(['cancel', ids.p, '--cascade', '--dry-run', '--jsonl']);
     expect(lines.code, show(lines)).toBe(0);
-    expect(lines.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(jsonOf(cascade).results);
+    expect(
+      lines.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(jsonOf(cascade).results);
 
     const cleanup = await cli(['cleanup', '--older-than', '10', '--path', 'cleanup/*', '--dry-run', '--json']);
     expect(cleanup.code, show(cleanup)).toBe(0);
@@ -188,7 +181,11 @@ describe.each(backends())('cancel, fail, cleanup through the bin on %s', (backen
     expect(again.stdout).toContain('Cancelled 0 execution(s)');
     const againJson = await cli(['cancel', ids.a, '--json']);
     expect(againJson.code).toBe(3);
-    expect(jsonOf(againJson)).toMatchObject({ changed_count: 0, execution_ids: [], results: [{ execution_id: ids.a, outcome: 'already_terminal', state: 'cancelled', event_id: null }] });
+    expect(jsonOf(againJson)).toMatchObject({
+      changed_count: 0,
+      execution_ids: [],
+      results: [{ execution_id: ids.a, outcome: 'already_terminal', state: 'cancelled', event_id: null }],
+    });
     const end = await d.snapshot();
     expect(end.count).toBe(count);
     expect(end.closes(ids.a)).toHaveLength(1);

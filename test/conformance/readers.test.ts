@@ -28,10 +28,18 @@ interface WritePath {
 
 /** Per path a family: python and rust roots, each with a running and a finished child, a tenant acme one, a failed step. */
 function family(s: Scenario, prefix: string, ids: Record<string, string>): void {
-  const py = s.execution({ path: `${prefix}/py`, startedMinutesAgo: 180 }).step('extract', 170).issued('load', 160);
+  const py = s
+    .execution({ path: `${prefix}/py`, startedMinutesAgo: 180 })
+    .step('extract', 170)
+    .issued('load', 160);
   const pyChild = s.execution({ path: `${prefix}/py-child`, startedMinutesAgo: 175, parent: py }).claimed('work', 150, 'worker-dead');
-  s.execution({ path: `${prefix}/py-child-done`, startedMinutesAgo: 175, parent: py }).step('work', 170).finish('completed', 165);
-  const rs = s.execution({ path: `${prefix}/rs`, dialect: 'rust', startedMinutesAgo: 170 }).step('plan', 160).claimed('run', 150, 'worker-dead');
+  s.execution({ path: `${prefix}/py-child-done`, startedMinutesAgo: 175, parent: py })
+    .step('work', 170)
+    .finish('completed', 165);
+  const rs = s
+    .execution({ path: `${prefix}/rs`, dialect: 'rust', startedMinutesAgo: 170 })
+    .step('plan', 160)
+    .claimed('run', 150, 'worker-dead');
   const rsChild = s.execution({ path: `${prefix}/rs-child`, dialect: 'rust', startedMinutesAgo: 165, parent: rs }).issued('work', 150);
   const acme = s.execution({ path: `${prefix}/acme`, startedMinutesAgo: 160, tenant: 'acme', organization: 'acme-eu' }).issued('load', 150);
   const failedStep: ExecutionBuilder = s.execution({ path: `${prefix}/failed-step`, dialect: 'rust', startedMinutesAgo: 150 }).issued('call', 140);
@@ -61,7 +69,12 @@ const PATHS: WritePath[] = [
   { name: 'complete', action: 'complete', args: (i) => ['complete', ...roots('d').map((k) => i[k]!)], closes: roots('d'), left: 2 },
   { name: 'complete --cascade', action: 'complete', args: (i) => ['complete', '--cascade', ...roots('dc').map((k) => i[k]!)], closes: all('dc') },
   { name: 'cleanup', action: 'cancel', args: () => ['cleanup', '--older-than', '60', '--path', 'conf/k/*'], closes: all('conf/k') },
-  { name: 'cleanup --mark failed --cascade', action: 'fail', args: () => ['cleanup', '--older-than', '60', '--path', 'conf/kf/*', '--mark', 'failed', '--cascade'], closes: all('conf/kf') },
+  {
+    name: 'cleanup --mark failed --cascade',
+    action: 'fail',
+    args: () => ['cleanup', '--older-than', '60', '--path', 'conf/kf/*', '--mark', 'failed', '--cascade'],
+    closes: all('conf/kf'),
+  },
 ];
 
 /** What each execution looked like before any write. */

@@ -45,9 +45,7 @@ describe.skipIf(!available)(`NoETL's own DDL (${why})`, () => {
         };
 
         const listed = jsonOf(await cli(['list', '--older-than', '10', '--include-children', '--json']));
-        expect(listed.executions.map((e: { execution_id: string }) => e.execution_id).sort()).toEqual(
-          [ids.py, ids.pyChild, ids.rs, ids.acme, ids.done, ids.sweep].sort(),
-        );
+        expect(listed.executions.map((e: { execution_id: string }) => e.execution_id).sort()).toEqual([ids.py, ids.pyChild, ids.rs, ids.acme, ids.done, ids.sweep].sort());
         expect(jsonOf(await cli(['show', ids.py!, '--json']))).toMatchObject({ execution_id: ids.py, state: 'running' });
         await cli(['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000']);
         await cli(['metrics']);
@@ -64,22 +62,27 @@ describe.skipIf(!available)(`NoETL's own DDL (${why})`, () => {
         expect(jsonOf(await cli(['cleanup', '--older-than', '10', '--path', 'up/sweep', '--json'])).cancelled_count).toBe(1);
         closes.push([ids.sweep!, 'cancelled']);
 
-        const projected = new Set(
-          (await client.query<{ id: string }>(`SELECT execution_id::text AS id FROM noetl.execution`)).rows.map((r) => r.id),
-        );
+        const projected = new Set((await client.query<{ id: string }>(`SELECT execution_id::text AS id FROM noetl.execution`)).rows.map((r) => r.id));
         const failedRow = new Set<string>();
-        const verdicts = await readAll(q, 'noetl', closes.map(([id]) => id));
+        const verdicts = await readAll(
+          q,
+          'noetl',
+          closes.map(([id]) => id),
+        );
         const wrong = READERS.flatMap((reader) =>
           closes
-            .map(([id, state]) => ({ id, got: verdicts.get(reader.name)!.get(id), want: reader.expect(state, { hasProjection: projected.has(id), hasFailedRow: failedRow.has(id) }) }))
+            .map(([id, state]) => ({
+              id,
+              got: verdicts.get(reader.name)!.get(id),
+              want: reader.expect(state, { hasProjection: projected.has(id), hasFailedRow: failedRow.has(id) }),
+            }))
             .filter((x) => x.got !== x.want)
             .map((x) => `${reader.name} on ${x.id}: ${x.got}, want ${x.want}`),
         );
         expect(wrong).toEqual([]);
-        const { rows: acme } = await client.query(
-          `SELECT DISTINCT tenant_id, organization_id FROM noetl.event WHERE execution_id = $1 AND meta->>'emitted_by' = 'noetl-console'`,
-          [ids.acme],
-        );
+        const { rows: acme } = await client.query(`SELECT DISTINCT tenant_id, organization_id FROM noetl.event WHERE execution_id = $1 AND meta->>'emitted_by' = 'noetl-console'`, [
+          ids.acme,
+        ]);
         expect(acme).toEqual([{ tenant_id: 'acme', organization_id: 'acme-eu' }]);
         // A second close of any of them writes nothing.
         await cli(['cancel', ids.py!, ids.rs!, ids.done!], 3);

@@ -84,7 +84,10 @@ describe.each(backends())('full load in chunks on %s', (backend) => {
       expect(comparable(planned), `seed ${seed}, ${JSON.stringify(filter)}`).toEqual(comparable(whole));
       expect(seen.at(-1)!.done).toBe(seen.at(-1)!.total);
       chunks = seen[0]!.total;
-      const cuts = Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => 400000000000000000n + BigInt(Math.floor(rnd() * 3100)) * 100000000000000n + BigInt(Math.floor(rnd() * 3) - 1));
+      const cuts = Array.from(
+        { length: 1 + Math.floor(rnd() * 12) },
+        () => 400000000000000000n + BigInt(Math.floor(rnd() * 3100)) * 100000000000000n + BigInt(Math.floor(rnd() * 3) - 1),
+      );
       const random = await store.listStuckRows(filter, { ranges: rangesOf(cuts), parallel: 1 + Math.floor(rnd() * 3) });
       expect(comparable(random), `seed ${seed}, cuts ${cuts.join(',')}, ${JSON.stringify(filter)}`).toEqual(comparable(whole));
     }

@@ -60,10 +60,12 @@ describe.each(backends())('diagnoses on %s', (backend) => {
     const listed = new Map<string | undefined, string>(roots.map((e) => [e.execution_id, e.diagnosis]));
     for (const id of [ids.self, ids.cycleA, ids.cycleB]) expect(listed.get(id), id).toBe('parent cycle');
     const results = await markExecutions(store, { action: 'cancel', ids: [ids.cycleA!], reason: 'cycle', cascade: true, dryRun: false, actor: currentActor() });
-    expect(results.map((r) => [r.execution_id, r.outcome]).sort()).toEqual([
-      [ids.cycleA, 'cancelled'],
-      [ids.cycleB, 'cancelled'],
-    ].sort());
+    expect(results.map((r) => [r.execution_id, r.outcome]).sort()).toEqual(
+      [
+        [ids.cycleA, 'cancelled'],
+        [ids.cycleB, 'cancelled'],
+      ].sort(),
+    );
     const after = await store.listStuck({ olderThanSeconds: 60 });
     expect(after.map((e) => e.execution_id)).not.toContain(ids.cycleB);
   });

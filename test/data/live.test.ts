@@ -113,7 +113,14 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
         } else if (op === 'cancel' && running.length) {
           await scenario.apply(t.db, t.schema);
           const ex = pick(running);
-          await markExecutions(store, { action: rnd() < 0.5 ? 'cancel' : 'fail', ids: [ex.id], reason: 'other console', cascade: rnd() < 0.5, dryRun: false, actor: currentActor() });
+          await markExecutions(store, {
+            action: rnd() < 0.5 ? 'cancel' : 'fail',
+            ids: [ex.id],
+            reason: 'other console',
+            cascade: rnd() < 0.5,
+            dryRun: false,
+            actor: currentActor(),
+          });
         } else if (op === 'heartbeat') {
           scenario.worker(pick(WORKERS), rnd() < 0.5 ? 5 : 3600);
         }
@@ -144,9 +151,10 @@ describe.each(backends())('incremental refresh equals a full load on %s', (backe
         expect(snapshot.outcome).toBe('revalidated');
         const full = await store.listStuckRows(filter);
         const at = revalidated[0]?.now_ms ?? full[0]?.now_ms ?? 0;
-        expect(revalidated.map((r) => comparable(toExecution({ ...r, now_ms: at }))), `seed ${seed}, round ${round}, snapshot, filter ${JSON.stringify(filter)}`).toEqual(
-          full.map((r) => comparable(toExecution({ ...r, now_ms: at }))),
-        );
+        expect(
+          revalidated.map((r) => comparable(toExecution({ ...r, now_ms: at }))),
+          `seed ${seed}, round ${round}, snapshot, filter ${JSON.stringify(filter)}`,
+        ).toEqual(full.map((r) => comparable(toExecution({ ...r, now_ms: at }))));
       }
     }
     expect(incremental).toBe(30);

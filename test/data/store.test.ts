@@ -8,10 +8,7 @@ import { backends, createTestDatabase, eventsOf, type TestDatabase } from '../he
 describe.each(backends())('data layer on %s', (backend) => {
   let t: TestDatabase;
   let store: NoetlStore;
-  const ids = {} as Record<
-    'neverClaimed' | 'deadWorker' | 'liveWorker' | 'fresh' | 'completed' | 'rustFailed' | 'straggler' | 'parent' | 'childRunning' | 'childDone',
-    string
-  >;
+  const ids = {} as Record<'neverClaimed' | 'deadWorker' | 'liveWorker' | 'fresh' | 'completed' | 'rustFailed' | 'straggler' | 'parent' | 'childRunning' | 'childDone', string>;
 
   beforeAll(async () => {
     t = await createTestDatabase(backend);

@@ -241,11 +241,7 @@ export interface Snapshot {
   closes(executionId: string): EventRow[];
 }
 
-export async function createCliDatabase(
-  backend: Backend,
-  seed: (db: Database, schema: string) => Promise<void>,
-  schemaOpts: SchemaOptions = {},
-): Promise<CliDatabase> {
+export async function createCliDatabase(backend: Backend, seed: (db: Database, schema: string) => Promise<void>, schemaOpts: SchemaOptions = {}): Promise<CliDatabase> {
   const t: TestDatabase = await createTestDatabase(backend, schemaOpts, { onDisk: true });
   try {
     await seed(t.db, t.schema);
@@ -286,8 +282,7 @@ export async function createCliDatabase(
     args: ['--database-url', t.url, '--schema', t.schema],
     use,
     eventCount: () => use(async (db) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${s}.event`)).rows[0]!.n)),
-    events: (id) =>
-      use(async (db) => (await db.query<EventRow>(`${select} WHERE execution_id = $1::bigint ORDER BY event_id`, [id])).rows),
+    events: (id) => use(async (db) => (await db.query<EventRow>(`${select} WHERE execution_id = $1::bigint ORDER BY event_id`, [id])).rows),
     snapshot: () =>
       use(async (db) => {
         const rows = (await db.query<EventRow>(`${select} ORDER BY execution_id, event_id`)).rows;
@@ -319,10 +314,7 @@ export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
  * directory, undone by reset(). Either way the setting is checked first, so
  * the test cannot pass by accident in a UTC session.
  */
-export async function withSessionTimeZone(
-  d: CliDatabase,
-  tz: string,
-): Promise<{ args: string[]; env: Record<string, string>; reset(): Promise<void> }> {
+export async function withSessionTimeZone(d: CliDatabase, tz: string): Promise<{ args: string[]; env: Record<string, string>; reset(): Promise<void> }> {
   if (d.backend === 'postgres') {
     const url = new URL(d.url);
     url.searchParams.set('options', `-c TimeZone=${tz}`);
@@ -339,7 +331,10 @@ export async function withSessionTimeZone(
   await restart();
   const seen = await d.use(async (db) => (await db.query<{ TimeZone: string }>('SHOW TimeZone')).rows[0]!.TimeZone);
   if (seen !== tz) throw new Error(`could not set PGlite's TimeZone to ${tz} (got ${seen})`);
-  return { args: d.args, env: { PGTZ: tz }, reset: async () => {
+  return {
+    args: d.args,
+    env: { PGTZ: tz },
+    reset: async () => {
       await d.use((db) => db.query('ALTER SYSTEM RESET timezone'));
       await restart();
     },

@@ -22,7 +22,10 @@ export const POSTGRES_URL = process.env.NOETL_TEST_POSTGRES_URL ?? 'postgres://p
 /** Backends for the data-layer suites: NOETL_TEST_BACKENDS=pglite,postgres (default both). */
 export function backends(): Backend[] {
   const raw = process.env.NOETL_TEST_BACKENDS ?? 'pglite,postgres';
-  return raw.split(',').map((b) => b.trim()).filter((b): b is Backend => b === 'pglite' || b === 'postgres');
+  return raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b): b is Backend => b === 'pglite' || b === 'postgres');
 }
 
 export function postgresEnabled(): boolean {
@@ -41,11 +44,13 @@ export function describePostgres(name: string, fn: () => void): void {
 }
 
 /** describePostgres once per case, as describe.each: `%s` in the name is the case. */
-describePostgres.each = <T extends string>(cases: readonly T[]) => (name: string, fn: (c: T) => void): void => {
-  if (!POSTGRES_SKIP_REASON) return void describe.each(cases)(name, fn);
-  process.stderr.write(`${POSTGRES_SKIP_REASON}: ${name}\n`);
-  describe.skip.each(cases)(`${name} [${POSTGRES_SKIP_REASON}]`, fn);
-};
+describePostgres.each =
+  <T extends string>(cases: readonly T[]) =>
+  (name: string, fn: (c: T) => void): void => {
+    if (!POSTGRES_SKIP_REASON) return void describe.each(cases)(name, fn);
+    process.stderr.write(`${POSTGRES_SKIP_REASON}: ${name}\n`);
+    describe.skip.each(cases)(`${name} [${POSTGRES_SKIP_REASON}]`, fn);
+  };
 
 export function uniqueSchema(prefix = 'nc'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
@@ -123,10 +128,9 @@ export async function eventsOf(db: Database, schema: string, id: string) {
     result: unknown;
     error: string | null;
     created_at: string;
-  }>(
-    `SELECT event_id::text, parent_event_id::text, event_type, status, meta, result, error, created_at::text FROM "${schema}".event WHERE execution_id = $1 ORDER BY event_id`,
-    [id],
-  );
+  }>(`SELECT event_id::text, parent_event_id::text, event_type, status, meta, result, error, created_at::text FROM "${schema}".event WHERE execution_id = $1 ORDER BY event_id`, [
+    id,
+  ]);
   return rows;
 }
 

@@ -18,8 +18,7 @@ export type Rule = (chunk: string, sentBefore: string) => RuleAction;
 export const COMMIT_MESSAGE = 'Q\u0000\u0000\u0000\u000bCOMMIT\u0000';
 
 /** The COMMIT of a write transaction (the console asks for its xid just before). */
-export const writeCommit: Rule = (chunk, before) =>
-  chunk.includes(COMMIT_MESSAGE) && before.includes('txid_current_if_assigned') ? 'forward-then-stall' : 'forward';
+export const writeCommit: Rule = (chunk, before) => (chunk.includes(COMMIT_MESSAGE) && before.includes('txid_current_if_assigned') ? 'forward-then-stall' : 'forward');
 
 interface Link {
   client: Socket;

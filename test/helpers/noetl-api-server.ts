@@ -77,9 +77,7 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
 
   const columns = async (table: string): Promise<Set<string>> =>
     new Set(
-      (await q<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [opts.schema, table])).rows.map(
-        (r) => r.c,
-      ),
+      (await q<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [opts.schema, table])).rows.map((r) => r.c),
     );
 
   /** services/execution.rs get_status, the cancel API's pre-check. */
@@ -101,9 +99,9 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
         [id],
       )
     ).rows[0]!;
-    const cancelled = (
-      await q(`SELECT 1 FROM ${s}.event WHERE execution_id = $1 AND event_type IN ('playbook.cancelled','playbook_cancelled','execution.cancelled') LIMIT 1`, [id])
-    ).rows.length > 0;
+    const cancelled =
+      (await q(`SELECT 1 FROM ${s}.event WHERE execution_id = $1 AND event_type IN ('playbook.cancelled','playbook_cancelled','execution.cancelled') LIMIT 1`, [id])).rows.length >
+      0;
     const inFlight = (
       await q<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${s}.command WHERE execution_id = $1
@@ -140,14 +138,7 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
       const id = String(rawId);
       if (!/^\d+$/.test(id)) return json(422, { error: 'Invalid execution_id', status: 422 });
       const lowered = name.toLowerCase();
-      const status =
-        typeof body.status === 'string'
-          ? body.status
-          : /done|exit|completed/.test(lowered)
-            ? 'COMPLETED'
-            : /error|failed/.test(lowered)
-              ? 'FAILED'
-              : 'RUNNING';
+      const status = typeof body.status === 'string' ? body.status : /done|exit|completed/.test(lowered) ? 'COMPLETED' : /error|failed/.test(lowered) ? 'FAILED' : 'RUNNING';
       const payload = body.payload ?? body.context ?? null;
       const result = payload && typeof payload === 'object' && !Array.isArray(payload) ? { status, context: payload } : { status };
       const meta = { ...((body.meta as object) ?? {}), actionable: body.actionable ?? true, informative: body.informative ?? true };
@@ -169,10 +160,12 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
     async cancel(id: string, body: Record<string, unknown>): Promise<Answer> {
       const reason = typeof body.reason === 'string' ? body.reason : 'User requested cancellation';
       const cascade = body.cascade === undefined ? true : Boolean(body.cascade);
-      const latest = (await q<{ event_type: string; status: string | null; c: string }>(
-        `SELECT event_type, status, catalog_id::text AS c FROM ${s}.event WHERE execution_id = $1 ORDER BY event_id DESC LIMIT 1`,
-        [id],
-      )).rows[0];
+      const latest = (
+        await q<{ event_type: string; status: string | null; c: string }>(
+          `SELECT event_type, status, catalog_id::text AS c FROM ${s}.event WHERE execution_id = $1 ORDER BY event_id DESC LIMIT 1`,
+          [id],
+        )
+      ).rows[0];
       if (!latest) return json(404, { detail: `Execution ${id} not found` });
       if (PY_TERMINAL_LATEST.includes(latest.event_type)) {
         return json(200, { status: 'already_completed', execution_id: id, cancelled_executions: [], message: `Execution ${id} is already ${latest.status}` });
@@ -202,9 +195,7 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
     async finalize(id: string, body: Record<string, unknown>): Promise<Answer> {
       const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Abandoned or timed out';
       const execCols = await columns('execution');
-      const row = execCols.has('state')
-        ? (await q<{ state: any }>(`SELECT state FROM ${s}.execution WHERE execution_id = $1`, [id])).rows[0]
-        : undefined;
+      const row = execCols.has('state') ? (await q<{ state: any }>(`SELECT state FROM ${s}.execution WHERE execution_id = $1`, [id])).rows[0] : undefined;
       let completed: boolean;
       let lastEventId: string | null = row?.state?.last_event_id != null ? String(row.state.last_event_id) : null;
       if (row?.state && typeof row.state === 'object') {
@@ -217,8 +208,8 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
       if (completed) return json(200, { status: 'already_completed', execution_id: id, message: `Execution ${id} is already completed` });
       lastEventId ??= (await q<{ m: string | null }>(`SELECT max(event_id)::text AS m FROM ${s}.event WHERE execution_id = $1`, [id])).rows[0]!.m;
       const path =
-        (await q<{ p: string }>(`SELECT c.path AS p FROM ${s}.catalog c WHERE c.catalog_id = (SELECT catalog_id FROM ${s}.event WHERE execution_id = $1 LIMIT 1)`, [id])).rows[0]?.p ??
-        'playbook';
+        (await q<{ p: string }>(`SELECT c.path AS p FROM ${s}.catalog c WHERE c.catalog_id = (SELECT catalog_id FROM ${s}.event WHERE execution_id = $1 LIMIT 1)`, [id])).rows[0]
+          ?.p ?? 'playbook';
       const context = JSON.stringify({ status: 'failed', final_step: null, result: null, error: { message: reason } });
       const catalog = await catalogOf(id);
       const wf = await freshId(id);
@@ -260,7 +251,13 @@ export async function startNoetlApiServer(opts: { engine: Engine; schema: string
     const workload = body.payload ?? body.workload ?? {};
     const [type, status, context, result, meta] =
       opts.engine === 'rust'
-        ? ['playbook_started', 'STARTED', { catalog_id: catalogId, execution_id: id, path, workload }, null, { emitter: 'control_plane', ...(body.trace ? { trace: body.trace } : {}) }]
+        ? [
+            'playbook_started',
+            'STARTED',
+            { catalog_id: catalogId, execution_id: id, path, workload },
+            null,
+            { emitter: 'control_plane', ...(body.trace ? { trace: body.trace } : {}) },
+          ]
         : ['playbook.initialized', 'INITIALIZED', null, { status: 'initialized', context: { workload, playbook_path: path } }, null];
     await q(
       `INSERT INTO ${s}.event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status, context, result, meta)

@@ -144,10 +144,22 @@ function specs(processes: number, rootIds: string[], childIds: string[], rnd: ()
       mark: 'cancelled',
       flags: ['cancel', '-', '--cascade'],
     }),
-    () => ({ name: 'cleanup --mark failed --include-children', kind: 'cleanup', named: [], mark: 'failed', flags: ['cleanup', '--older-than', '10', '--mark', 'failed', '--include-children'] }),
+    () => ({
+      name: 'cleanup --mark failed --include-children',
+      kind: 'cleanup',
+      named: [],
+      mark: 'failed',
+      flags: ['cleanup', '--older-than', '10', '--mark', 'failed', '--include-children'],
+    }),
     () => ({ name: 'cancel - (last 60%, reversed)', kind: 'cancel', named: slice(0.4, 1).reverse(), mark: 'cancelled', flags: ['cancel', '-'] }),
     () => ({ name: 'fail - (every other)', kind: 'fail', named: all.filter((_, i) => i % 2 === 0), mark: 'failed', flags: ['fail', '-'] }),
-    () => ({ name: 'cleanup --limit --cascade', kind: 'cleanup', named: [], mark: 'cancelled', flags: ['cleanup', '--older-than', '10', '--limit', String(Math.max(1, Math.floor(n / 2))), '--cascade'] }),
+    () => ({
+      name: 'cleanup --limit --cascade',
+      kind: 'cleanup',
+      named: [],
+      mark: 'cancelled',
+      flags: ['cleanup', '--older-than', '10', '--limit', String(Math.max(1, Math.floor(n / 2))), '--cascade'],
+    }),
     () => ({ name: 'fail - --cascade (random half)', kind: 'fail', named: shuffle(all, rnd).slice(0, Math.floor(n / 2)), mark: 'failed', flags: ['fail', '-', '--cascade'] }),
     () => ({ name: 'cancel <ids as arguments>', kind: 'cancel', named: slice(0.2, 0.28), mark: 'cancelled', flags: ['cancel'] }),
   ];
@@ -247,10 +259,14 @@ export async function runConcurrencyRound(opts: RoundOptions = {}): Promise<Roun
     let blocked = 0;
     try {
       blocked = (
-        await eventually('every console queued on the gate', async () => {
-          const b = await consolesBlockedBy(reader, gatePid);
-          return b.length + exited >= processes ? b : null;
-        }, { timeoutMs: 120_000 })
+        await eventually(
+          'every console queued on the gate',
+          async () => {
+            const b = await consolesBlockedBy(reader, gatePid);
+            return b.length + exited >= processes ? b : null;
+          },
+          { timeoutMs: 120_000 },
+        )
       ).length;
       // Finished by the engine while every console waits for its lock: a
       // console event on one of these would be a write on an execution the
@@ -367,11 +383,20 @@ export async function runConcurrencyRound(opts: RoundOptions = {}): Promise<Roun
       if (JSON.stringify(Object.entries(tally).sort()) !== JSON.stringify(Object.entries(json.counts ?? {}).sort())) {
         reportErrors.push(`${where}: counts ${JSON.stringify(json.counts)} do not match results ${JSON.stringify(tally)}`);
       }
-      const changed = rows.filter((x) => x.outcome === change).map((x) => x.execution_id).sort();
+      const changed = rows
+        .filter((x) => x.outcome === change)
+        .map((x) => x.execution_id)
+        .sort();
       if (JSON.stringify([...(json.execution_ids ?? [])].sort()) !== JSON.stringify(changed)) reportErrors.push(`${where}: execution_ids differ from the changed results`);
       const count = p.kind === 'cleanup' ? json.cancelled_count : json.changed_count;
       if (count !== changed.length) reportErrors.push(`${where}: count ${count} but ${changed.length} changed`);
-      perProcess.push({ name: p.name, args: p.args.filter((a) => !/^\d{6,}$/.test(a)).concat(p.named.length && !p.stdin ? [`<${p.named.length} ids>`] : []), exit: r.code, results: rows.length, counts: tally });
+      perProcess.push({
+        name: p.name,
+        args: p.args.filter((a) => !/^\d{6,}$/.test(a)).concat(p.named.length && !p.stdin ? [`<${p.named.length} ids>`] : []),
+        exit: r.code,
+        results: rows.length,
+        counts: tally,
+      });
     });
     // Each console event is claimed by exactly the process whose reason it carries, and nothing else claims.
     for (const [id, rows] of consoleBy) {

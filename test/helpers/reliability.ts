@@ -141,7 +141,7 @@ export async function consolesBlockedBy(admin: pg.Client, holderPid: number): Pr
      WHERE application_name = 'noetl-console' AND cardinality(pg_blocking_pids(pid)) > 0`,
   );
   const chained = new Set<number>([holderPid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const r of rows) {
       if (!chained.has(r.pid) && r.blockers.some((b) => chained.has(b))) {

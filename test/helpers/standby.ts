@@ -42,18 +42,37 @@ export async function startStandby(): Promise<Standby> {
   const primary = new URL(POSTGRES_URL);
   const dir = mkdtempSync(join(tmpdir(), 'nc-standby-'));
   if (root) {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))!;
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'))!;
     const [, , uid, gid] = line.split(':');
     chownSync(dir, Number(uid), Number(gid));
   }
   chmodSync(dir, 0o700);
   const data = join(dir, 'data');
-  const backup = asPostgres(join(BIN, 'pg_basebackup'), ['-h', primary.hostname, '-p', primary.port || '5432', '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  const backup = asPostgres(join(BIN, 'pg_basebackup'), [
+    '-h',
+    primary.hostname,
+    '-p',
+    primary.port || '5432',
+    '-U',
+    'postgres',
+    '-D',
+    data,
+    '-R',
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '--no-sync',
+  ]);
   if (backup.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(
       `pg_basebackup from ${primary.host} failed: ${backup.output}` +
-        (/pg_hba|replication connection/.test(backup.output) ? ' (the primary must allow replication from 127.0.0.1: .ci/run adds "host replication all 127.0.0.1/32 trust" to pg_hba.conf)' : ''),
+        (/pg_hba|replication connection/.test(backup.output)
+          ? ' (the primary must allow replication from 127.0.0.1: .ci/run adds "host replication all 127.0.0.1/32 trust" to pg_hba.conf)'
+          : ''),
     );
   }
   // The Debian layout keeps the configuration in /etc: the copy gets its own, minimal.
@@ -94,11 +113,10 @@ export async function caughtUp(standby: Standby): Promise<void> {
   const c = new pg.Client({ connectionString: standby.url() });
   await c.connect();
   try {
-    await eventually(
-      'the standby to catch up',
-      async () => (await c.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [rows[0]!.lsn])).rows[0]?.ok,
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    await eventually('the standby to catch up', async () => (await c.query<{ ok: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [rows[0]!.lsn])).rows[0]?.ok, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
   } finally {
     await c.end();
   }

@@ -44,15 +44,23 @@ describe.skipIf(missing !== null).each([
   let env: Record<string, string>;
 
   const openVia = (readOnly: boolean): Database =>
-    openPostgres({ target: { kind: 'postgres', connectionString: bouncer.url(), label: 'bouncer' }, schema: t.schema, readOnly, statementTimeoutMs: 15_000, connectTimeoutMs: 10_000 });
+    openPostgres({
+      target: { kind: 'postgres', connectionString: bouncer.url(), label: 'bouncer' },
+      schema: t.schema,
+      readOnly,
+      statementTimeoutMs: 15_000,
+      connectTimeoutMs: 10_000,
+    });
 
   /** What a client of the pool leaves on every server connection: session-level SETs, in transaction pooling. */
   async function poisonThePool(): Promise<void> {
-    const clients = await Promise.all(Array.from({ length: POOL_SIZE }, async () => {
-      const c = new pg.Client({ connectionString: bouncer.url(), application_name: 'other-app' });
-      await c.connect();
-      return c;
-    }));
+    const clients = await Promise.all(
+      Array.from({ length: POOL_SIZE }, async () => {
+        const c = new pg.Client({ connectionString: bouncer.url(), application_name: 'other-app' });
+        await c.connect();
+        return c;
+      }),
+    );
     // All at once inside a transaction, so that each holds a server connection of its own.
     await Promise.all(clients.map((c) => c.query('BEGIN')));
     await Promise.all(
@@ -89,7 +97,7 @@ describe.skipIf(missing !== null).each([
     await t?.close();
   });
 
-  it('another client\'s session SETs: left on the server connection in transaction pooling, reset (DISCARD ALL) in session pooling', async () => {
+  it("another client's session SETs: left on the server connection in transaction pooling, reset (DISCARD ALL) in session pooling", async () => {
     const c = new pg.Client({ connectionString: bouncer.url() });
     await c.connect();
     try {
@@ -163,9 +171,7 @@ describe.skipIf(missing !== null).each([
   });
 
   it('concurrent consoles through the pool close each execution exactly once', async () => {
-    const runs = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => startCli(['cancel', ...race, '--json', '--reason', `race ${i}`], { env, killAfterMs: 120_000 }).done),
-    );
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => startCli(['cancel', ...race, '--json', '--reason', `race ${i}`], { env, killAfterMs: 120_000 }).done));
     for (const r of runs) {
       expect(r.stderr).toBe('');
       expect([0, 3]).toContain(r.code);

@@ -7,7 +7,13 @@ import { ThresholdCache, historyOf, ratioText, thresholdMap, withHistory, type T
 
 const exec = (path: string, ageMinutes: number, idleMinutes: number | null = null): Execution =>
   ({ execution_id: '543857931469456637', path, age_seconds: ageMinutes * 60, idle_seconds: idleMinutes === null ? null : idleMinutes * 60 }) as Execution;
-const t = (path: string, p95Minutes: number, samples = 20): Threshold => ({ path, samples, median_seconds: p95Minutes * 50, p95_seconds: p95Minutes * 60, p99_seconds: p95Minutes * 70 });
+const t = (path: string, p95Minutes: number, samples = 20): Threshold => ({
+  path,
+  samples,
+  median_seconds: p95Minutes * 50,
+  p95_seconds: p95Minutes * 60,
+  p99_seconds: p95Minutes * 70,
+});
 const rule = (r: Partial<PolicyRuleConfig> & Pick<PolicyRuleConfig, 'older_than' | 'action'>): PolicyRuleConfig => ({ match: '*', ...r });
 
 describe('judging by a policy (src/policy.ts)', () => {

@@ -86,7 +86,7 @@ describe.each(backends())('learned thresholds and policies on %s', (backend) => 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('list --json carries each row\'s typical duration, p95 and ratio; no history is null; ratio>3 filters', async () => {
+  it("list --json carries each row's typical duration, p95 and ratio; no history is null; ratio>3 filters", async () => {
     const r = await cli(['list', '--older-than', '20', '--json']);
     expect(r.code, show(r)).toBe(0);
     const rows = new Map((jsonOf(r).executions as any[]).map((e) => [e.execution_id, e]));
@@ -199,7 +199,10 @@ describe.each(backends())('bad policy files and sweep on %s', (backend) => {
     const cases: [string, string][] = [
       ['policies:\n  - match: "*"\n    older_than: 10m\n    action: delete\n', 'policies[0].action: expected cancel, fail or report'],
       ['policies:\n  - match: "*"\n    action: cancel\n', 'policies[0].older_than: required'],
-      ['policies:\n  - match: "*"\n    older_than: 10m\n    action: cancel\n  - match: "*"\n    older_than: 10m\n    ratio: -1\n    action: cancel\n', 'policies[1].ratio: expected a number of times the p95'],
+      [
+        'policies:\n  - match: "*"\n    older_than: 10m\n    action: cancel\n  - match: "*"\n    older_than: 10m\n    ratio: -1\n    action: cancel\n',
+        'policies[1].ratio: expected a number of times the p95',
+      ],
       ['policies:\n  - match: "*"\n    older_than: soon\n    action: cancel\n', 'policies[0].older_than'],
       ['policies:\n  - match: "*"\n    older_than: 10m\n    action: cancel\n    colour: red\n', 'policies[0].colour: unknown key'],
       ['policies: []\n', 'policies: expected at least one rule'],
@@ -243,7 +246,10 @@ describe.each(backends())('bad policy files and sweep on %s', (backend) => {
     });
     child.kill('SIGTERM');
     expect(await exited, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(0);
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.event)).toEqual(['start', 'pass', 'stop']);
     const pass = lines[1];
     expect(pass).toMatchObject({ pass: 1, ok: true, dry_run: false });

@@ -36,10 +36,36 @@ const paths: WritePath[] = [
   { name: 'fail --cascade', root: 'p2', action: 'fail', args: (r) => ['fail', ids.p2!, '--cascade', '--reason', r], changes: () => [ids.p2!, ids.p2c!, ids.p2g!] },
   { name: 'cancel (no cascade)', root: 'p3', action: 'cancel', args: (r) => ['cancel', ids.p3!, '--reason', r], changes: () => [ids.p3!] },
   { name: 'fail (no cascade)', root: 'p4', action: 'fail', args: (r) => ['fail', ids.p4!, '--reason', r], changes: () => [ids.p4!] },
-  { name: 'cleanup --cascade (cancelled)', root: 'p5', action: 'cancel', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p5', '--cascade', '--reason', r], changes: () => [ids.p5!, ids.p5c!, ids.p5g!] },
-  { name: 'cleanup --mark failed --cascade', root: 'p6', action: 'fail', args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p6', '--mark', 'failed', '--cascade', '--reason', r], changes: () => [ids.p6!, ids.p6c!, ids.p6g!] },
-  { name: 'cleanup (default reason)', root: 'p7', action: 'cancel', args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7*', '--json'], changes: () => [ids.p7!, ids.p7c!, ids.p7g!], ownRoots: true },
-  { name: 'cancel - --cascade (stdin)', root: 'p8', action: 'cancel', args: (r) => ['cancel', '-', '--cascade', '--reason', r], stdin: () => `${ids.p8}\n`, changes: () => [ids.p8!, ids.p8c!, ids.p8g!] },
+  {
+    name: 'cleanup --cascade (cancelled)',
+    root: 'p5',
+    action: 'cancel',
+    args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p5', '--cascade', '--reason', r],
+    changes: () => [ids.p5!, ids.p5c!, ids.p5g!],
+  },
+  {
+    name: 'cleanup --mark failed --cascade',
+    root: 'p6',
+    action: 'fail',
+    args: (r) => ['cleanup', '--older-than', '10', '--path', 'audit/p6', '--mark', 'failed', '--cascade', '--reason', r],
+    changes: () => [ids.p6!, ids.p6c!, ids.p6g!],
+  },
+  {
+    name: 'cleanup (default reason)',
+    root: 'p7',
+    action: 'cancel',
+    args: () => ['cleanup', '--older-than', '10', '--path', 'audit/p7*', '--json'],
+    changes: () => [ids.p7!, ids.p7c!, ids.p7g!],
+    ownRoots: true,
+  },
+  {
+    name: 'cancel - --cascade (stdin)',
+    root: 'p8',
+    action: 'cancel',
+    args: (r) => ['cancel', '-', '--cascade', '--reason', r],
+    stdin: () => `${ids.p8}\n`,
+    changes: () => [ids.p8!, ids.p8c!, ids.p8g!],
+  },
   { name: 'fail - --json (stdin)', root: 'p9', action: 'fail', args: (r) => ['fail', '-', '--json', '--reason', r], stdin: () => `${ids.p9}\n`, changes: () => [ids.p9!] },
 ];
 
@@ -107,8 +133,12 @@ describePostgres('audit: every write path records who, where, why and with which
         const shown = await runCli(['show', id], { env: { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema } });
         expect(shown.code, shown.stderr).toBe(0);
         for (const piece of [stored, OS_USER, hostname(), PACKAGE_VERSION]) expect(shown.stdout, `show ${id} (${path.name}) shows ${piece}`).toContain(piece);
-        const json = JSON.parse((await runCli(['show', id, '--json'], { env: { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema } })).stdout) as { events: { meta: Record<string, unknown> | null }[] };
-        expect(json.events.some((ev) => ev.meta?.os_user === OS_USER && ev.meta?.reason === stored && ev.meta?.host === hostname() && ev.meta?.console_version === PACKAGE_VERSION)).toBe(true);
+        const json = JSON.parse((await runCli(['show', id, '--json'], { env: { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema } })).stdout) as {
+          events: { meta: Record<string, unknown> | null }[];
+        };
+        expect(
+          json.events.some((ev) => ev.meta?.os_user === OS_USER && ev.meta?.reason === stored && ev.meta?.host === hostname() && ev.meta?.console_version === PACKAGE_VERSION),
+        ).toBe(true);
       }
     });
   }

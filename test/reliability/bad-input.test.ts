@@ -82,7 +82,9 @@ async function runCategory(name: string): Promise<void> {
     }
   });
   for (const [problem, list] of byProblem) failures.push(`${problem}: ${list.length} case(s), e.g.\n      ${list.slice(0, 4).join('\n      ')}`);
-  console.log(`bad input, ${name}: ${cases.length} cases, ${results.filter((r, i) => problemsOf(cases[i]!, r).length === 0).length} handled as promised; event rows ${before} -> ${after}`);
+  console.log(
+    `bad input, ${name}: ${cases.length} cases, ${results.filter((r, i) => problemsOf(cases[i]!, r).length === 0).length} handled as promised; event rows ${before} -> ${after}`,
+  );
   expect(failures, `${name}: cases not handled as promised`).toEqual([]);
   expect(after, `${name}: the event table changed`).toBe(before);
 }

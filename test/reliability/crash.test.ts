@@ -16,18 +16,7 @@ import { afterEach, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
-import {
-  backendPid,
-  connect,
-  consoleEvents,
-  groupByExecution,
-  prng,
-  shuffle,
-  startCli,
-  uniqueIdBase,
-  waitForBlocked,
-  type CliResult,
-} from '../helpers/reliability.js';
+import { backendPid, connect, consoleEvents, groupByExecution, prng, shuffle, startCli, uniqueIdBase, waitForBlocked, type CliResult } from '../helpers/reliability.js';
 import { eventually } from '../helpers/eventually.js';
 
 interface Family {
@@ -150,10 +139,14 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     const run2 = startCli([...args.slice(0, -1), 'crash test rerun'], { env, killAfterMs: 120_000 });
     let ended = false;
     void run2.done.then(() => (ended = true));
-    await eventually('a commit of the rerun', async () => {
-      if (ended) return true;
-      return (await consoleEvents(admin, t!.schema)).length > after1.events;
-    }, { timeoutMs: 60_000, intervalMs: 2 });
+    await eventually(
+      'a commit of the rerun',
+      async () => {
+        if (ended) return true;
+        return (await consoleEvents(admin, t!.schema)).length > after1.events;
+      },
+      { timeoutMs: 60_000, intervalMs: 2 },
+    );
     run2.child.kill('SIGKILL');
     const r2 = await run2.done;
     await eventually('the killed rerun session to end', async () => {
@@ -185,7 +178,9 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     expect(r4.code).toBe(0);
     expect(JSON.parse(r4.stdout)).toMatchObject({ cancelled_count: 0, message: expect.stringMatching(/^No stuck executions found/) });
     expect((await consoleEvents(admin, t.schema)).length).toBe(totalRunning);
-    console.log(`crash: cleanup killed twice, rerun changed ${j3.cancelled_count}; ${totalRunning} running executions changed exactly once, ${families.flatMap((f) => f.finished).length} finished children untouched`);
+    console.log(
+      `crash: cleanup killed twice, rerun changed ${j3.cancelled_count}; ${totalRunning} running executions changed exactly once, ${families.flatMap((f) => f.finished).length} finished children untouched`,
+    );
   }, 180_000);
 
   it('fail - --cascade of 500 roots from stdin: SIGKILL mid-run, rerun exits 3 for the already cancelled ones and changes nothing twice', async () => {
@@ -197,7 +192,10 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     clients.push(admin, holder);
     const env = { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema };
     const totalRunning = families.reduce((n, f) => n + 1 + f.running.length, 0);
-    const order = shuffle(roots.map((r) => r.id), prng(42));
+    const order = shuffle(
+      roots.map((r) => r.id),
+      prng(42),
+    );
     const stdin = `${order.join('\n')}\n`;
     const args = ['fail', '-', '--cascade', '--json', '--reason', 'crash cancel'];
 

@@ -17,18 +17,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase, describePostgres } from '../helpers/db.js';
-import {
-  backendPid,
-  connect,
-  consoleEvents,
-  countEvents,
-  startCli,
-  stderrProblems,
-  terminate,
-  uniqueIdBase,
-  waitForBlocked,
-  type CliResult,
-} from '../helpers/reliability.js';
+import { backendPid, connect, consoleEvents, countEvents, startCli, stderrProblems, terminate, uniqueIdBase, waitForBlocked, type CliResult } from '../helpers/reliability.js';
 
 let t: TestDatabase;
 let admin: pg.Client;
@@ -226,6 +215,8 @@ describePostgres('after the faults', () => {
     const running = ['A', 'Ac', 'B', 'Bc', 'C', 'Cc', 'D', 'Dc'].map((k) => ids[k]!).sort();
     expect(events.map((e) => e.execution_id).sort()).toEqual(running);
     expect(events.every((e) => e.meta.reason === 'recovered')).toBe(true);
-    console.log(`faults: ${faults} console sessions failed by termination or statement timeout; ${events.length} executions changed once afterwards; messages:\n  ${[...messages].join('\n  ')}`);
+    console.log(
+      `faults: ${faults} console sessions failed by termination or statement timeout; ${events.length} executions changed once afterwards; messages:\n  ${[...messages].join('\n  ')}`,
+    );
   });
 });

@@ -41,7 +41,16 @@ const stored = {
   status: `RUNNING${H.csi}`,
   eventType: `command.weird${H.csi}`,
   error: `boom ${ALL} ${'E'.repeat(100_000)}`,
-  meta: { emitted_by: 'noetl-console', action: 'cancel', cancelled_by: 'noetl-console', reason: `r ${ALL}`, os_user: `u${H.osc}`, host: `h${H.link}`, console_version: `v${H.c1}`, [`key${H.csi}`]: [H.bidi, { deep: H.ctrl }] },
+  meta: {
+    emitted_by: 'noetl-console',
+    action: 'cancel',
+    cancelled_by: 'noetl-console',
+    reason: `r ${ALL}`,
+    os_user: `u${H.osc}`,
+    host: `h${H.link}`,
+    console_version: `v${H.c1}`,
+    [`key${H.csi}`]: [H.bidi, { deep: H.ctrl }],
+  },
 };
 
 function env() {
@@ -92,10 +101,9 @@ describePostgres('hostile data in a UTF-8 database', () => {
     const c = await runCli(['cancel', ids.plain!, '--reason', reason], { env: env() });
     expect(c.code, c.stderr).toBe(0);
     expect(hasControlBytes(c.stdoutBytes, { allowNewline: true })).toBe(false);
-    const { rows } = await admin.query<{ meta: { reason: string } }>(
-      `SELECT meta FROM "${t.schema}".event WHERE execution_id = $1 AND meta->>'emitted_by' = 'noetl-console'`,
-      [ids.plain],
-    );
+    const { rows } = await admin.query<{ meta: { reason: string } }>(`SELECT meta FROM "${t.schema}".event WHERE execution_id = $1 AND meta->>'emitted_by' = 'noetl-console'`, [
+      ids.plain,
+    ]);
     expect(rows[0]!.meta.reason).toBe(reason); // stored as given
     const r = await runCli(['show', ids.plain!], { env: env() });
     expectSafeHuman(r, 'show after cancel');
@@ -115,7 +123,11 @@ describePostgres('hostile data in a UTF-8 database', () => {
 
     const show = await runCli(['show', ids.x!, '--events', '1000', '--json'], { env: env() });
     expect(show.code, show.stderr).toBe(0);
-    const detail = JSON.parse(show.stdout) as { path: string; events: { event_type: string; node_name: string; status: string; worker_id: string; error: string | null; meta: unknown }[]; children: { path: string }[] };
+    const detail = JSON.parse(show.stdout) as {
+      path: string;
+      events: { event_type: string; node_name: string; status: string; worker_id: string; error: string | null; meta: unknown }[];
+      children: { path: string }[];
+    };
     expect(detail.path).toBe(stored.path);
     expect(detail.children[0]!.path).toBe(`${stored.path} child`);
     const weird = detail.events.find((e) => e.event_type === stored.eventType)!;

@@ -79,7 +79,12 @@ async function changedBy(role: string): Promise<string[]> {
 
 describePostgres('least privilege: the README grants', () => {
   it('can list, show and health', async () => {
-    for (const args of [['list', '--older-than', '0', '--json'], ['show', ids.a!, '--json'], ['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cleanup', '--older-than', '10', '--dry-run', '--json']]) {
+    for (const args of [
+      ['list', '--older-than', '0', '--json'],
+      ['show', ids.a!, '--json'],
+      ['health', '--json', '--warning-long-running', '1000000', '--critical-long-running', '1000000'],
+      ['cleanup', '--older-than', '10', '--dry-run', '--json'],
+    ]) {
       const r = await runCli(args, { env: envFor(writer) });
       expect({ args, code: r.code, stderr: problems(r.stderr) }).toEqual({ args, code: 0, stderr: '' });
     }
@@ -112,7 +117,12 @@ describePostgres('least privilege: the README grants', () => {
 
 describePostgres('least privilege: SELECT only', () => {
   it('can list, show and health', async () => {
-    for (const args of [['list', '--older-than', '0'], ['show', ids.ro1!], ['health', '--warning-long-running', '1000000', '--critical-long-running', '1000000'], ['cancel', ids.ro1!, '--dry-run']]) {
+    for (const args of [
+      ['list', '--older-than', '0'],
+      ['show', ids.ro1!],
+      ['health', '--warning-long-running', '1000000', '--critical-long-running', '1000000'],
+      ['cancel', ids.ro1!, '--dry-run'],
+    ]) {
       const r = await runCli(args, { env: envFor(reader) });
       expect({ args, code: r.code, stderr: problems(r.stderr) }).toEqual({ args, code: 0, stderr: '' });
     }
@@ -154,7 +164,9 @@ describePostgres('--read-only is enforced by the database session', () => {
       await expect(attempt).rejects.toMatchObject({ code: '25006' });
       // A direct INSERT through the same session is refused too.
       await expect(db.query(`INSERT INTO "${t.schema}".catalog (catalog_id, path, version, kind) VALUES (1, 'x', 1, 'Playbook')`)).rejects.toMatchObject({ code: '25006' });
-      await expect(db.transaction((tx) => tx.query(`INSERT INTO "${t.schema}".catalog (catalog_id, path, version, kind) VALUES (2, 'y', 1, 'Playbook')`))).rejects.toMatchObject({ code: '25006' });
+      await expect(db.transaction((tx) => tx.query(`INSERT INTO "${t.schema}".catalog (catalog_id, path, version, kind) VALUES (2, 'y', 1, 'Playbook')`))).rejects.toMatchObject({
+        code: '25006',
+      });
       // Reading and a dry run still work.
       const dry = await markExecutions(store, { action: 'cancel', ids: [ids.h!], reason: 'read-only test', cascade: true, dryRun: true, actor: currentActor() });
       expect(dry.map((r) => r.outcome)).toEqual(['would_cancel', 'would_cancel']);

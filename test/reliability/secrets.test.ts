@@ -62,7 +62,10 @@ function expectClean(results: Awaited<ReturnType<typeof check>>[]): void {
   const bad = results
     .flat()
     .filter((r) => r.leaked.length > 0 || r.problems.length > 0)
-    .map((r) => `${r.debug ? 'NOETL_CONSOLE_DEBUG=1 ' : ''}noetl-console ${r.args.map((a) => JSON.stringify(a.slice(0, 50))).join(' ')} -> exit ${r.code}${r.leaked.length ? `, printed the password (${r.leaked.map((l) => JSON.stringify(l)).join(', ')})` : ''}${r.problems.length ? `, ${r.problems.map((p) => JSON.stringify(p)).join(', ')}` : ''}`);
+    .map(
+      (r) =>
+        `${r.debug ? 'NOETL_CONSOLE_DEBUG=1 ' : ''}noetl-console ${r.args.map((a) => JSON.stringify(a.slice(0, 50))).join(' ')} -> exit ${r.code}${r.leaked.length ? `, printed the password (${r.leaked.map((l) => JSON.stringify(l)).join(', ')})` : ''}${r.problems.length ? `, ${r.problems.map((p) => JSON.stringify(p)).join(', ')}` : ''}`,
+    );
   expect(bad).toEqual([]);
 }
 
@@ -177,7 +180,11 @@ describePostgres('secrets: PGPASSWORD and .pgpass', () => {
   const pgEnv = () => ({ PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: USER, PGDATABASE: 'postgres' });
 
   it('PGPASSWORD works and is never printed; a wrong one fails with exit 1 and is not printed either', async () => {
-    const ok = await mapLimit(READS(() => id), 3, (args) => check(args, { ...pgEnv(), PGPASSWORD: PASSWORD }, 0));
+    const ok = await mapLimit(
+      READS(() => id),
+      3,
+      (args) => check(args, { ...pgEnv(), PGPASSWORD: PASSWORD }, 0),
+    );
     const wrong = await mapLimit(READS(() => id).slice(0, 3), 3, (args) => check(args, { ...pgEnv(), PGPASSWORD: WRONG }, 1));
     const refused = await check(['list'], { ...pgEnv(), PGPORT: '1', PGPASSWORD: PASSWORD }, 1);
     const badSchema = await check(['list'], { ...pgEnv(), PGPASSWORD: PASSWORD, NOETL_SCHEMA: 'nc_missing' }, 1);
@@ -188,7 +195,11 @@ describePostgres('secrets: PGPASSWORD and .pgpass', () => {
     const file = join(dir, 'pgpass');
     writeFileSync(file, `127.0.0.1:${cluster.port}:postgres:${USER}:${PASSWORD.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`);
     chmodSync(file, 0o600);
-    const ok = await mapLimit(READS(() => id), 3, (args) => check(args, { ...pgEnv(), PGPASSFILE: file }, 0));
+    const ok = await mapLimit(
+      READS(() => id),
+      3,
+      (args) => check(args, { ...pgEnv(), PGPASSFILE: file }, 0),
+    );
     const wrongFile = join(dir, 'pgpass-wrong');
     writeFileSync(wrongFile, `*:*:*:*:${WRONG}\n`);
     chmodSync(wrongFile, 0o600);
@@ -202,7 +213,14 @@ describePostgres('secrets: help, usage errors and misplaced passwords', () => {
   it('--help (every subcommand), --version and usage errors print no password given in the environment', async () => {
     const env = { NOETL_DATABASE_URL: cluster.url(USER, PASSWORD), PGPASSWORD: PASSWORD, DATABASE_URL: cluster.url(USER, PASSWORD) };
     const results = await mapLimit(
-      [['--help'], ['--version'], ...['list', 'show', 'cancel', 'fail', 'cleanup', 'health', 'ui'].map((c) => [c, '--help']), ['list', '--bogus'], ['cancel', 'x'], ['list', '--older-than', '-1']],
+      [
+        ['--help'],
+        ['--version'],
+        ...['list', 'show', 'cancel', 'fail', 'cleanup', 'health', 'ui'].map((c) => [c, '--help']),
+        ['list', '--bogus'],
+        ['cancel', 'x'],
+        ['list', '--older-than', '-1'],
+      ],
       3,
       (args) => check(args, env, [0, 2]),
     );

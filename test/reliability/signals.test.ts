@@ -109,7 +109,11 @@ describePostgres('a command that gets SIGTERM or SIGHUP', () => {
     expect(r.code).toBe(129);
     const report = JSON.parse(r.stdout) as { partial: boolean; cancelled_count: number };
     expect(report).toMatchObject({ partial: true, cancelled_count: MARK_BATCH_EXECUTIONS });
-    expect(r.stderr).toMatch(new RegExp(`^noetl-console: stopped by SIGHUP before the next write: it was not started; ${MARK_BATCH_EXECUTIONS} execution\\(s\\) were changed by earlier batches and stay changed: run the same command again to finish\\n`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^noetl-console: stopped by SIGHUP before the next write: it was not started; ${MARK_BATCH_EXECUTIONS} execution\\(s\\) were changed by earlier batches and stay changed: run the same command again to finish\\n`,
+      ),
+    );
     expect(r.stderr).toMatch(/\nnoetl-console: SIGHUP arrived during the write: it committed \(reported above\); nothing after it was written\n$/);
     const w = await written();
     const changed = batch.filter((id) => w.has(id));

@@ -107,7 +107,10 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
   it('lists the union of the shards, oldest first, as one database would', async () => {
     const config = sharded(k.shardUrls);
     for (const extra of [['--include-children'], []]) {
-      const [mine, ref] = await Promise.all([runCli(['list', '--older-than', '0', '--json', '--config', config, ...extra]), onReference(['list', '--older-than', '0', '--json', ...extra])]);
+      const [mine, ref] = await Promise.all([
+        runCli(['list', '--older-than', '0', '--json', '--config', config, ...extra]),
+        onReference(['list', '--older-than', '0', '--json', ...extra]),
+      ]);
       expect(mine.code, show(mine)).toBe(0);
       expect(ref.code, show(ref)).toBe(0);
       const json = jsonOf(mine);
@@ -174,20 +177,24 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     expect(jsonOf(hist).batches.map((b: any) => [b.batch_id, b.executions, b.execution_ids])).toEqual([[batch, 4, [...tree].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))]]);
     const verified = await runCli(['verify', batch, '--json', '--config', config]);
     expect(verified.code, show(verified)).toBe(0);
-    expect(jsonOf(verified).results.map((r: any) => [r.execution_id, r.status]).sort()).toEqual([...tree].sort().map((id) => [id, 'quiet']));
+    expect(
+      jsonOf(verified)
+        .results.map((r: any) => [r.execution_id, r.status])
+        .sort(),
+    ).toEqual([...tree].sort().map((id) => [id, 'quiet']));
     // Again: nothing left to do, and nothing written.
     const again = await runCli(['cancel', ids.p, '--cascade', '--json', '--config', config]);
     expect(jsonOf(again).changed_count).toBe(0);
     expect(await Promise.all(k.shards.map(eventsByExecution))).toEqual(after);
   });
 
-  it("writes an execution where its rows are when the hash names another shard, and says so", async () => {
+  it('writes an execution where its rows are when the hash names another shard, and says so', async () => {
     const config = sharded(k.shardUrls);
     const r = await runCli(['cancel', ids.stray, '--json', '--config', config]);
     expect(r.code, show(r)).toBe(0);
     const [result] = jsonOf(r).results;
     expect(result).toMatchObject({ execution_id: ids.stray, outcome: 'cancelled' });
-    expect(result.message).toBe('routed to shard 0 by NoETL\'s hash, found on shard 2');
+    expect(result.message).toBe("routed to shard 0 by NoETL's hash, found on shard 2");
     expect(r.stderr).toMatch(new RegExp(`execution ${ids.stray}: NoETL's hash routes it to shard 0 \\(\\S+\\) but its rows are on shard 2 \\(\\S+\\); written there`));
     expect((await eventsByExecution(k.shards[0]!)).has(ids.stray)).toBe(false);
     expect((await eventsByExecution(k.shards[2]!)).get(ids.stray)).toBe((await eventsByExecution(k.reference)).get(ids.stray)! + 2);

@@ -28,7 +28,10 @@ function errorOf(fn: () => unknown): string {
 
 describe("NoETL's shard DSN", () => {
   it('reads every key, in any order, with the defaults of the Rust server', () => {
-    expect(parseNoetlDsn('host=postgres-0;port=6543;user=noetl;password=secret;database=noetl_shard0', 'X')).toMatchObject({ kind: 'postgres', label: 'postgres-0:6543/noetl_shard0' });
+    expect(parseNoetlDsn('host=postgres-0;port=6543;user=noetl;password=secret;database=noetl_shard0', 'X')).toMatchObject({
+      kind: 'postgres',
+      label: 'postgres-0:6543/noetl_shard0',
+    });
     expect(parseNoetlDsn('user=noetl;host=p0', 'X')).toMatchObject({ label: 'p0:5432/noetl' });
     expect(parseNoetlDsn('host=p0;user=noetl;dbname=noetl_shard1;', 'X')).toMatchObject({ label: 'p0:5432/noetl_shard1' });
     // Any character but ";" and "," in a value: it reaches the driver as typed.
@@ -62,7 +65,9 @@ describe('sharded sources and contexts in the config file', () => {
 
   it('takes shards with cluster_url, or shards_env with cluster_env', () => {
     expect(parseConfig(json(base), 'c.json').sources.prod).toMatchObject({ shards: SHARDS });
-    expect(parseConfig(json({ sources: { p: { type: 'noetl', shards_env: 'NOETL_SHARDS', cluster_env: 'NOETL_CLUSTER_DSN' } } }), 'c.json').sources.p).toMatchObject({ shards_env: 'NOETL_SHARDS' });
+    expect(parseConfig(json({ sources: { p: { type: 'noetl', shards_env: 'NOETL_SHARDS', cluster_env: 'NOETL_CLUSTER_DSN' } } }), 'c.json').sources.p).toMatchObject({
+      shards_env: 'NOETL_SHARDS',
+    });
   });
 
   it.each([
@@ -79,7 +84,13 @@ describe('sharded sources and contexts in the config file', () => {
 
   it.each([
     [[{ name: 'a', source: 'nope' }], /contexts\[0\]\.source: no source named "nope"/],
-    [[{ name: 'a', source: 'prod' }, { name: 'a', source: 'staging' }], /contexts\[1\]\.name: "a" is named twice/],
+    [
+      [
+        { name: 'a', source: 'prod' },
+        { name: 'a', source: 'staging' },
+      ],
+      /contexts\[1\]\.name: "a" is named twice/,
+    ],
     [[{ name: 'a', source: 'prod', colour: 'purple' }], /contexts\[0\]\.colour: expected one of red, green/],
     [[{ name: 'a', source: 'prod', read_only: 'yes' }], /contexts\[0\]\.read_only: expected true or false/],
     [[{ name: 'a b', source: 'prod' }], /contexts\[0\]\.name: expected a context name/],
@@ -91,7 +102,17 @@ describe('sharded sources and contexts in the config file', () => {
     const loaded: LoadedConfig = {
       file: 'c.json',
       path: '/c.json',
-      config: parseConfig(json({ ...base, contexts: [{ name: 'prod-eu', source: 'prod', read_only: true, colour: 'red' }, { name: 'stg', source: 'staging' }], default_context: 'stg' }), 'c.json'),
+      config: parseConfig(
+        json({
+          ...base,
+          contexts: [
+            { name: 'prod-eu', source: 'prod', read_only: true, colour: 'red' },
+            { name: 'stg', source: 'staging' },
+          ],
+          default_context: 'stg',
+        }),
+        'c.json',
+      ),
     };
     expect(selectContext(loaded, 'prod-eu', undefined)).toEqual({ name: 'prod-eu', source: 'prod', readOnly: true, colour: 'red' });
     expect(selectContext(loaded, undefined, undefined)).toEqual({ name: 'stg', source: 'staging', readOnly: false, colour: null });

@@ -94,8 +94,17 @@ describePostgres('a sharded source with a shard that goes away', () => {
     // The live view leaves out the missing shard rather than show its old rows.
     await live.refresh(true);
     expect(live.runningCount).toBe(6);
-    expect(live.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id).sort()).toEqual([...ids[0]!, ...ids[2]!].sort());
-    const metrics = renderMetrics(snapshotOf(live, { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' }), { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' }, 0.1);
+    expect(
+      live
+        .view({ olderThanSeconds: 0, includeChildren: true })
+        .map((e) => e.execution_id)
+        .sort(),
+    ).toEqual([...ids[0]!, ...ids[2]!].sort());
+    const metrics = renderMetrics(
+      snapshotOf(live, { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' }),
+      { stuckSeconds: 60, longRunningSeconds: 3600, topPaths: 3, context: 'prod-eu' },
+      0.1,
+    );
     expect(metrics).toMatch(/^noetl_console_shard_up\{context="prod-eu",shard="1",target="127\.0\.0\.1:\d+\/\S+"\} 0$/m);
     expect(metrics).toMatch(/^noetl_console_shard_running_executions\{context="prod-eu",shard="0",target="[^"]+"\} 3$/m);
     expect(metrics).toMatch(/^noetl_console_running_executions\{context="prod-eu"\} 6$/m);
@@ -115,7 +124,12 @@ describePostgres('a sharded source with a shard that goes away', () => {
 
   it('is no longer missing once it answers again', async () => {
     proxy.heal();
-    expect(await listed()).toEqual(ids.flat().filter((id) => id !== ids[0]![0]).sort());
+    expect(await listed()).toEqual(
+      ids
+        .flat()
+        .filter((id) => id !== ids[0]![0])
+        .sort(),
+    );
     expect(source.unreachable()).toEqual([]);
   }, 60_000);
 

@@ -56,9 +56,7 @@ describe.each(backends())('config against the catalog on %s', (backend) => {
     expect(await firstUseError(jobs('started_at: started_at', 'started_at: error_message'), 'jobs')).toBe(
       `${F}started_at: column "error_message" is text; expected timestamp with or without time zone`,
     );
-    expect(await firstUseError(jobs('type: integer', 'type: uuid'), 'jobs')).toBe(
-      `${F}id.type: uuid does not fit column "id" of type integer (expected uuid)`,
-    );
+    expect(await firstUseError(jobs('type: integer', 'type: uuid'), 'jobs')).toBe(`${F}id.type: uuid does not fit column "id" of type integer (expected uuid)`);
     expect(await firstUseError(jobs('reason: { column: error_message }', 'reason: { append_to: job_id }'), 'jobs')).toBe(
       `${F}reason.append_to: column "job_id" is integer; expected text or varchar`,
     );
@@ -84,9 +82,7 @@ describe.each(backends())('config against the catalog on %s', (backend) => {
   });
 
   it('wrote nothing on the way', async () => {
-    const { rows } = await t.db.query<{ status: string; error_message: string | null }>(
-      `SELECT status, error_message FROM "${t.schema}".job_executions WHERE id = 39`,
-    );
+    const { rows } = await t.db.query<{ status: string; error_message: string | null }>(`SELECT status, error_message FROM "${t.schema}".job_executions WHERE id = 39`);
     expect(rows[0]).toEqual({ status: 'running', error_message: null });
   });
 

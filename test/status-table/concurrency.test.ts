@@ -107,9 +107,7 @@ describePostgres('concurrent marks on PostgreSQL', () => {
     );
     const sources = consoles(6);
     const sets = sources.map((_, i) => shuffled(ids, i + 1).slice(0, 180));
-    const results: MarkResult[][] = await Promise.all(
-      sources.map((s, i) => s.mark(markRequest(i % 3 === 0 ? 'cancel' : 'fail', sets[i]!, `bulk ${i}`, { batchSize: 40 }))),
-    );
+    const results: MarkResult[][] = await Promise.all(sources.map((s, i) => s.mark(markRequest(i % 3 === 0 ? 'cancel' : 'fail', sets[i]!, `bulk ${i}`, { batchSize: 40 }))));
 
     const changes = new Map<string, number>();
     for (const [i, list] of results.entries()) {

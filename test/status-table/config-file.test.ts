@@ -98,9 +98,7 @@ describe('validation errors name the file and the key', () => {
     status: { column: status, running: [], failed: failed }
     started_at: started_at
 `;
-    expect(errorOf(() => parseConfig(yaml, 'noetl-console.config.yaml'))).toBe(
-      'noetl-console.config.yaml: sources.runs.status.running: expected a non-empty list of strings',
-    );
+    expect(errorOf(() => parseConfig(yaml, 'noetl-console.config.yaml'))).toBe('noetl-console.config.yaml: sources.runs.status.running: expected a non-empty list of strings');
     expect(errorOf(() => parseConfig(withRuns({ status: { ...RUNS.status, running: [] } }), 'noetl-console.config.json'))).toBe(
       'noetl-console.config.json: sources.runs.status.running: expected a non-empty list of strings',
     );
@@ -171,15 +169,23 @@ describe('validation errors name the file and the key', () => {
       { sources: { runs: { ...RUNS, reason: { column: 'status' } } } },
       'sources.runs.reason.column: column "status" is already written as status.column',
     ],
+    ['steps without step_id', { sources: { runs: { ...RUNS, steps: { table: 'nodes', execution_id: 'run_id', status: 'status' } } } }, 'sources.runs.steps.step_id: required'],
     [
-      'steps without step_id',
-      { sources: { runs: { ...RUNS, steps: { table: 'nodes', execution_id: 'run_id', status: 'status' } } } },
-      'sources.runs.steps.step_id: required',
+      'bad schema in a noetl source',
+      { sources: { main: { type: 'noetl', schema: 'no-etl' } } },
+      'sources.main.schema: expected a schema name (letters, digits, underscore; at most 63)',
     ],
-    ['bad schema in a noetl source', { sources: { main: { type: 'noetl', schema: 'no-etl' } } }, 'sources.main.schema: expected a schema name (letters, digits, underscore; at most 63)'],
-    ['bad database_url', { sources: { main: { type: 'noetl', database_url: 'mysql://x' } } }, 'sources.main.database_url: expected a database URL (postgres://..., postgresql://... or pglite:...)'],
+    [
+      'bad database_url',
+      { sources: { main: { type: 'noetl', database_url: 'mysql://x' } } },
+      'sources.main.database_url: expected a database URL (postgres://..., postgresql://... or pglite:...)',
+    ],
     ['unknown default_source', { default_source: 'main', sources: { runs: RUNS } }, 'default_source: no source named "main" (sources: runs)'],
-    ['bad health duration', { sources: { runs: RUNS }, health: { stuck_minutes: 'soon' } }, 'health.stuck_minutes: expected a non-negative number of minutes or a duration like 90s, 45m, 2h, 1d; got "soon"'],
+    [
+      'bad health duration',
+      { sources: { runs: RUNS }, health: { stuck_minutes: 'soon' } },
+      'health.stuck_minutes: expected a non-negative number of minutes or a duration like 90s, 45m, 2h, 1d; got "soon"',
+    ],
     [
       'critical below warning',
       { sources: { runs: RUNS }, health: { warning_long_running: 5, critical_long_running: 2 } },

@@ -71,7 +71,7 @@ describe.each(backends())('job_executions on %s', (backend) => {
     expect((await source.listStuck({ olderThanSeconds: 0, path: '2?' })).map((r) => r.execution_id)).toEqual(['39', '41', '40']);
     expect((await source.listStuck({ olderThanSeconds: 0, path: '*3' })).map((r) => r.execution_id)).toEqual(['41']);
     expect((await source.listStuck({ olderThanSeconds: 0, path: '1' })).map((r) => r.execution_id)).toEqual(['39']);
-    expect((await source.listStuck({ olderThanSeconds: 0, path: '9*' }))).toEqual([]);
+    expect(await source.listStuck({ olderThanSeconds: 0, path: '9*' })).toEqual([]);
     expect((await source.listStuck({ olderThanSeconds: 0, limit: 1 })).map((r) => r.execution_id)).toEqual(['39']);
   });
 
@@ -91,9 +91,7 @@ describe.each(backends())('job_executions on %s', (backend) => {
 
   it('marks failed with the reason in error_message and completed_at set, then reports it already failed', async () => {
     const first = await source.mark(markRequest('fail', ['39'], 'stale: worker crashed'));
-    expect(first).toEqual([
-      { execution_id: '39', outcome: 'failed', parent_execution_id: null, root_execution_id: '39', cascaded: false, state: null, event_id: null },
-    ]);
+    expect(first).toEqual([{ execution_id: '39', outcome: 'failed', parent_execution_id: null, root_execution_id: '39', cascaded: false, state: null, event_id: null }]);
     const after = await row(39);
     expect(after).toMatchObject({ status: 'failed', error_message: 'stale: worker crashed', finished_after_start: true });
     expect(after.finished_age_s).toBeLessThan(600);
@@ -157,7 +155,9 @@ describe.each(backends())('job_executions on %s', (backend) => {
     // The update per batch, each in its transaction; nothing left to classify.
     const sent = counting.statements.slice(before).map((q) => (/^(BEGIN|COMMIT)$/.test(q) ? q : /\bUPDATE\b/i.test(q) ? 'UPDATE' : q));
     expect(sent).toEqual(['BEGIN', 'UPDATE', 'COMMIT', 'BEGIN', 'UPDATE', 'COMMIT', 'BEGIN', 'UPDATE', 'COMMIT']);
-    const { rows } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${t.schema}".job_executions WHERE job_id = 99 AND status = 'failed' AND error_message = 'bulk'`);
+    const { rows } = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${t.schema}".job_executions WHERE job_id = 99 AND status = 'failed' AND error_message = 'bulk'`,
+    );
     expect(rows[0]!.n).toBe(450);
   });
 

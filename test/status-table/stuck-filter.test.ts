@@ -55,7 +55,10 @@ describe.each(backends())('the stuck filter on a status table, SQL and live set 
     await live.refresh();
     for (const filter of FILTERS) {
       const listed = (await source.listStuck(filter)).map((e) => e.execution_id);
-      expect(live.view(filter).map((e) => e.execution_id), JSON.stringify(filter)).toEqual(listed);
+      expect(
+        live.view(filter).map((e) => e.execution_id),
+        JSON.stringify(filter),
+      ).toEqual(listed);
       expect(live.count(filter), JSON.stringify(filter)).toBe(listed.length);
     }
   });

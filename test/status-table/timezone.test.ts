@@ -68,9 +68,7 @@ describe.each(backends().flatMap((b) => [[b, 'Asia/Kathmandu'] as const, [b, 'Am
     expect(Math.abs(Date.parse(stamp) - Date.now())).toBeLessThan(600_000);
 
     await jobs.mark(markRequest('fail', ['39'], 'tz'));
-    const { rows: job } = await t.db.query<{ skew: number }>(
-      `SELECT extract(epoch FROM completed_at - now())::float8 AS skew FROM "${t.schema}".job_executions WHERE id = 39`,
-    );
+    const { rows: job } = await t.db.query<{ skew: number }>(`SELECT extract(epoch FROM completed_at - now())::float8 AS skew FROM "${t.schema}".job_executions WHERE id = 39`);
     expect(Math.abs(job[0]!.skew)).toBeLessThan(600);
   });
 });

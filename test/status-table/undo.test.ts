@@ -22,7 +22,12 @@ describe.each(backends())('undo of a status-table batch on %s', (backend) => {
     const closed = await source.mark(markRequest('cancel', [RUN.stuckUnderwriting, RUN.stuckLoad], 'INC-9 pool died', { batch }));
     expect(closed.map((r) => r.outcome)).toEqual(['cancelled', 'cancelled']);
     const row = async (id: string) =>
-      (await t.db.query<{ status: string; completed_at: string | null; errors: string | null }>(`SELECT status::text, completed_at::text, errors FROM "${t.schema}".runs WHERE run_id = $1`, [id])).rows[0]!;
+      (
+        await t.db.query<{ status: string; completed_at: string | null; errors: string | null }>(
+          `SELECT status::text, completed_at::text, errors FROM "${t.schema}".runs WHERE run_id = $1`,
+          [id],
+        )
+      ).rows[0]!;
     expect((await row(RUN.stuckLoad)).errors).toContain(`batch ${batch.id}: RUNNING -> CANCELLED`);
     // The engine (or a person) completed one of them since.
     await t.db.query(`UPDATE "${t.schema}".runs SET status = 'COMPLETED' WHERE run_id = $1`, [RUN.stuckLoad]);
@@ -56,7 +61,8 @@ describe.each(backends())('undo of a status-table batch on %s', (backend) => {
     const source = sourceOf(t.db, DAG_CONFIG, t.schema, 'dag');
     const batch = newBatch('console', {});
     expect((await source.mark(markRequest('fail', ['exec-a'], 'stuck', { batch })))[0]!.outcome).toBe('failed');
-    const status = async () => (await t.db.query<{ status: string; completed_at: string | null }>(`SELECT status, completed_at::text FROM "${t.schema}".dag_runs WHERE execution_id = 'exec-a'`)).rows[0]!;
+    const status = async () =>
+      (await t.db.query<{ status: string; completed_at: string | null }>(`SELECT status, completed_at::text FROM "${t.schema}".dag_runs WHERE execution_id = 'exec-a'`)).rows[0]!;
     expect((await status()).status).toBe('failed');
     const done = await source.undo(batch.id, currentActor(), false);
     expect(done).toEqual([{ execution_id: 'exec-a', outcome: 'restored', status: 'running', previous: 'running', wrote: 'failed' }]);

@@ -164,7 +164,13 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
     const admin = await adminClient();
     await admin.query(`CREATE DATABASE ${dbName}`);
     const url = POSTGRES_URL.replace(/\/[^/]*$/, `/${dbName}`);
-    const own = openPostgres({ target: { kind: 'postgres', connectionString: url, label: dbName }, schema: 'noetl', readOnly: false, statementTimeoutMs: 15_000, connectTimeoutMs: 10_000 });
+    const own = openPostgres({
+      target: { kind: 'postgres', connectionString: url, label: dbName },
+      schema: 'noetl',
+      readOnly: false,
+      statementTimeoutMs: 15_000,
+      connectTimeoutMs: 10_000,
+    });
     try {
       await own.query(noetlSchemaSql('noetl'));
       const ids = await seedList(own, 'noetl');

@@ -30,7 +30,9 @@ export class TmuxSession {
    */
   startInShell(args: string[], columns = 80, rows = 24, env: Record<string, string> = {}): void {
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const vars = Object.entries(env).map(([k, v]) => `${k}='${v}'`).join(' ');
+    const vars = Object.entries(env)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join(' ');
     const script = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color ${vars} node ${CLI} ${quoted}; echo "EXITED $?"; sleep 600`;
     execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), 'sh', '-c', script], { cwd: ROOT });
   }

@@ -2,11 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { Scenario } from '../fixtures/scenario.js';
 import { eventsOf } from '../helpers/db.js';
 import { countingDatabase } from '../helpers/counting.js';
-import { KEYS, consoleCloses, cursorLine, freshSchema, press, renderApp, inkSuite, rowOf, tail, TEST_ACTOR, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
+import {
+  KEYS,
+  consoleCloses,
+  cursorLine,
+  freshSchema,
+  press,
+  renderApp,
+  inkSuite,
+  rowOf,
+  tail,
+  TEST_ACTOR,
+  waitForNoText,
+  waitForText,
+  waitUntil,
+  type Screen,
+} from './helpers.js';
 import { finishOutside, listOrder, seedList, type ListIds } from './seed.js';
 
 const { db, show } = inkSuite();
-
 
 /** A schema of its own with the standard scenario, and the app open on it. */
 async function setup(props: { readOnly?: boolean; refreshSeconds?: number; counting?: boolean } = {}) {
@@ -174,7 +188,10 @@ describe('confirmation dialog', () => {
     const closedAt = s.frames().length;
     await press(s, KEYS.escape);
     await waitForNoText(s, tail(ids.delta)); // the refresh, once it closed
-    const firstAfter = s.frames().slice(closedAt).find((f) => f.includes('? help'));
+    const firstAfter = s
+      .frames()
+      .slice(closedAt)
+      .find((f) => f.includes('? help'));
     expect(firstAfter).toContain(tail(ids.delta)); // but first the list as it was when the dialog opened
   });
 

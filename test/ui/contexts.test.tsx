@@ -120,7 +120,9 @@ describePostgres('the context picker', () => {
       // Past the console, the database session itself refuses (as --read-only).
       const current = sessions.at(-1)!;
       expect(current.context?.name).toBe('prod-eu');
-      await expect(current.source.mark({ action: 'cancel', ids: [prodId], reason: 'wt16b read-only', cascade: true, dryRun: false, actor: TEST_ACTOR })).rejects.toMatchObject({ code: '25006' });
+      await expect(current.source.mark({ action: 'cancel', ids: [prodId], reason: 'wt16b read-only', cascade: true, dryRun: false, actor: TEST_ACTOR })).rejects.toMatchObject({
+        code: '25006',
+      });
       expect(await eventCount(prod.db, prod.schema)).toBe(before);
 
       // And back: writable again (the dialog opens).
@@ -161,7 +163,9 @@ describePostgres('the context picker', () => {
   });
 
   it('without contexts, x says so', async () => {
-    const r = render(<App source={new NoetlSource(stage.db, stage.schema)} readOnly={false} filter={FILTER} refreshSeconds={600} color={false} actor={TEST_ACTOR} clipboard={() => undefined} />);
+    const r = render(
+      <App source={new NoetlSource(stage.db, stage.schema)} readOnly={false} filter={FILTER} refreshSeconds={600} color={false} actor={TEST_ACTOR} clipboard={() => undefined} />,
+    );
     const screen: Screen = { lastFrame: () => r.lastFrame() ?? '', frames: () => r.frames, write: (d) => r.stdin.write(d), unmount: () => r.unmount() };
     try {
       await waitForText(screen, 'wt16b/stage-only');
@@ -180,7 +184,7 @@ describe('a switch resolves as --context NAME with the same flags', () => {
   });
   afterAll(() => rmSync(at, { recursive: true, force: true }));
 
-  it('keeps --read-only, drops the first source\'s --database-url, --schema and --source', () => {
+  it("keeps --read-only, drops the first source's --database-url, --schema and --source", () => {
     const dir = at;
     const first = resolveSource({ source: 'stage', databaseUrl: 'postgres://elsewhere@10.0.0.9:5432/other', schema: 'other', readOnly: false }, {}, dir);
     expect(first.context).toBeNull();

@@ -140,7 +140,12 @@ describe('sorting', () => {
     const s = show(renderSized({ db, schema, refreshSeconds: 0.3 }, 100, 30));
     let frame = await waitForText(s, tail(ids.hotel));
     expect(frame).toMatch(/ AGE↓ /);
-    const order = (f: string) => f.split('\n').filter((l) => /^[> ][* ] /.test(l)).map((l) => /etl\/(\w+)|vendor/.exec(l)?.[0]).filter(Boolean);
+    const order = (f: string) =>
+      f
+        .split('\n')
+        .filter((l) => /^[> ][* ] /.test(l))
+        .map((l) => /etl\/(\w+)|vendor/.exec(l)?.[0])
+        .filter(Boolean);
     expect(order(frame).slice(0, 3)).toEqual(['etl/hotel', 'etl/golf', 'etl/alpha']);
     await press(s, 'j', 'j'); // alpha
     await waitUntil(s, (f) => cursorLine(f)?.includes(tail(ids.alpha)), 'cursor on alpha');

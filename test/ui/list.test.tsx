@@ -2,21 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ID_BASE, Scenario } from '../fixtures/scenario.js';
 import { countingDatabase } from '../helpers/counting.js';
 import { KEYMAP } from '../../components/keymap.js';
-import {
-  KEYS,
-  cursorLine,
-  freshSchema,
-  inkSuite,
-  press,
-  renderApp,
-  renderSized,
-  rowOf,
-  tail,
-  waitForNoText,
-  waitForText,
-  waitUntil,
-  type Screen,
-} from './helpers.js';
+import { KEYS, cursorLine, freshSchema, inkSuite, press, renderApp, renderSized, rowOf, tail, waitForNoText, waitForText, waitUntil, type Screen } from './helpers.js';
 import { addStuck, finishOutside, listOrder, seedList, type ListIds } from './seed.js';
 
 const { db, show } = inkSuite();

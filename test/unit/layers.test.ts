@@ -57,16 +57,12 @@ describe('layers', () => {
   });
 
   it('the domain core depends on no source, format or front end', () => {
-    const bad = EDGES.filter(
-      (e) => under(e.from, 'src/core') && ['src/noetl', 'src/status-table', 'src/format', 'components', 'commands'].some((d) => under(e.to, d)),
-    );
+    const bad = EDGES.filter((e) => under(e.from, 'src/core') && ['src/noetl', 'src/status-table', 'src/format', 'components', 'commands'].some((d) => under(e.to, d)));
     expect(shown(bad)).toEqual([]);
   });
 
   it('no source imports the other', () => {
-    const bad = EDGES.filter(
-      (e) => (under(e.from, 'src/noetl') && under(e.to, 'src/status-table')) || (under(e.from, 'src/status-table') && under(e.to, 'src/noetl')),
-    );
+    const bad = EDGES.filter((e) => (under(e.from, 'src/noetl') && under(e.to, 'src/status-table')) || (under(e.from, 'src/status-table') && under(e.to, 'src/noetl')));
     expect(shown(bad)).toEqual([]);
   });
 
