@@ -6,12 +6,7 @@
  * database the console can open (PGlite: an on-disk directory, closed before
  * each run, since only one PGlite may open it at a time).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.js';
 import type { Io } from '../../commands/io.js';
@@ -19,66 +14,16 @@ import { keepPgliteEngines, openPglite, releasePgliteEngines } from '../../src/d
 import type { SchemaOptions } from '../fixtures/noetl-schema.js';
 import { createTestDatabase, type Backend, type TestDatabase } from './db.js';
 import { TERMINAL_EVENT_TYPES, closesOf } from './closes.js';
+import { cliEnv, cliPath, startProcess, type CliResult, type SpawnOptions } from './spawn-cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DIST = join(ROOT, 'dist');
-
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export { PACKAGE_VERSION, cliEnv, cliPath, startCli, type CliResult, type RunningCli } from './spawn-cli.js';
 
 /** Any ANSI escape (CSI or OSC). */
 export const ANSI = /\u001b[[\]]/;
 
-/**
- * The built bin. Builds swap their files into dist/ by rename (build.mjs), so a
- * rebuild running meanwhile never takes a file from under a spawn.
- */
-export function cliPath(): string {
-  const cli = join(DIST, 'cli.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run node build.mjs (npm test builds first)`);
-  return cli;
-}
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Raw bytes, to look for control bytes exactly as a terminal would get them. */
-  stdoutBytes: Buffer;
-  stderrBytes: Buffer;
-}
-
-export interface RunOptions {
-  /** Extra environment (undefined removes a variable). */
-  env?: Record<string, string | undefined>;
-  /** Written to standard input, which is then closed (closed at once without it). */
-  input?: string | Buffer;
-  /** Spawned runs only: killed after this long (a safety net, never an assertion). */
-  timeoutMs?: number;
+export interface RunOptions extends SpawnOptions {
   /** Run the built bin as a process (exit codes, signals, EPIPE, start-up) instead of in this process. */
   spawn?: boolean;
-  /** The working directory (config files are looked up there); this process's by default. */
-  cwd?: string;
-}
-
-/**
- * The environment of a spawned console: this process's, without anything
- * that would change which database it opens or how it prints.
- */
-export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(PG|NOETL_)/.test(key) || ['DATABASE_URL', 'NO_COLOR', 'FORCE_COLOR', 'TZ'].includes(key)) continue;
-    env[key] = value;
-  }
-  // A cache directory of its own each run, never created unless written: a
-  // running-set snapshot saved by one run (src/noetl/snapshot.ts) never
-  // reaches the next. Snapshot tests pass the same XDG_CACHE_HOME to both.
-  env.XDG_CACHE_HOME = join(tmpdir(), 'noetl-console-test-cache', randomUUID());
-  for (const [key, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
 }
 
 // Commands run in this process share one PGlite engine per data directory
@@ -88,31 +33,7 @@ keepPgliteEngines();
 
 async function collect(command: string, args: string[], opts: RunOptions): Promise<CliResult> {
   await releasePgliteEngines();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: cliEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const text = () => {
-      const stdoutBytes = Buffer.concat(out);
-      const stderrBytes = Buffer.concat(err);
-      return { stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes };
-    };
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const r = text();
-      if (signal) reject(new Error(`${args.join(' ')}: killed by ${signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`));
-      else resolve({ code, ...r });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-  });
+  return startProcess(command, args, { timeoutMs: 60_000, ...opts }).done;
 }
 
 /** Collects what a command writes, as the bytes a pipe would carry. */
@@ -157,7 +78,7 @@ async function runInProcess(args: readonly string[], opts: RunOptions): Promise<
   }
   const stdoutBytes = stdout.bytes();
   const stderrBytes = stderr.bytes();
-  return { code, stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes };
+  return { code, signal: null, stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes };
 }
 
 /**

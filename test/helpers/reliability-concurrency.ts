@@ -252,7 +252,7 @@ export async function runConcurrencyRound(opts: RoundOptions = {}): Promise<Roun
 
     const plan = specs(processes, rootIds, childIds, rnd);
     const env = { NOETL_DATABASE_URL: t.url, NOETL_SCHEMA: t.schema };
-    const running = plan.map((p) => startCli(p.args, { env, ...(p.stdin !== undefined ? { stdin: p.stdin } : {}), killAfterMs: 300_000 }));
+    const running = plan.map((p) => startCli(p.args, { env, ...(p.stdin !== undefined ? { input: p.stdin } : {}), timeoutMs: 300_000 }));
     let exited = 0;
     const all = Promise.all(running.map((r) => r.done.then((x) => ((exited += 1), x))));
 

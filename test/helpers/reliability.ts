@@ -5,108 +5,14 @@
  * Everything here drives the real bin (dist/cli.js, built by `npm test`
  * before vitest runs) against the machine's PostgreSQL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { CliResult } from './spawn-cli.js';
 import pg from 'pg';
 import { POSTGRES_URL } from './db.js';
 import { eventually } from './eventually.js';
 
-/** The repository root: the nearest directory up from this file (or its bundle, e.g. dist/soak.js) with noetl-console's package.json. */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'noetl-console') return dir;
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-export const ROOT = findRoot();
-/** The bin under test: dist/cli.js, or NOETL_TEST_BIN (a copy built elsewhere, e.g. while dist/ is being rebuilt). */
-export const CLI = process.env.NOETL_TEST_BIN ? resolve(ROOT, process.env.NOETL_TEST_BIN) : join(ROOT, 'dist', 'cli.js');
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export { POSTGRES_URL };
-
-export function assertBuilt(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build it first (node build.mjs; npm test does it)`);
-}
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Raw bytes, to look for control bytes exactly as a terminal would get them. */
-  stdoutBytes: Buffer;
-  stderrBytes: Buffer;
-}
-
-export interface CliOptions {
-  /** Added to a clean environment (PATH, HOME, LANG only); undefined removes a key. */
-  env?: Record<string, string | undefined>;
-  stdin?: string | Buffer;
-  /** Safety net only (the process is killed, the result says so): never an assertion. */
-  killAfterMs?: number;
-}
-
-/** PATH/HOME/LANG and nothing else, so that no PG* or DATABASE_URL of the caller leaks in. */
-export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
-    LANG: 'C.UTF-8',
-    USER: process.env.USER ?? 'root',
-  };
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return env;
-}
-
-export interface RunningCli {
-  child: ChildProcess;
-  done: Promise<CliResult>;
-}
-
-/** Start the bin; `done` resolves when it exits (never rejects). */
-export function startCli(args: readonly string[], opts: CliOptions = {}): RunningCli {
-  assertBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env: cleanEnv(opts.env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (b: Buffer) => out.push(b));
-  child.stderr!.on('data', (b: Buffer) => err.push(b));
-  child.stdin!.on('error', () => {}); // the bin may exit before reading stdin
-  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
-  else child.stdin!.end();
-  const timer = opts.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs) : null;
-  const done = new Promise<CliResult>((resolve) => {
-    child.on('error', (e) => {
-      err.push(Buffer.from(`spawn error: ${e.message}\n`));
-    });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      const stdoutBytes = Buffer.concat(out);
-      const stderrBytes = Buffer.concat(err);
-      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: stderrBytes.toString('utf8'), stdoutBytes, stderrBytes });
-    });
-  });
-  return { child, done };
-}
-
-export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
-  return startCli(args, { killAfterMs: 120_000, ...opts }).done;
-}
+export { ROOT, PACKAGE_VERSION, startCli, type CliResult, type RunningCli } from './spawn-cli.js';
 
 /**
  * A random base for Scenario ids. Advisory locks are per database, not per

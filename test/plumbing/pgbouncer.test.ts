@@ -124,14 +124,14 @@ describe.skipIf(missing !== null).each([
   });
 
   it('list, show, health and a cascading cancel work through it', async () => {
-    const list = await startCli(['list', '--older-than', '0', '--json'], { env, killAfterMs: 60_000 }).done;
+    const list = await startCli(['list', '--older-than', '0', '--json'], { env, timeoutMs: 60_000 }).done;
     expect(list.stderr).toBe('');
     expect((JSON.parse(list.stdout) as { executions: { execution_id: string }[] }).executions.map((e) => e.execution_id)).toContain(ids.leak);
-    const show = await startCli(['show', ids.leak!, '--json'], { env, killAfterMs: 60_000 }).done;
+    const show = await startCli(['show', ids.leak!, '--json'], { env, timeoutMs: 60_000 }).done;
     expect(show.code).toBe(0);
-    const health = await startCli(['health', '--json'], { env, killAfterMs: 60_000 }).done;
+    const health = await startCli(['health', '--json'], { env, timeoutMs: 60_000 }).done;
     expect(health.stderr).toBe('');
-    const cancel = await startCli(['cancel', ids.leak!, '--cascade', '--json', '--reason', 'via bouncer'], { env, killAfterMs: 60_000 }).done;
+    const cancel = await startCli(['cancel', ids.leak!, '--cascade', '--json', '--reason', 'via bouncer'], { env, timeoutMs: 60_000 }).done;
     expect(cancel.stderr).toBe('');
     expect(cancel.code).toBe(0);
     expect(JSON.parse(cancel.stdout).changed_count).toBe(2);
@@ -150,7 +150,7 @@ describe.skipIf(missing !== null).each([
     } finally {
       await db.close();
     }
-    const dry = await startCli(['cancel', ids.readonly!, '--dry-run', '--read-only', '--json'], { env, killAfterMs: 60_000 }).done;
+    const dry = await startCli(['cancel', ids.readonly!, '--dry-run', '--read-only', '--json'], { env, timeoutMs: 60_000 }).done;
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout).results[0]).toMatchObject({ outcome: 'would_cancel' });
     expect((await consoleEvents(admin, t.schema)).filter((e) => e.execution_id === ids.readonly)).toEqual([]);
@@ -160,7 +160,7 @@ describe.skipIf(missing !== null).each([
     const holder = await connect();
     try {
       await holder.query('SELECT pg_advisory_lock($1::bigint)', [ids.lockedChild]);
-      const r = await startCli(['cancel', ids.locked!, '--cascade', '--statement-timeout', '1'], { env, killAfterMs: 60_000 }).done;
+      const r = await startCli(['cancel', ids.locked!, '--cascade', '--statement-timeout', '1'], { env, timeoutMs: 60_000 }).done;
       expect(r.code).toBe(1);
       expect(r.signal).toBeNull();
       expect(r.stderr).toMatch(/^noetl-console: statement timed out on /);
@@ -171,7 +171,7 @@ describe.skipIf(missing !== null).each([
   });
 
   it('concurrent consoles through the pool close each execution exactly once', async () => {
-    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => startCli(['cancel', ...race, '--json', '--reason', `race ${i}`], { env, killAfterMs: 120_000 }).done));
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => startCli(['cancel', ...race, '--json', '--reason', `race ${i}`], { env, timeoutMs: 120_000 }).done));
     for (const r of runs) {
       expect(r.stderr).toBe('');
       expect([0, 3]).toContain(r.code);

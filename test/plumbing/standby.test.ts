@@ -52,10 +52,10 @@ describe.skipIf(missing !== null)(`on a hot standby${missing ? ` (skipped: ${mis
   });
 
   it('reads work: list and show', async () => {
-    const list = await startCli(['list', '--older-than', '0', '--json'], { env, killAfterMs: 60_000 }).done;
+    const list = await startCli(['list', '--older-than', '0', '--json'], { env, timeoutMs: 60_000 }).done;
     expect(list.stderr).toBe('');
     expect((JSON.parse(list.stdout) as { executions: { execution_id: string }[] }).executions.map((e) => e.execution_id)).toContain(ids.root);
-    const show = await startCli(['show', ids.root!, '--json'], { env, killAfterMs: 60_000 }).done;
+    const show = await startCli(['show', ids.root!, '--json'], { env, timeoutMs: 60_000 }).done;
     expect(show.code).toBe(0);
   });
 
@@ -65,12 +65,12 @@ describe.skipIf(missing !== null)(`on a hot standby${missing ? ` (skipped: ${mis
       ['fail', ids.child!, '--json'],
       ['cleanup', '--older-than', '10'],
     ]) {
-      const r = await startCli(args, { env, killAfterMs: 60_000 }).done;
+      const r = await startCli(args, { env, timeoutMs: 60_000 }).done;
       expect({ args, code: r.code, stdout: r.stdout, problems: stderrProblems(r) }).toEqual({ args, code: 1, stdout: '', problems: [] });
       expect(r.stderr).toMatch(/^noetl-console: this server is a read-only replica \(127\.0\.0\.1:\d+\/test\): writes go to the primary\n$/);
     }
     // A dry run only reads: it works.
-    const dry = await startCli(['cancel', ids.root!, '--dry-run', '--json'], { env, killAfterMs: 60_000 }).done;
+    const dry = await startCli(['cancel', ids.root!, '--dry-run', '--json'], { env, timeoutMs: 60_000 }).done;
     expect(dry.code).toBe(0);
     const admin = await connect();
     try {

@@ -80,7 +80,7 @@ async function inspect(admin: pg.Client, schema: string, families: Family[]) {
 async function killWhenBlocked(admin: pg.Client, holder: pg.Client, lockId: string, args: string[], env: Record<string, string>, stdin?: string) {
   const holderPid = await backendPid(holder);
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [lockId]);
-  const run = startCli(args, { env, ...(stdin !== undefined ? { stdin } : {}), killAfterMs: 120_000 });
+  const run = startCli(args, { env, ...(stdin !== undefined ? { input: stdin } : {}), timeoutMs: 120_000 });
   const early = run.done.then(() => 'exited' as const);
   let pids: number[] = [];
   try {
@@ -136,7 +136,7 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     expect(changedIdx).toEqual(changedIdx.map((_, i) => i));
 
     // Kill 2: wherever it lands, right after the rerun's next commit is seen (or after it ended).
-    const run2 = startCli([...args.slice(0, -1), 'crash test rerun'], { env, killAfterMs: 120_000 });
+    const run2 = startCli([...args.slice(0, -1), 'crash test rerun'], { env, timeoutMs: 120_000 });
     let ended = false;
     void run2.done.then(() => (ended = true));
     await eventually(
@@ -209,7 +209,7 @@ describePostgres('crash safety: SIGKILL in the middle of a 1,000-execution clean
     expect(after.changedFamilies).toBeGreaterThan(0);
     expect(after.untouchedFamilies).toBeGreaterThan(0);
 
-    const rerun: CliResult = await startCli(args, { env, stdin }).done;
+    const rerun: CliResult = await startCli(args, { env, input: stdin }).done;
     expect(rerun.code).toBe(3); // some named ids were already failed by the killed run
     const j = JSON.parse(rerun.stdout) as { changed_count: number; counts: Record<string, number> };
     const final = await inspect(admin, t.schema, families);

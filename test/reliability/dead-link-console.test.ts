@@ -69,7 +69,7 @@ describePostgres('metrics --listen on a link that stops relaying', () => {
     const port = await freePort();
     const run = startCli(['metrics', '--listen', `127.0.0.1:${port}`, '--cache', '1', '--statement-timeout', '1'], {
       env: { NOETL_DATABASE_URL: proxy.url(t.url), NOETL_SCHEMA: t.schema },
-      killAfterMs: 120_000,
+      timeoutMs: 120_000,
     });
     let stderr = '';
     run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -79,18 +79,18 @@ describePostgres('a link that stops relaying without closing', () => {
       ['cleanup', '--older-than', '10', '--dry-run', ...FAST],
       ['cancel', ids.read!, '--dry-run', ...FAST],
     ];
-    const results = await Promise.all(commands.map((args) => startCli(args, { env, killAfterMs: KILL_AFTER }).done));
+    const results = await Promise.all(commands.map((args) => startCli(args, { env, timeoutMs: KILL_AFTER }).done));
     results.forEach((r, i) => expectOneLineFailure(r, /no answer from 127\.0\.0\.1:\d+\/test within 3 s .*the connection was dropped/, commands[i]!.join(' ')));
     expect(await consoleEvents(admin, t.schema)).toEqual([]);
   });
 
   it('cancel --cascade stalled inside its write: exit 1, nothing written; a second console proceeds at once the server ends the idle transaction', async () => {
     const env = await startProxy((chunk) => (chunk.includes('INSERT INTO') ? 'forward-then-stall' : 'forward'));
-    const r = await startCli(['cancel', ids.stall!, '--cascade', '--reason', 'stalled', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const r = await startCli(['cancel', ids.stall!, '--cascade', '--reason', 'stalled', ...FAST], { env, timeoutMs: KILL_AFTER }).done;
     expectOneLineFailure(r, /no answer from .* within 3 s/, 'cancel stalled in its INSERT');
     expect(r.stderr).toMatch(/no COMMIT was sent: nothing was written/);
     // The stalled session held the executions' locks; the server ends it, so another console gets them.
-    const second = await startCli(['cancel', ids.stall!, '--cascade', '--json', '--reason', 'second'], { env: direct(), killAfterMs: KILL_AFTER }).done;
+    const second = await startCli(['cancel', ids.stall!, '--cascade', '--json', '--reason', 'second'], { env: direct(), timeoutMs: KILL_AFTER }).done;
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout).changed_count).toBe(2);
@@ -101,7 +101,7 @@ describePostgres('a link that stops relaying without closing', () => {
 describePostgres('a COMMIT whose answer never comes', () => {
   it('the answer is lost (the link stalls after the COMMIT): re-read on a new connection, reported committed, exit 0', async () => {
     const env = await startProxy(writeCommit);
-    const r = await startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'lost answer', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const r = await startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'lost answer', ...FAST], { env, timeoutMs: KILL_AFTER }).done;
     expect(r.stderr).toMatch(/^noetl-console: the answer to the COMMIT on 127\.0\.0\.1:\d+\/test was lost; re-read on a new connection: committed\n$/);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { changed_count: number; execution_ids: string[] };
@@ -111,7 +111,7 @@ describePostgres('a COMMIT whose answer never comes', () => {
 
   it('the connection is reset right after the COMMIT: the same, committed once', async () => {
     const env = await startProxy((chunk, before) => (writeCommit(chunk, before) === 'forward' ? 'forward' : 'forward-then-reset'));
-    const r = await startCli(['fail', ids.reset!, '--json', '--reason', 'reset', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const r = await startCli(['fail', ids.reset!, '--json', '--reason', 'reset', ...FAST], { env, timeoutMs: KILL_AFTER }).done;
     expect(r.stderr).toMatch(/re-read on a new connection: committed/);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).execution_ids).toEqual([ids.reset]);
@@ -120,11 +120,11 @@ describePostgres('a COMMIT whose answer never comes', () => {
 
   it('every connection stalls right after the COMMIT: "unknown", exit 1; a re-run finds it done and writes nothing twice', async () => {
     const env = await startProxy((chunk, before) => (writeCommit(chunk, before) === 'forward' ? 'forward' : 'forward-then-stall-all'));
-    const r = await startCli(['cancel', ids.unknown!, '--cascade', '--reason', 'unknown', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const r = await startCli(['cancel', ids.unknown!, '--cascade', '--reason', 'unknown', ...FAST], { env, timeoutMs: KILL_AFTER }).done;
     expectOneLineFailure(r, /^noetl-console: unknown: the COMMIT on .* was not answered and its outcome could not be re-read/, 'cancel, then the link dies');
     expect(r.stdout).toBe('');
     proxy.heal();
-    const again = await startCli(['cancel', ids.unknown!, '--cascade', '--json', '--reason', 'again', ...FAST], { env, killAfterMs: KILL_AFTER }).done;
+    const again = await startCli(['cancel', ids.unknown!, '--cascade', '--json', '--reason', 'again', ...FAST], { env, timeoutMs: KILL_AFTER }).done;
     expect(again.stderr).toBe('');
     // The first one did commit (the server had the COMMIT): the re-run says so and writes nothing.
     expect(again.code).toBe(3);
@@ -137,12 +137,12 @@ describePostgres('a slow link', () => {
   it('list, show and cancel work, every chunk 20 ms late each way', async () => {
     const env = await startProxy();
     proxy.delayMs = 20;
-    const list = await startCli(['list', '--older-than', '0', '--json'], { env, killAfterMs: KILL_AFTER }).done;
+    const list = await startCli(['list', '--older-than', '0', '--json'], { env, timeoutMs: KILL_AFTER }).done;
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as { executions: { execution_id: string }[] }).executions.map((e) => e.execution_id)).toContain(ids.slow);
-    const show = await startCli(['show', ids.slow!, '--json'], { env, killAfterMs: KILL_AFTER }).done;
+    const show = await startCli(['show', ids.slow!, '--json'], { env, timeoutMs: KILL_AFTER }).done;
     expect(show.code).toBe(0);
-    const cancel = await startCli(['cancel', ids.slow!, '--cascade', '--json'], { env, killAfterMs: KILL_AFTER }).done;
+    const cancel = await startCli(['cancel', ids.slow!, '--cascade', '--json'], { env, timeoutMs: KILL_AFTER }).done;
     expect(cancel.stderr).toBe('');
     expect(cancel.code).toBe(0);
     expect(JSON.parse(cancel.stdout).changed_count).toBe(2);

@@ -79,7 +79,7 @@ async function expectNothingWritten(): Promise<void> {
 async function terminateWhileBlocked(commands: string[][], expectQuery?: RegExp) {
   // A long statement timeout: on a loaded machine the last console may start seconds after the
   // first, and the first must still be waiting (not timed out) when the sessions are terminated.
-  const runs = commands.map((args) => startCli([...args, '--statement-timeout', '120'], { env, killAfterMs: 150_000 }));
+  const runs = commands.map((args) => startCli([...args, '--statement-timeout', '120'], { env, timeoutMs: 150_000 }));
   const blocked = await waitForBlocked(admin, holderPid, commands.length, commands.map((c) => c[0]).join(', '));
   if (expectQuery) {
     const { rows } = await admin.query<{ query: string }>('SELECT query FROM pg_stat_activity WHERE pid = ANY($1::int[])', [blocked]);

@@ -82,10 +82,11 @@ describePostgres('server restart (private server)', () => {
       ['list', '--older-than', '0'], // waits to read (joins catalog)
       ['show', ids.A!], // waits to read
     ];
-    const runs = commands.map((args) => startCli(args, { env, killAfterMs: 60_000 }));
+    const runs = commands.map((args) => startCli(args, { env, timeoutMs: 60_000 }));
     // Polled from another session: pg_stat_activity is a snapshot inside the holder's transaction.
     const watcher = await admin();
-    const blocked = await waitForBlocked(watcher, holderPid, commands.length, 'cancel, fail, list, show');
+    // list reads the learned thresholds beside its listing: two sessions of its own.
+    const blocked = await waitForBlocked(watcher, holderPid, commands.length + 1, 'cancel, fail, list (listing and thresholds), show');
     const { rows } = await watcher.query<{ query: string }>('SELECT query FROM pg_stat_activity WHERE pid = ANY($1::int[])', [blocked]);
     // The close statement, known by its fallback ids (pg_stat_activity keeps only the first 1 kB).
     expect(rows.some((r) => /fallback1/.test(r.query))).toBe(true);

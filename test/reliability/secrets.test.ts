@@ -19,7 +19,8 @@ import pg from 'pg';
 import { Scenario } from '../fixtures/scenario.js';
 import { noetlSchemaSql } from '../fixtures/noetl-schema.js';
 import { startPrivateCluster, type PrivateCluster } from '../helpers/reliability-cluster.js';
-import { runCli, stderrProblems, type CliResult } from '../helpers/reliability.js';
+import { stderrProblems, type CliResult } from '../helpers/reliability.js';
+import { runCli } from '../helpers/cli.js';
 import { mapLimit } from '../helpers/concurrency.js';
 import { describePostgres } from '../helpers/db.js';
 
@@ -47,7 +48,7 @@ function leaks(r: CliResult, secrets: string[]): string[] {
 async function check(args: string[], env: Record<string, string | undefined>, expectCode: number | number[], secrets = [PASSWORD, WRONG]) {
   const out: { args: string[]; debug: boolean; code: number | null; leaked: string[]; problems: string[] }[] = [];
   for (const debug of [false, true]) {
-    const r = await runCli(args, { env: { ...env, ...(debug ? { NOETL_CONSOLE_DEBUG: '1' } : {}) } });
+    const r = await runCli(args, { spawn: true, timeoutMs: 120_000, env: { ...env, ...(debug ? { NOETL_CONSOLE_DEBUG: '1' } : {}) } });
     runs++;
     const codes = Array.isArray(expectCode) ? expectCode : [expectCode];
     // In debug mode a stack trace may follow the one-line message; otherwise exactly one line.

@@ -60,7 +60,7 @@ const unlockAll = () => holder.query('SELECT pg_advisory_unlock_all()');
 describePostgres('a command that gets SIGTERM or SIGHUP', () => {
   it('during a cascading cancel held on a lock: the write commits once the lock is free; stderr says so; exit 0', async () => {
     await lock(ids.commitChild!);
-    const run = startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'sigterm'], { env, killAfterMs: 120_000 });
+    const run = startCli(['cancel', ids.commit!, '--cascade', '--json', '--reason', 'sigterm'], { env, timeoutMs: 120_000 });
     await waitForBlocked(admin, holderPid, 1, 'cancel --cascade');
     run.child.kill('SIGTERM');
     // Still there, still waiting: the write is not abandoned half way.
@@ -79,7 +79,7 @@ describePostgres('a command that gets SIGTERM or SIGHUP', () => {
   it('during a write whose lock never comes: it rolls back on its timeout; stderr says so; exit 143, nothing written', async () => {
     await lock(ids.rollbackChild!);
     try {
-      const run = startCli(['cancel', ids.rollback!, '--cascade', '--statement-timeout', '3'], { env, killAfterMs: 120_000 });
+      const run = startCli(['cancel', ids.rollback!, '--cascade', '--statement-timeout', '3'], { env, timeoutMs: 120_000 });
       await waitForBlocked(admin, holderPid, 1, 'cancel --cascade');
       run.child.kill('SIGTERM');
       const r = await run.done;
@@ -99,7 +99,7 @@ describePostgres('a command that gets SIGTERM or SIGHUP', () => {
 
   it('SIGHUP during the first batch of a cleanup: that batch commits, the next is not started; exit 129', async () => {
     await lock(batch[10]!);
-    const run = startCli(['cleanup', '--older-than', '10', '--path', 'signals-batch/*', '--json', '--reason', 'sighup'], { env, killAfterMs: 120_000 });
+    const run = startCli(['cleanup', '--older-than', '10', '--path', 'signals-batch/*', '--json', '--reason', 'sighup'], { env, timeoutMs: 120_000 });
     await waitForBlocked(admin, holderPid, 1, 'cleanup');
     run.child.kill('SIGHUP');
     await new Promise((r) => setTimeout(r, 300));
@@ -124,7 +124,7 @@ describePostgres('a command that gets SIGTERM or SIGHUP', () => {
     await holder.query('BEGIN');
     await holder.query(`LOCK TABLE "${t.schema}".event IN ACCESS EXCLUSIVE MODE`);
     try {
-      const run = startCli(['cleanup', '--older-than', '10', '--path', 'signals/*'], { env, killAfterMs: 120_000 });
+      const run = startCli(['cleanup', '--older-than', '10', '--path', 'signals/*'], { env, timeoutMs: 120_000 });
       await waitForBlocked(admin, holderPid, 1, 'cleanup reading');
       run.child.kill('SIGTERM');
       const r = await run.done;
