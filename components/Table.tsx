@@ -57,16 +57,23 @@ export function Table(p: Props) {
           if (c.key === 'path' && row.depth) text = `${'  '.repeat(row.depth - 1)}${G().branch} ${text}`;
           return { key: c.key, text: fit(text, c.width, c.align) };
         });
-        const before = cells.filter((c) => c.key !== 'diag' && c.key !== 'ch');
-        const diag = cells.find((c) => c.key === 'diag');
-        const ch = cells.find((c) => c.key === 'ch');
         const rowColor = marked ? t.mark : undefined;
+        // Cells in the fields' order; a field with a tone (the diagnosis) colours its own cell.
+        const plain = row.gone !== null || marked || isCursor;
         return (
           <Text key={row.e.execution_id} wrap="truncate-end" inverse={isCursor} dimColor={row.gone !== null} bold={marked} color={rowColor}>
             {marker}
-            {before.map((c) => c.text).join(' ')}
-            {diag ? <Text color={row.gone || marked || isCursor ? rowColor : toneColor(t, row.e, 'diag')}>{` ${diag.text}`}</Text> : null}
-            {ch ? ` ${ch.text}` : ''}
+            {cells.map((c, n) => {
+              const text = `${n === 0 ? '' : ' '}${c.text}`;
+              const color = plain ? undefined : toneColor(t, row.e, c.key);
+              return color ? (
+                <Text key={c.key} color={color}>
+                  {text}
+                </Text>
+              ) : (
+                text
+              );
+            })}
           </Text>
         );
       })}

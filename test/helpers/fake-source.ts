@@ -11,6 +11,7 @@ import type { Execution, HealthCounts, NoetlExecution } from '../../src/core/exe
 import { stuckMatcher, type StuckFilter } from '../../src/core/filter.js';
 import { ACTIONS, type Action } from '../../src/core/mark.js';
 import type { ExecutionSource, LiveSet } from '../../src/source.js';
+import type { Threshold } from '../../src/core/thresholds.js';
 
 /** A running execution, `ageSeconds` old and idle as long, with what `over` says. */
 export function fakeExecution(id: string, path: string, ageSeconds: number, over: Partial<NoetlExecution> = {}): NoetlExecution {
@@ -61,8 +62,16 @@ export class FakeSource implements ExecutionSource {
   readonly marks: MarkRequest[] = [];
   private readonly rows: Map<string, Execution>;
 
-  constructor(executions: readonly Execution[]) {
+  constructor(
+    executions: readonly Execution[],
+    /** What thresholds() answers: the learned durations per path. */
+    private readonly learned: readonly Threshold[] = [],
+  ) {
     this.rows = new Map(executions.map((e) => [e.execution_id, e]));
+  }
+
+  async thresholds(): Promise<Threshold[]> {
+    return [...this.learned];
   }
 
   private stuck(f: StuckFilter): Execution[] {

@@ -49,4 +49,29 @@ describe('the console on a source without a database', () => {
       s.unmount();
     }
   });
+
+  it('RATIO, when some path has a learned threshold: each cell under its own header, after CH', async () => {
+    const t = (path: string, p95: number) => ({ path, samples: 20, median_seconds: p95 / 2, p95_seconds: p95, p99_seconds: p95 });
+    const source = new FakeSource(
+      [fakeExecution(ids.old, 'etl/old', 2 * 3600, { running_children: 2 }), fakeExecution(ids.older, 'etl/older', 5 * 3600), fakeExecution(ids.young, 'etl/new', 30 * 60)],
+      [t('etl/old', 600), t('etl/older', 3600)],
+    );
+    const s = renderApp({ source });
+    try {
+      // The thresholds are read beside the first load, never waited for: the next refresh shows them.
+      await waitForText(s, 'etl/older');
+      await press(s, 'r');
+      const frame = await waitForText(s, /12x/);
+      const lines = frame.split('\n');
+      const header = lines.find((l) => /\bRATIO\b/.test(l))!;
+      expect(header).toMatch(/DIAGNOSIS\s+CH\s+RATIO\s*$/);
+      const end = header.indexOf('RATIO') + 'RATIO'.length;
+      // Right-aligned under RATIO: 2 h over a 10-minute p95, 5 h over an hour's, no history for etl/new.
+      expect(rowOf(frame, ids.old)!.slice(0, end)).toMatch(/\s2\s+12x$/);
+      expect(rowOf(frame, ids.older)!.slice(0, end)).toMatch(/5\.0x$/);
+      expect(rowOf(frame, ids.young)!.slice(0, end)).toMatch(/-$/);
+    } finally {
+      s.unmount();
+    }
+  });
 });
