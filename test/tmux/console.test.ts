@@ -27,7 +27,11 @@ describePostgres('the console in tmux at 80x24 on PostgreSQL', () => {
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    // The incident tests seed schemas of their own beside the file's.
+    for (const extra of ['_inc', '_stray']) await t?.db.query(`DROP SCHEMA IF EXISTS "${t.schema}${extra}" CASCADE`).catch(() => undefined);
+    await t?.close();
+  });
 
   it('filters by age, marks two, cancels them with cascade, and writes the events', async () => {
     const ids = await seedList(t.db, t.schema);
