@@ -195,7 +195,9 @@ export async function benchUi(log: (line: string) => void = console.log): Promis
     log(`  cursor key → frame           ${f(result.cursorMoveMs)}`);
     log(`  filter keystroke → frame     ${f(result.filterKeystrokeMs)}`);
     log(`  key during refresh → frame   ${f(result.keyDuringRefreshMs)}`);
-    log(`  resident memory              ${result.rssMb.toFixed(0)} MB after a collection (heap used ${result.heapUsedMb.toFixed(0)} MB); ${result.peakRssMb.toFixed(0)} MB before it`);
+    log(
+      `  resident memory              ${result.rssMb.toFixed(0)} MB after a collection (heap used ${result.heapUsedMb.toFixed(0)} MB); ${result.peakRssMb.toFixed(0)} MB before it`,
+    );
     return result;
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
