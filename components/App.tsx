@@ -5,6 +5,7 @@ import { safeText } from '../src/sanitize.js';
 import type { BatchRecord } from '../src/noetl/history.js';
 import type { ExecutionSource } from '../src/source.js';
 import { layoutColumns, uniqueTailLength } from './columns.js';
+import { FIELD } from '../src/format/columns.js';
 import { clockTime, errorLine } from './connection.js';
 import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
 import { ContextPicker, pickerLines } from './ContextPicker.js';
@@ -170,7 +171,8 @@ export function App({
   const shortTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
   const fullWidth = useMemo(() => live.rows.reduce((m, r) => Math.max(m, r.e.execution_id.length), 0), [live.rows]);
   // Full ids when the terminal has room for them and still for path and diagnosis.
-  const withRatio = useMemo(() => live.rows.some((r) => r.e.history?.ratio != null), [live.rows]);
+  // The RATIO field's own rule (src/format/columns.ts), as `list` applies it.
+  const withRatio = useMemo(() => FIELD.ratio.shownFor!(live.rows.map((r) => r.e)), [live.rows]);
   const { columns, idTail } = useMemo(() => {
     const wide = layoutColumns(width, fullWidth, withRatio);
     const w = (k: string) => wide.find((c) => c.key === k)?.width ?? 0;

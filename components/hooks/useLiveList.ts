@@ -82,7 +82,9 @@ export function useLiveList(o: Options): LiveList {
         if (stopped) return;
         // Never waited for: rows show "no history" until the first read answers; a failed read never fails a refresh.
         const map = thresholds.peek();
-        const fresh = withHistory(running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren }), map);
+        // No thresholds (yet): the view's rows as they are, not a copy of every row.
+        const view = running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren });
+        const fresh = map.size > 0 ? withHistory(view, map) : view;
         const health: Counts = {
           running: running.runningCount,
           stuck: filter.includeChildren ? fresh.length : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),

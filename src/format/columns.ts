@@ -30,7 +30,7 @@ export interface Field {
   tone?(e: Execution): Tone | undefined;
   /** The console's narrower cell, where it differs from `list`'s. */
   short?(e: Execution): string;
-  /** Shown only when this holds for the rows (RATIO: some row has a learned threshold). */
+  /** Shown only when this holds for the rows (RATIO: some row has a ratio to show). */
   shownFor?(rows: readonly Execution[]): boolean;
 }
 
@@ -62,7 +62,7 @@ export const FIELDS: readonly Field[] = [
     dropOrder: 3,
     text: (e) => ratioText(e.history),
     short: (e) => (e.history?.ratio == null ? '-' : ratioText(e.history).replace(/ p95$/, '')),
-    shownFor: (rows) => rows.some((e) => e.history !== undefined),
+    shownFor: (rows) => rows.some((e) => e.history?.ratio != null),
   },
 ];
 
