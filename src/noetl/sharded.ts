@@ -681,7 +681,8 @@ export class ShardedNoetlSource implements ExecutionSource {
 
 /** One live set per shard, refreshed in parallel, viewed as one. */
 class ShardedLiveSet implements LiveSet {
-  private running: Set<string> | null = null;
+  /** Every running execution of the answering shards, with its parent. */
+  private running: Map<string, string | null> | null = null;
 
   constructor(
     private readonly owner: ShardedNoetlSource,
@@ -709,9 +710,18 @@ class ShardedLiveSet implements LiveSet {
     const sets = this.answering();
     const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }));
     // A parent on another shard: its own shard's set knows it runs.
-    this.running ??= new Set(sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => e.execution_id)));
+    this.running ??= new Map(sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => [e.execution_id, e.parent_execution_id] as const)));
     const running = this.running;
-    const kept = filter.includeChildren ? rows : rows.filter((e) => e.parent_execution_id === null || !running.has(e.parent_execution_id));
+    // Its own ancestor (a self-parent, a parent cycle): listed on its own, as the SQL's in_cycle does, since no parent will finish it.
+    const inCycle = (id: string) => {
+      const seen = new Set<string>();
+      for (let up = running.get(id) ?? null; up !== null && !seen.has(up); up = running.get(up) ?? null) {
+        if (up === id) return true;
+        seen.add(up);
+      }
+      return false;
+    };
+    const kept = filter.includeChildren ? rows : rows.filter((e) => e.parent_execution_id === null || !running.has(e.parent_execution_id) || inCycle(e.execution_id));
     kept.sort((a, b) => a.started_at.localeCompare(b.started_at) || compareIds(a.execution_id, b.execution_id));
     return filter.limit ? kept.slice(0, filter.limit) : kept;
   }

@@ -11,7 +11,7 @@ import type { Database } from '../../src/db/database.js';
 import { openPostgres } from '../../src/db/postgres.js';
 import { renderMetrics, snapshotOf } from '../../src/metrics.js';
 import { ShardedNoetlSource } from '../../src/noetl/sharded.js';
-import { Scenario } from '../fixtures/scenario.js';
+import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { describePostgres } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { SCHEMA, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
@@ -24,7 +24,7 @@ describePostgres('a sharded source with a shard that goes away', () => {
   let source: ShardedNoetlSource;
   let clusterDb: Database;
   const ids: string[][] = [[], [], []];
-  const tree = { p: '', c: '', g: '' };
+  const tree = { p: '', c: '', g: '', self: '' };
 
   const options = (url: string): ConnectionOptions => ({
     target: { kind: 'postgres', connectionString: url, label: new URL(url).host + new URL(url).pathname },
@@ -40,6 +40,7 @@ describePostgres('a sharded source with a shard that goes away', () => {
     tree.p = await idOnShard(0, 3, BASE + 50_000n);
     tree.c = await idOnShard(1, 3, BASE + 51_000n);
     tree.g = await idOnShard(2, 3, BASE + 52_000n);
+    tree.self = await idOnShard(1, 3, BASE + 60_000n);
     k = await createShardCluster('wt16', 3, () => {
       const s = new Scenario(BASE);
       s.worker('w', 5);
@@ -47,6 +48,7 @@ describePostgres('a sharded source with a shard that goes away', () => {
       const p = s.execution({ path: 'tree', startedMinutesAgo: 50, id: tree.p }).step('spawn', 49);
       const c = s.execution({ path: 'tree/child', startedMinutesAgo: 48, parent: p, id: tree.c }).step('spawn', 47);
       s.execution({ path: 'tree/grandchild', startedMinutesAgo: 46, parent: c, id: tree.g }).issued('x', 45);
+      s.execution({ path: 'loop/self', startedMinutesAgo: 44, parent: { id: tree.self } as ExecutionBuilder, id: tree.self }).issued('x', 43);
       return s;
     });
     proxy = await FaultProxy.start();
@@ -62,8 +64,19 @@ describePostgres('a sharded source with a shard that goes away', () => {
   });
 
   it('lists every shard while all answer', async () => {
-    expect(await listed()).toEqual([...ids.flat(), tree.p, tree.c, tree.g].sort());
+    expect(await listed()).toEqual([...ids.flat(), tree.p, tree.c, tree.g, tree.self].sort());
     expect(source.unreachable()).toEqual([]);
+  });
+
+  it('a self-parented execution is listed on its own by the listing and by the live view alike (no parent will finish it)', async () => {
+    const tops = { olderThanSeconds: 0, includeChildren: false };
+    const live = source.live();
+    await live.refresh();
+    expect(live.view(tops).map((e) => e.execution_id)).toContain(tree.self);
+    expect((await source.listStuck(tops)).map((e) => e.execution_id)).toContain(tree.self);
+    // Closed here, so that the tests after this one see the executions they expect.
+    const [r] = await source.mark({ action: 'cancel', ids: [tree.self], reason: 'cycle test', cascade: false, dryRun: false, actor: currentActor() });
+    expect(r?.outcome).toBe('cancelled');
   });
 
   it('writes only what the operator was shown: a descendant on another shard outside it is not_shown, unchanged', async () => {
