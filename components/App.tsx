@@ -4,7 +4,7 @@ import { currentActor, newBatch, type Actor } from '../src/audit.js';
 import { safeText } from '../src/sanitize.js';
 import type { BatchRecord } from '../src/noetl/history.js';
 import type { ExecutionSource } from '../src/source.js';
-import { layoutColumns, uniqueTailLength } from './columns.js';
+import { layoutColumns } from './columns.js';
 import { FIELD } from '../src/format/columns.js';
 import { clockTime, errorLine } from './connection.js';
 import { ConfirmDialog, dialogPage } from './ConfirmDialog.js';
@@ -146,19 +146,28 @@ export function App({
     [live.rows, s.sort, s.filter.includeChildren],
   );
   const shown = useMemo(() => visible(inForce), [visible, inForce]);
-  const ids = useMemo(() => shown.map((r) => r.e.execution_id), [shown]);
-  const indexOf = useMemo(() => new Map(ids.map((id, i) => [id, i])), [ids]);
-  const goneIds = useMemo(() => new Set(shown.filter((r) => r.gone).map((r) => r.e.execution_id)), [shown]);
-  const found = s.cursorId === null ? undefined : indexOf.get(s.cursorId);
-  const cursorIdx = Math.max(0, Math.min(found ?? s.cursorIndex, ids.length - 1));
+  const { ids, goneIds } = useMemo(() => {
+    const ids: string[] = new Array<string>(shown.length);
+    const goneIds = new Set<string>();
+    for (let i = 0; i < shown.length; i++) {
+      const r = shown[i]!;
+      ids[i] = r.e.execution_id;
+      if (r.gone) goneIds.add(r.e.execution_id);
+    }
+    return { ids, goneIds };
+  }, [shown]);
+  const found = useMemo(() => (s.cursorId === null ? -1 : ids.indexOf(s.cursorId)), [ids, s.cursorId]);
+  const cursorIdx = Math.max(0, Math.min(found >= 0 ? found : s.cursorIndex, ids.length - 1));
   const cursorId = ids[cursorIdx] ?? null;
   keep.current = new Set(cursorId ? [...s.marks, cursorId] : s.marks);
+  const marksRef = useRef(s.marks);
+  marksRef.current = s.marks;
   useEffect(() => {
     if (cursorId !== null && cursorId !== s.cursorId) dispatch({ type: 'cursor', id: cursorId, index: cursorIdx });
   }, [cursorId, cursorIdx, s.cursorId]);
   useEffect(() => {
     if (live.refreshedAt === null) return;
-    dispatch({ type: 'pruneMarks', keep: new Set(live.rows.map((r) => r.e.execution_id)) });
+    if (marksRef.current.size > 0) dispatch({ type: 'pruneMarks', keep: new Set(live.rows.map((r) => r.e.execution_id)) });
     dispatch({ type: 'refreshed' });
   }, [live.rows, live.refreshedAt]);
 
@@ -168,8 +177,7 @@ export function App({
   // Layout: the body is what is left between header/status and footer.
   const width = Math.max(20, size.columns);
   const bodyHeight = Math.max(3, size.rows - CHROME_LINES);
-  const shortTail = useMemo(() => uniqueTailLength(live.rows.map((r) => r.e.execution_id)), [live.rows]);
-  const fullWidth = useMemo(() => live.rows.reduce((m, r) => Math.max(m, r.e.execution_id.length), 0), [live.rows]);
+  const { shortTail, fullWidth } = live.idWidths;
   // Full ids when the terminal has room for them and still for path and diagnosis.
   // The RATIO field's own rule (src/format/columns.ts), as `list` applies it.
   const withRatio = useMemo(() => FIELD.ratio.shownFor!(live.rows.map((r) => r.e)), [live.rows]);

@@ -31,9 +31,11 @@ function olderFirst(a: Execution, b: Execution): number {
  * why each one left (its final state, or that it no longer matches).
  */
 export function mergeRows(previous: readonly Row[], fresh: readonly Execution[], keep: ReadonlySet<string>, goneWhy: ReadonlyMap<string, string>, now = Date.now()): Row[] {
-  const freshIds = new Set(fresh.map((e) => e.execution_id));
+  // Which kept ids are still there: a set of the few kept, not of every fresh row.
+  const stillThere = new Set<string>();
+  if (keep.size > 0) for (const e of fresh) if (keep.has(e.execution_id)) stillThere.add(e.execution_id);
   const ghosts = previous
-    .filter((r) => keep.has(r.e.execution_id) && !freshIds.has(r.e.execution_id) && (r.goneAt === undefined || now - r.goneAt < GONE_LINGER_MS))
+    .filter((r) => keep.has(r.e.execution_id) && !stillThere.has(r.e.execution_id) && (r.goneAt === undefined || now - r.goneAt < GONE_LINGER_MS))
     .map((r) => ({ e: r.e, gone: goneWhy.get(r.e.execution_id) ?? r.gone ?? 'gone', goneAt: r.goneAt ?? now }))
     .sort((a, b) => olderFirst(a.e, b.e));
   const out: Row[] = [];

@@ -10,7 +10,7 @@ import type { AnalyzeReport } from './noetl/statistics.js';
 import type { LoadOptions, LoadProgress } from './noetl/store.js';
 import type { UnreachableShard } from './noetl/sharded.js';
 import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
-import type { Threshold } from './core/thresholds.js';
+import type { Threshold, ThresholdMap } from './core/thresholds.js';
 import type { UndoResult, MarkRequest, MarkResult, Action } from './core/mark.js';
 import type { ShowData } from './core/show.js';
 import type { Execution, HealthCounts } from './core/execution.js';
@@ -19,7 +19,8 @@ import type { StuckFilter } from './core/filter.js';
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
   refresh(force?: boolean): Promise<{ kind: 'full' | 'incremental'; described: number; running: number; ms: number }>;
-  view(filter: StuckFilter): Execution[];
+  /** With `history`, each row's `history` judged by those learned thresholds. */
+  view(filter: StuckFilter, history?: ThresholdMap): Execution[];
   /** How many view(filter) would return. */
   count(filter: StuckFilter): number;
   readonly runningCount: number;

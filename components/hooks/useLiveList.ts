@@ -3,7 +3,8 @@ import type { ExecutionSource } from '../../src/source.js';
 import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
-import { DEFAULT_HISTORY_DAYS, ThresholdCache, withHistory } from '../../src/core/thresholds.js';
+import { uniqueTailLength } from '../columns.js';
+import { DEFAULT_HISTORY_DAYS, ThresholdCache } from '../../src/core/thresholds.js';
 
 const THRESHOLDS_TTL_MS = 10 * 60_000;
 
@@ -15,6 +16,8 @@ export interface Counts {
 
 export interface LiveList {
   rows: readonly Row[];
+  /** The id column's widths, computed again only when the rows' ids change (a refresh changes ages, rarely ids). */
+  idWidths: IdWidths;
   health: Counts | null;
   /** Time of the last successful refresh (ms), null before the first. */
   refreshedAt: number | null;
@@ -38,6 +41,27 @@ interface Options {
   keepIds: () => ReadonlySet<string>;
 }
 
+export interface IdWidths {
+  /** The shortest tail that tells every id apart. */
+  shortTail: number;
+  /** The longest id. */
+  fullWidth: number;
+}
+
+function idWidthsOf(rows: readonly Row[]): IdWidths {
+  const ids = rows.map((r) => r.e.execution_id);
+  return { shortTail: uniqueTailLength(ids), fullWidth: ids.reduce((m, id) => Math.max(m, id.length), 0) };
+}
+
+/** One turn of the event loop: pending input is read before the next step. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function sameIds(a: readonly Row[], b: readonly Row[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.e.execution_id !== b[i]!.e.execution_id) return false;
+  return true;
+}
+
 /**
  * The stuck list, refreshed every `refreshMs` while not paused or frozen.
  * Refreshes are incremental (src/noetl/live.ts): after the first load they
@@ -46,7 +70,7 @@ interface Options {
  * retries with backoff; nothing here ever throws into render.
  */
 export function useLiveList(o: Options): LiveList {
-  const [state, setState] = useState<LiveList>({ rows: [], health: null, refreshedAt: null, connection: { state: 'connecting' }, loading: null });
+  const [state, setState] = useState<LiveList>({ rows: [], idWidths: idWidthsOf([]), health: null, refreshedAt: null, connection: { state: 'connecting' }, loading: null });
   // The options as they are when a refresh runs: only the deps below restart the loop.
   const current = useEffectEvent(() => o);
   const running = useMemo(() => o.source.live(), [o.source]);
@@ -79,27 +103,40 @@ export function useLiveList(o: Options): LiveList {
         await running.refresh(reconciled.current !== reconcileToken);
         clearInterval(progress);
         reconciled.current = reconcileToken;
+        // Between the steps below (each a pass over every row), keys typed meanwhile are answered first.
+        await turn();
         if (stopped) return;
         // Never waited for: rows show "no history" until the first read answers; a failed read never fails a refresh.
         const map = thresholds.peek();
-        // No thresholds (yet): the view's rows as they are, not a copy of every row.
-        const view = running.view({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren });
-        const fresh = map.size > 0 ? withHistory(view, map) : view;
+        const fresh = running.view(
+          { olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren },
+          map.size > 0 ? map : undefined,
+        );
+        await turn();
+        if (stopped) return;
         const health: Counts = {
           running: running.runningCount,
           stuck: filter.includeChildren ? fresh.length : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),
         };
+        await turn();
+        if (stopped) return;
         const keep = appliedKey.current === key ? keepIds() : new Set<string>();
-        const freshIds = new Set(fresh.map((e) => e.execution_id));
-        const missing = [...keep].filter((id) => !freshIds.has(id));
+        const missing = new Set(keep);
+        for (const e of fresh) {
+          if (missing.size === 0) break;
+          missing.delete(e.execution_id);
+        }
         const why = new Map<string, string>();
-        if (missing.length > 0) {
-          const described = new Map((await source.describe(missing)).map((e) => [e.execution_id, e.state]));
+        if (missing.size > 0) {
+          const described = new Map((await source.describe([...missing])).map((e) => [e.execution_id, e.state]));
           if (stopped) return;
           for (const id of missing) why.set(id, goneReason(described.get(id)));
         }
         failures = 0;
-        setState((prev) => ({ rows: mergeRows(prev.rows, fresh, keep, why), health, refreshedAt: Date.now(), connection: { state: 'up' }, loading: null }));
+        setState((prev) => {
+          const rows = mergeRows(prev.rows, fresh, keep, why);
+          return { rows, idWidths: sameIds(prev.rows, rows) ? prev.idWidths : idWidthsOf(rows), health, refreshedAt: Date.now(), connection: { state: 'up' }, loading: null };
+        });
         appliedKey.current = key;
         schedule(current().refreshMs);
       } catch (error) {

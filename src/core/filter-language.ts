@@ -121,11 +121,14 @@ function compare(v: number, op: Op, w: number): boolean {
 function holds(t: Term, e: Execution): boolean {
   if (t.kind === 'compare') return compare(t.field === 'age' ? e.age_seconds : (e.idle_seconds ?? e.age_seconds), t.op, t.seconds);
   if (t.kind === 'ratio') return e.history?.ratio != null && compare(e.history.ratio, t.op, t.value);
-  const values = t.field === 'any' ? [e.path, e.execution_id] : fieldText(e, t.field);
-  return values.some((v) => typeof v === 'string' && t.pattern.test(v));
+  // A bare word (every row, every keystroke in the console): no array per row.
+  if (t.field === 'any') return (e.path !== null && t.pattern.test(e.path)) || t.pattern.test(e.execution_id);
+  return fieldText(e, t.field).some((v) => typeof v === 'string' && t.pattern.test(v));
 }
 
 /** Whether every term holds for `e`. */
 export function matchFilter(f: ParsedFilter, e: Execution): boolean {
-  return f.terms.every((t) => holds(t, e) !== t.negate);
+  // A loop, not every(): the console runs this on every row at every keystroke.
+  for (const t of f.terms) if (holds(t, e) === t.negate) return false;
+  return true;
 }

@@ -92,7 +92,10 @@ const NAMES = Object.keys(STUCK_TERMS) as StuckTermName[];
 /** The predicate of `filter` over a row's facts (limit aside). */
 export function stuckMatcher(filter: StuckFilter): (x: StuckFacts) => boolean {
   const checks = NAMES.filter((n) => STUCK_TERMS[n].applies(filter)).map((n) => STUCK_TERMS[n].live(filter));
-  return (x) => checks.every((check) => check(x));
+  return (x) => {
+    for (const check of checks) if (!check(x)) return false;
+    return true;
+  };
 }
 
 /** The SQL condition of each term the filter asks for (absent: not asked); the source places each where its query wants it. */

@@ -44,7 +44,7 @@ export function historyOf(e: Pick<Execution, 'path' | 'age_seconds'>, map: Thres
 }
 
 /** Each execution with its `history` set (a new object; the live set's rows are shared). */
-export function withHistory(rows: readonly Execution[], map: ThresholdMap, minHistory = DEFAULT_MIN_HISTORY): Execution[] {
+export function withHistory<E extends Execution>(rows: readonly E[], map: ThresholdMap, minHistory = DEFAULT_MIN_HISTORY): E[] {
   return rows.map((e) => ({ ...e, history: historyOf(e, map, minHistory) }));
 }
 

@@ -11,6 +11,7 @@
  * margin, a command-table-only change).
  */
 import type { NoetlExecution } from '../core/execution.js';
+import type { ThresholdMap } from '../core/thresholds.js';
 import { stuckMatcher, type StuckFilter } from '../core/filter.js';
 import { stuckFactsOf, toExecution, type DescribedRow } from './model.js';
 import { compareIds, type LoadProgress, type NoetlStore } from './store.js';
@@ -147,8 +148,8 @@ export class LiveRunningSet {
   }
 
   /** The stuck executions under `filter`, as `list` would return them. */
-  view(filter: StuckFilter): NoetlExecution[] {
-    return this.viewRows(filter).map(toExecution);
+  view(filter: StuckFilter, history?: ThresholdMap): NoetlExecution[] {
+    return this.viewRows(filter).map((row) => toExecution(row, history));
   }
 
   /** The rows under `filter`, as the listing SQL returns them. */
@@ -165,6 +166,8 @@ export class LiveRunningSet {
   private matching(filter: StuckFilter): DescribedRow[] {
     const match = stuckMatcher(filter);
     this.sorted ??= [...this.rows.values()].sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-    return this.sorted.filter((row) => match(stuckFactsOf(row)));
+    const out: DescribedRow[] = [];
+    for (const row of this.sorted) if (match(stuckFactsOf(row))) out.push(row);
+    return out;
   }
 }

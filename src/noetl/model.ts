@@ -1,5 +1,6 @@
 import type { Diagnosis, ExecutionState, NoetlExecution } from '../core/execution.js';
 import type { StuckFacts } from '../core/filter.js';
+import { historyOf, type ThresholdMap } from '../core/thresholds.js';
 import { formatCoarse, formatSeconds } from '../duration.js';
 import { WORKER_STALE_SECONDS } from './sql.js';
 import { normalizeEventType, terminalStateOf } from './vocabulary.js';
@@ -73,7 +74,8 @@ function fixed(row: DescribedRow): Fixed {
   return f;
 }
 
-export function toExecution(row: DescribedRow): NoetlExecution {
+/** `history`: learned thresholds to judge the row by (its `history` field), set here rather than on a copy of the row. */
+export function toExecution(row: DescribedRow, history?: ThresholdMap): NoetlExecution {
   const { state, startedAt, lastEventAt, finishedAt, stuckStep, held } = fixed(row);
   const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
   const heartbeatAge = row.heartbeat_ms === null ? null : Math.max(0, (row.now_ms - row.heartbeat_ms) / 1000);
@@ -102,7 +104,9 @@ export function toExecution(row: DescribedRow): NoetlExecution {
     finished_at: finishedAt,
     diagnosis: '',
     severity: 'none',
+    history: undefined,
   };
+  if (history) execution.history = historyOf(execution, history);
   const { text, severity } = diagnose(execution, row.runtime_rows, held, signalsOf(row));
   execution.diagnosis = text;
   execution.severity = severity;
@@ -154,15 +158,16 @@ function signalsOf(row: DescribedRow): StuckSignals {
  * step: a worker that ran a finished step and went away says nothing about
  * the execution now.
  */
+const danger = (text: string): Diagnosis => ({ text, severity: 'danger' });
+const warn = (text: string): Diagnosis => ({ text, severity: 'warn' });
+const none = (text: string): Diagnosis => ({ text, severity: 'none' });
+
 export function diagnose(
   e: Omit<NoetlExecution, 'diagnosis' | 'severity'>,
   runtimeRows: number | null = null,
   workerHoldsStep = true,
   signals: StuckSignals = NO_SIGNALS,
 ): Diagnosis {
-  const danger = (text: string): Diagnosis => ({ text, severity: 'danger' });
-  const warn = (text: string): Diagnosis => ({ text, severity: 'warn' });
-  const none = (text: string): Diagnosis => ({ text, severity: 'none' });
   if (e.state !== 'running') return none(e.state);
   const last = normalizeEventType(e.last_event_type);
   const idle = e.idle_seconds ?? e.age_seconds;

@@ -28,6 +28,7 @@ import type { Execution, HealthCounts } from '../core/execution.js';
 import { stuckMatcher, type StuckFilter } from '../core/filter.js';
 import { PartialMarkError, type Action, type MarkRequest, type MarkResult } from '../core/mark.js';
 import type { ShowData } from '../core/show.js';
+import type { ThresholdMap } from '../core/thresholds.js';
 
 export interface UnreachableShard {
   /** The shard's index in NoETL's order, or "cluster" for the cluster database. */
@@ -319,7 +320,7 @@ export class ShardedNoetlSource implements ExecutionSource {
     const children = stuckMatcher({ olderThanSeconds: 0, includeChildren: filter.includeChildren ?? false });
     const rows = answers.flatMap((a) => a.value).filter((r) => children(stuckFactsOf(r)));
     rows.sort((a, b) => a.started_ms - b.started_ms || compareIds(a.execution_id, b.execution_id));
-    return (filter.limit ? rows.slice(0, filter.limit) : rows).map(toExecution);
+    return (filter.limit ? rows.slice(0, filter.limit) : rows).map((row) => toExecution(row));
   }
 
   async describe(ids: readonly string[]): Promise<Execution[]> {
@@ -706,9 +707,9 @@ class ShardedLiveSet implements LiveSet {
     return this.sets.filter((_, i) => !this.owner.isDown(i));
   }
 
-  view(filter: StuckFilter): Execution[] {
+  view(filter: StuckFilter, history?: ThresholdMap): Execution[] {
     const sets = this.answering();
-    const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }));
+    const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }, history));
     // A parent on another shard: its own shard's set knows it runs.
     this.running ??= new Map(sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => [e.execution_id, e.parent_execution_id] as const)));
     const running = this.running;

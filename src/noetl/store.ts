@@ -108,7 +108,7 @@ export class NoetlStore {
   }
 
   async listStuck(filter: StuckFilter, load?: LoadOptions): Promise<NoetlExecution[]> {
-    return (await this.listStuckRows(filter, load)).map(toExecution);
+    return (await this.listStuckRows(filter, load)).map((row) => toExecution(row));
   }
 
   async listStuckRows(filter: StuckFilter, load: LoadOptions = {}): Promise<DescribedRow[]> {
@@ -173,7 +173,7 @@ export class NoetlStore {
 
   /** Executions by id, whatever their state; unknown ids are simply absent. */
   async describe(ids: readonly string[], q: Queryable = this.db): Promise<NoetlExecution[]> {
-    return (await this.describeRows(ids, q)).map(toExecution);
+    return (await this.describeRows(ids, q)).map((row) => toExecution(row));
   }
 
   async describeRows(ids: readonly string[], q: Queryable = this.db): Promise<DescribedRow[]> {

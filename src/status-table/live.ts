@@ -6,6 +6,7 @@
 import type { StatusTableExecution } from '../core/execution.js';
 import { stuckMatcher, type StuckFacts, type StuckFilter } from '../core/filter.js';
 import type { LiveSet } from '../source.js';
+import { withHistory, type ThresholdMap } from '../core/thresholds.js';
 
 export interface RunningSnapshot {
   /** Oldest first, each with what the stuck filter reads of its row. */
@@ -40,9 +41,10 @@ export class StatusTableLiveSet implements LiveSet {
     return this.view(filter).length;
   }
 
-  view(filter: StuckFilter): StatusTableExecution[] {
+  view(filter: StuckFilter, history?: ThresholdMap): StatusTableExecution[] {
     const match = stuckMatcher(filter);
     const out = this.rows.filter((r) => match({ ...r.facts, nowMs: this.nowMs })).map((r) => r.execution);
-    return filter.limit ? out.slice(0, filter.limit) : out;
+    const limited = filter.limit ? out.slice(0, filter.limit) : out;
+    return history ? withHistory(limited, history) : limited;
   }
 }

@@ -11,7 +11,7 @@ import type { Execution, HealthCounts, NoetlExecution } from '../../src/core/exe
 import { stuckMatcher, type StuckFilter } from '../../src/core/filter.js';
 import { ACTIONS, type Action } from '../../src/core/mark.js';
 import type { ExecutionSource, LiveSet } from '../../src/source.js';
-import type { Threshold } from '../../src/core/thresholds.js';
+import { withHistory, type Threshold } from '../../src/core/thresholds.js';
 
 /** A running execution, `ageSeconds` old and idle as long, with what `over` says. */
 export function fakeExecution(id: string, path: string, ageSeconds: number, over: Partial<NoetlExecution> = {}): NoetlExecution {
@@ -141,7 +141,7 @@ export class FakeSource implements ExecutionSource {
     const running = () => stuck({ olderThanSeconds: 0, includeChildren: true }).length;
     return {
       refresh: async () => ({ kind: 'full', described: this.rows.size, running: running(), ms: 0 }),
-      view: stuck,
+      view: (f, history) => (history ? withHistory(stuck(f), history) : stuck(f)),
       count: (f) => stuck(f).length,
       get runningCount() {
         return running();
