@@ -21,6 +21,8 @@ export interface LiveSet {
   refresh(force?: boolean): Promise<{ kind: 'full' | 'incremental'; described: number; running: number; ms: number }>;
   /** With `history`, each row's `history` judged by those learned thresholds. */
   view(filter: StuckFilter, history?: ThresholdMap): Execution[];
+  /** The same rows a slice at a time, for a caller that answers keys between slices (the console at 50,000 rows). */
+  viewSlices?(filter: StuckFilter, history?: ThresholdMap): Iterable<Execution[]>;
   /** How many view(filter) would return. */
   count(filter: StuckFilter): number;
   readonly runningCount: number;

@@ -1,5 +1,6 @@
 import { useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
 import type { ExecutionSource } from '../../src/source.js';
+import type { Execution } from '../../src/core/execution.js';
 import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
@@ -108,12 +109,21 @@ export function useLiveList(o: Options): LiveList {
         if (stopped) return;
         // Never waited for: rows show "no history" until the first read answers; a failed read never fails a refresh.
         const map = thresholds.peek();
-        const fresh = running.view(
-          { olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren },
-          map.size > 0 ? map : undefined,
-        );
-        await turn();
-        if (stopped) return;
+        const stuckFilter = { olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren };
+        const history = map.size > 0 ? map : undefined;
+        let fresh: Execution[];
+        if (running.viewSlices) {
+          fresh = [];
+          for (const slice of running.viewSlices(stuckFilter, history)) {
+            for (const e of slice) fresh.push(e);
+            await turn();
+            if (stopped) return;
+          }
+        } else {
+          fresh = running.view(stuckFilter, history);
+          await turn();
+          if (stopped) return;
+        }
         const health: Counts = {
           running: running.runningCount,
           stuck: filter.includeChildren ? fresh.length : running.count({ olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: true }),

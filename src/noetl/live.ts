@@ -39,6 +39,9 @@ export interface LiveState {
   windowCounts: [string, number][];
 }
 
+/** Rows derived per slice of viewSlices(): a few milliseconds of work. */
+const SLICE_ROWS = 4000;
+
 export class LiveRunningSet {
   private rows = new Map<string, DescribedRow>();
   /** The rows oldest first; a row's start never changes, so only joins and leaves reorder it. */
@@ -149,7 +152,14 @@ export class LiveRunningSet {
 
   /** The stuck executions under `filter`, as `list` would return them. */
   view(filter: StuckFilter, history?: ThresholdMap): NoetlExecution[] {
-    return this.viewRows(filter).map((row) => toExecution(row, history));
+    const out: NoetlExecution[] = [];
+    for (const slice of this.viewSlices(filter, history)) for (const e of slice) out.push(e);
+    return out;
+  }
+
+  *viewSlices(filter: StuckFilter, history?: ThresholdMap): Generator<NoetlExecution[]> {
+    const rows = this.viewRows(filter);
+    for (let at = 0; at < rows.length; at += SLICE_ROWS) yield rows.slice(at, at + SLICE_ROWS).map((row) => toExecution(row, history));
   }
 
   /** The rows under `filter`, as the listing SQL returns them. */

@@ -23,8 +23,17 @@ export const STEP_DONE_TYPES = ['step.exit', 'step.completed', 'command.complete
 /** Events about the execution as a whole, not a step. */
 export const EXECUTION_LEVEL_PREFIXES = ['playbook', 'workflow', 'execution'] as const;
 
+const normalized = new Map<string, string>();
+
 export function normalizeEventType(type: string | null | undefined): string {
-  return (type ?? '').toLowerCase().replace(/_/g, '.');
+  if (!type) return '';
+  // A small vocabulary, read twice per row at every refresh of the console: each spelling is normalized once.
+  let n = normalized.get(type);
+  if (n === undefined) {
+    n = type.toLowerCase().replace(/_/g, '.');
+    if (normalized.size < 1000) normalized.set(type, n);
+  }
+  return n;
 }
 
 export function terminalStateOf(type: string | null | undefined): TerminalState | null {
