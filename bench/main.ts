@@ -474,7 +474,8 @@ async function main(): Promise<void> {
         figures.push(
           vsPsql(`15. list --older-than 60 --json --fresh (bin, ${listed} rows, ${mb(bytes.fresh)}, ${chunks} chunk(s), ${size})`, r.fresh!, {
             target: '<= 1.3x psql at >= 20,000 rows',
-            met: r.fresh!.ms / r.psql!.ms <= 1.3,
+            // A scaled-down run (CI's smoke test) lists a few rows: start-up, not output, and no verdict.
+            met: listed >= 20_000 ? r.fresh!.ms / r.psql!.ms <= 1.3 : undefined,
           }),
         );
         figures.push(vsPsql(`15. list --older-than 60 --jsonl --fresh (bin, ${mb(bytes.jsonl)})`, r.jsonl!));
