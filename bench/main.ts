@@ -476,6 +476,8 @@ async function main(): Promise<void> {
             target: '<= 1.3x psql at >= 20,000 rows',
             // A scaled-down run (CI's smoke test) lists a few rows: start-up, not output, and no verdict.
             met: listed >= 20_000 ? r.fresh!.ms / r.psql!.ms <= 1.3 : undefined,
+            // What each side reads: the bin's full load is the snapshot's (every running execution, children too).
+            note: `(psql: this listing, whole id range; bin: the running set of every age in ${chunks} chunk(s), saved, then filtered)`,
           }),
         );
         figures.push(vsPsql(`15. list --older-than 60 --jsonl --fresh (bin, ${mb(bytes.jsonl)})`, r.jsonl!));
