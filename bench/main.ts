@@ -30,7 +30,7 @@ import { CHUNK_ROWS } from '../src/noetl/store.js';
 import { ALL_TERMINAL_TYPES, START_TYPES, TERMINAL_TYPES, sqlList } from '../src/noetl/vocabulary.js';
 import { BIG_EXECUTION_ID, generate } from './generate.js';
 import { countingDatabase } from '../test/helpers/counting.js';
-import { interleave, median, run } from './measure.js';
+import { interleave, median, run, runCounting } from './measure.js';
 
 interface Figure {
   figure: string;
@@ -49,7 +49,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');
 
 // `--only generate` builds (or checks) the history and measures nothing.
-const BLOCKS = ['list', 'snapshot', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'thresholds', 'generate'] as const;
+const BLOCKS = ['list', 'snapshot', 'json', 'refresh', 'show', 'cleanup', 'startup', 'ui', 'thresholds', 'generate'] as const;
 
 function args() {
   const a = process.argv.slice(2);
@@ -408,6 +408,80 @@ async function main(): Promise<void> {
         );
         for (const [name, x] of Object.entries(b)) log(`  bin ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms`);
         figures.push(pair(`9. list --older-than 60 --json (bin) from the snapshot (${size})`, b.snapshot!, 'list --fresh (bin, full load)', b.fresh!));
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
+    }
+
+    // Issue 15: `list --json` of the stuck set against psql running the listing statement, both into a byte-counting sink.
+    if (o.only.has('json')) {
+      log('bench: list --json against psql');
+      // One cache directory for every bin run: the snapshot case reads what the --fresh runs saved, and the
+      // learned thresholds (read beside the listing) come from its cache after the warm-up, as for a user.
+      const cache = mkdtempSync(join(tmpdir(), 'noetl-console-bench-json-'));
+      try {
+        const filter = { olderThanSeconds: 3600 };
+        // The statement the bin runs for these rows when it reads the history (one range: psql runs it whole).
+        const listing = sql.listStuckSql(schema, caps, filter, WHOLE_RANGE);
+        const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
+        const psqlArgs = [
+          '-X',
+          '-q',
+          '-A',
+          '-t',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          // The bin's sessions run with jit off (src/db/session.ts): psql runs the statement the same way.
+          'SET jit = off',
+          '-c',
+          `PREPARE listing AS ${listing.text}`,
+          '-c',
+          `EXECUTE listing(${listing.values.map(literal).join(', ')})`,
+          o.url,
+        ];
+        const binEnv = { ...cliEnv, XDG_CACHE_HOME: cache, NOETL_CONSOLE_SNAPSHOT_MIN_EVENTS: '0' };
+        const listArgs = ['list', '--older-than', '60', ...conn];
+        const counted = async (cmd: string, argv: string[], env: NodeJS.ProcessEnv) => {
+          const r = await runCounting(cmd, argv, env);
+          if (r.code !== 0 || r.bytes === 0) throw new Error(`${cmd} ${argv.slice(0, 3).join(' ')} failed: ${r.stderr}`);
+          return r.bytes;
+        };
+        // Untimed: both sides list the same executions, in the same order (and the first --fresh run saves the snapshot).
+        const binIds = (
+          JSON.parse((await run(process.execPath, [cli, ...listArgs, '--json', '--fresh'], binEnv)).stdout) as { executions: { execution_id: string }[] }
+        ).executions.map((e) => e.execution_id);
+        const psqlIds = (await run('psql', psqlArgs)).stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split('|')[0]);
+        if (psqlIds.join() !== binIds.join()) throw new Error(`psql listed ${psqlIds.length} executions, the bin ${binIds.length}: not the same`);
+        const listed = binIds.length;
+        const bytes: Record<string, number> = {};
+        const r = await interleave(
+          [
+            ['fresh', async () => (bytes.fresh = await counted(process.execPath, [cli, ...listArgs, '--json', '--fresh'], binEnv))],
+            ['psql', async () => (bytes.psql = await counted('psql', psqlArgs, process.env))],
+            ['jsonl', async () => (bytes.jsonl = await counted(process.execPath, [cli, ...listArgs, '--jsonl', '--fresh'], binEnv))],
+            ['snapshot', async () => (bytes.snapshot = await counted(process.execPath, [cli, ...listArgs, '--json'], binEnv))],
+          ],
+          o.reps,
+        );
+        for (const [name, x] of Object.entries(r)) log(`  ${name}: ${x.runs.map((v) => v.toFixed(0)).join(' ')} ms, ${bytes[name]} bytes`);
+        const mb = (n: number | undefined) => `${((n ?? 0) / 1e6).toFixed(1)} MB`;
+        const vsPsql = (figure: string, a: { ms: number }, extra: Partial<Figure> = {}) =>
+          pair(figure, a, `psql, the listing statement (one statement, jit off, -At, ${mb(bytes.psql)})`, r.psql!, { ratio: a.ms / r.psql!.ms, ...extra });
+        figures.push(
+          vsPsql(`15. list --older-than 60 --json --fresh (bin, ${listed} rows, ${mb(bytes.fresh)}, ${chunks} chunk(s), ${size})`, r.fresh!, {
+            target: '<= 1.3x psql at >= 20,000 rows',
+            // A scaled-down run (CI's smoke test) lists a few rows: start-up, not output, and no verdict.
+            met: listed >= 20_000 ? r.fresh!.ms / r.psql!.ms <= 1.3 : undefined,
+            // What each side reads: the bin's full load is the snapshot's (every running execution, children too).
+            note: `(psql: this listing, whole id range; bin: the running set of every age in ${chunks} chunk(s), saved, then filtered)`,
+          }),
+        );
+        figures.push(vsPsql(`15. list --older-than 60 --jsonl --fresh (bin, ${mb(bytes.jsonl)})`, r.jsonl!));
+        figures.push(vsPsql('15. list --older-than 60 --json from the snapshot (bin)', r.snapshot!));
       } finally {
         rmSync(cache, { recursive: true, force: true });
       }

@@ -61,3 +61,16 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** `cmd` with its stdout read from a pipe and only counted (a byte-counting sink: no copy of a large output). */
+export function runCounting(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; bytes: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (bytes += d.length));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, bytes, stderr }));
+  });
+}

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { listJsonRow } from '../src/format/json-rows.js';
-import { listLines } from '../src/format/human.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand } from './context.js';
 import { FilterError, matchFilter, parseFilter } from '../src/core/filter-language.js';
 import { UsageError } from '../src/errors.js';
@@ -93,6 +92,8 @@ export function register(program: Command): void {
             generated_at: new Date().toISOString(),
           });
         } else {
+          // Loaded for the table only: its text-width tables and segmenters were a tenth of a large --json run.
+          const { listLines } = await import('../src/format/human.js');
           for (const line of listLines(rows, ctx.color, ctx.width)) ctx.print(line);
           if (o.policy && rows.length > 0) {
             ctx.print();
