@@ -424,7 +424,7 @@ async function main(): Promise<void> {
         // The statement the bin runs for these rows when it reads the history (one range: psql runs it whole).
         const listing = sql.listStuckSql(schema, caps, filter, WHOLE_RANGE);
         const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
-        const psqlArgs = [
+        const psqlOf = (statement: { text: string; values: unknown[] }) => [
           '-X',
           '-q',
           '-A',
@@ -435,11 +435,14 @@ async function main(): Promise<void> {
           // The bin's sessions run with jit off (src/db/session.ts): psql runs the statement the same way.
           'SET jit = off',
           '-c',
-          `PREPARE listing AS ${listing.text}`,
+          `PREPARE listing AS ${statement.text}`,
           '-c',
-          `EXECUTE listing(${listing.values.map(literal).join(', ')})`,
+          `EXECUTE listing(${statement.values.map(literal).join(', ')})`,
           o.url,
         ];
+        const psqlArgs = psqlOf(listing);
+        // What the bin's --fresh reads (the snapshot keeps every running execution), as one statement.
+        const psqlWholeSetArgs = psqlOf(sql.listStuckSql(schema, caps, { olderThanSeconds: 0, includeChildren: true }, WHOLE_RANGE));
         const binEnv = { ...cliEnv, XDG_CACHE_HOME: cache, NOETL_CONSOLE_SNAPSHOT_MIN_EVENTS: '0' };
         const listArgs = ['list', '--older-than', '60', ...conn];
         const counted = async (cmd: string, argv: string[], env: NodeJS.ProcessEnv) => {
@@ -464,6 +467,12 @@ async function main(): Promise<void> {
             ['psql', async () => (bytes.psql = await counted('psql', psqlArgs, process.env))],
             ['jsonl', async () => (bytes.jsonl = await counted(process.execPath, [cli, ...listArgs, '--jsonl', '--fresh'], binEnv))],
             ['snapshot', async () => (bytes.snapshot = await counted(process.execPath, [cli, ...listArgs, '--json'], binEnv))],
+            // No snapshot at all (as below a million events): the bin runs this listing, in chunks.
+            [
+              'listing',
+              async () => (bytes.listing = await counted(process.execPath, [cli, ...listArgs, '--json'], { ...binEnv, NOETL_CONSOLE_SNAPSHOT_MIN_EVENTS: '999999999999' })),
+            ],
+            ['psqlWholeSet', async () => (bytes.psqlWholeSet = await counted('psql', psqlWholeSetArgs, process.env))],
           ],
           o.reps,
         );
@@ -482,6 +491,18 @@ async function main(): Promise<void> {
         );
         figures.push(vsPsql(`15. list --older-than 60 --jsonl --fresh (bin, ${mb(bytes.jsonl)})`, r.jsonl!));
         figures.push(vsPsql('15. list --older-than 60 --json from the snapshot (bin)', r.snapshot!));
+        figures.push(vsPsql(`15. list --older-than 60 --json without a snapshot (bin, this listing in ${chunks} chunk(s))`, r.listing!));
+        figures.push(
+          pair(
+            `15. list --older-than 60 --json --fresh (bin)`,
+            r.fresh!,
+            `psql, the --fresh load's statement (every running execution, ${mb(bytes.psqlWholeSet)})`,
+            r.psqlWholeSet!,
+            {
+              ratio: r.fresh!.ms / r.psqlWholeSet!.ms,
+            },
+          ),
+        );
       } finally {
         rmSync(cache, { recursive: true, force: true });
       }

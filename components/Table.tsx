@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { Box, Text } from 'ink';
 import { cellText, fit, MARKER_WIDTH, type Column } from './columns.js';
 import type { Row, Sort } from './rows.js';
@@ -47,36 +48,47 @@ export function Table(p: Props) {
         {head}
       </Text>
       {visible.length === 0 ? <Text dimColor>{p.emptyText}</Text> : null}
-      {visible.map((row, i) => {
-        const index = p.top + i;
-        const isCursor = index === p.cursor;
-        const marked = p.marks.has(row.e.execution_id);
-        const marker = `${isCursor ? '>' : ' '}${marked ? '*' : ' '} `;
-        const cells = p.columns.map((c) => {
-          let text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, p.idTail);
-          if (c.key === 'path' && row.depth) text = `${'  '.repeat(row.depth - 1)}${G().branch} ${text}`;
-          return { key: c.key, text: fit(text, c.width, c.align) };
-        });
-        const rowColor = marked ? t.mark : undefined;
-        // Cells in the fields' order; a field with a tone (the diagnosis) colours its own cell.
-        const plain = row.gone !== null || marked || isCursor;
-        return (
-          <Text key={row.e.execution_id} wrap="truncate-end" inverse={isCursor} dimColor={row.gone !== null} bold={marked} color={rowColor}>
-            {marker}
-            {cells.map((c, n) => {
-              const text = `${n === 0 ? '' : ' '}${c.text}`;
-              const color = plain ? undefined : toneColor(t, row.e, c.key);
-              return color ? (
-                <Text key={c.key} color={color}>
-                  {text}
-                </Text>
-              ) : (
-                text
-              );
-            })}
-          </Text>
-        );
-      })}
+      {visible.map((row, i) => (
+        <TableRow key={row.e.execution_id} row={row} isCursor={p.top + i === p.cursor} marked={p.marks.has(row.e.execution_id)} columns={p.columns} idTail={p.idTail} theme={t} />
+      ))}
     </Box>
   );
 }
+
+interface RowProps {
+  row: Row;
+  isCursor: boolean;
+  marked: boolean;
+  columns: readonly Column[];
+  idTail: number;
+  theme: Theme;
+}
+
+/** One line; memoized, so that a cursor move renders the two rows it changes, not the whole page. */
+const TableRow = memo(function TableRow({ row, isCursor, marked, columns, idTail, theme: t }: RowProps) {
+  const marker = `${isCursor ? '>' : ' '}${marked ? '*' : ' '} `;
+  const cells = columns.map((c) => {
+    let text = c.key === 'diag' && row.gone ? row.gone : cellText(row.e, c.key, idTail);
+    if (c.key === 'path' && row.depth) text = `${'  '.repeat(row.depth - 1)}${G().branch} ${text}`;
+    return { key: c.key, text: fit(text, c.width, c.align) };
+  });
+  const rowColor = marked ? t.mark : undefined;
+  // Cells in the fields' order; a field with a tone (the diagnosis) colours its own cell.
+  const plain = row.gone !== null || marked || isCursor;
+  return (
+    <Text wrap="truncate-end" inverse={isCursor} dimColor={row.gone !== null} bold={marked} color={rowColor}>
+      {marker}
+      {cells.map((c, n) => {
+        const text = `${n === 0 ? '' : ' '}${c.text}`;
+        const color = plain ? undefined : toneColor(t, row.e, c.key);
+        return color ? (
+          <Text key={c.key} color={color}>
+            {text}
+          </Text>
+        ) : (
+          text
+        );
+      })}
+    </Text>
+  );
+});

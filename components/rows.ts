@@ -51,7 +51,9 @@ export function mergeRows(previous: readonly Row[], fresh: readonly Execution[],
 /** The rows the filter expression keeps (src/filter.ts, the same as `list --filter`). */
 export function matchRows(rows: readonly Row[], filter: ParsedFilter): readonly Row[] {
   if (filter.terms.length === 0) return rows;
-  return rows.filter((r) => matchFilter(filter, r.e));
+  const kept = rows.filter((r) => matchFilter(filter, r.e));
+  // Every row kept (the first letters of a word most rows share): the same list, so nothing derived from it is redone.
+  return kept.length === rows.length ? rows : kept;
 }
 
 /** Why a kept execution left the list, from its described state. */

@@ -37,31 +37,7 @@ export interface DescribedRow {
   in_cycle: boolean;
 }
 
-const DAY_MS = 86_400_000;
-/** "YYYY-MM-DDT" of each day seen: a listing's rows fall on few days. */
-const dayPrefix = new Map<number, string>();
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
-
-/**
- * new Date(ms).toISOString(), a quarter of the cost: the date part once per
- * day, the time of day by arithmetic (two per row of a 20,000-row listing).
- */
-function iso(ms: number | null): string | null {
-  if (ms === null) return null;
-  // Date truncates to whole milliseconds; outside its range it throws as Date does.
-  const t = Math.trunc(ms);
-  if (!(Math.abs(t) <= 8.64e15)) return new Date(ms).toISOString();
-  const day = Math.floor(t / DAY_MS);
-  let prefix = dayPrefix.get(day);
-  if (prefix === undefined) {
-    const whole = new Date(day * DAY_MS).toISOString();
-    prefix = whole.slice(0, whole.indexOf('T') + 1);
-    if (dayPrefix.size >= 10_000) dayPrefix.clear();
-    dayPrefix.set(day, prefix);
-  }
-  const r = t - day * DAY_MS;
-  return `${prefix}${pad(Math.floor(r / 3_600_000), 2)}:${pad(Math.floor(r / 60_000) % 60, 2)}:${pad(Math.floor(r / 1000) % 60, 2)}.${pad(r % 1000, 3)}Z`;
-}
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const seconds = (ms: number): number => Math.max(0, Math.round(ms / 1000));
 
 const STEP_DONE = new Set(['step.exit', 'step.completed', 'command.completed', 'call.done', 'action.completed']);
