@@ -11,9 +11,8 @@ import type { Action } from '../src/core/mark.js';
 import { Policy, type Verdict } from '../src/policy.js';
 import type { ResolvedSource } from '../src/source-select.js';
 import type { ExecutionSource } from '../src/source.js';
-import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, withHistory, type Threshold, type ThresholdMap, type ThresholdStore } from '../src/core/thresholds.js';
-import { cacheDir, readCache, writeCache, type CacheKey } from '../src/cache.js';
-import { databaseIdentity } from '../src/db/identity.js';
+import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, withHistory, type ThresholdMap } from '../src/core/thresholds.js';
+import { DEFAULT_THRESHOLDS_TTL_MS, learnedThresholds } from '../src/learned-thresholds.js';
 import type { CommandContext } from './context.js';
 
 export const historyDaysOption = [
@@ -32,9 +31,6 @@ export const historyDaysFlag = z
   .optional();
 export const policyOption = ['--policy', "judge by the config file's policies (README, Policies)"] as const;
 
-/** Thresholds are reused this long (config thresholds.cache_minutes), within a process. */
-const DEFAULT_CACHE_MS = 10 * 60_000;
-
 export interface Judging {
   days: number;
   minHistory: number;
@@ -46,7 +42,7 @@ export function judgingOf(resolved: ResolvedSource, days: number | undefined): J
   return {
     days: days ?? t?.days ?? DEFAULT_HISTORY_DAYS,
     minHistory: t?.min_history ?? DEFAULT_MIN_HISTORY,
-    cacheMs: t?.cache_minutes !== undefined ? t.cache_minutes * 1000 : DEFAULT_CACHE_MS,
+    cacheMs: t?.cache_minutes !== undefined ? t.cache_minutes * 1000 : DEFAULT_THRESHOLDS_TTL_MS,
   };
 }
 
@@ -54,32 +50,6 @@ export function judgingOf(resolved: ResolvedSource, days: number | undefined): J
 export function policyFrom(resolved: ResolvedSource, judging: Judging): Policy {
   if (!resolved.policies?.length) throw new UsageError('--policy: the config file has no policies (README, Policies)');
   return new Policy(resolved.policies, judging.minHistory);
-}
-
-const caches = new WeakMap<ExecutionSource, ThresholdCache>();
-
-/**
- * The thresholds in the user's cache dir (src/cache.ts), under the database's
- * identity and the source: a sweep, a cron job and the console share one read
- * per cache period. A cache that cannot be read or written is no cache.
- */
-function diskStore(source: ExecutionSource, env: NodeJS.ProcessEnv): ThresholdStore {
-  let identity: Promise<CacheKey> | null = null;
-  const keyOf = (key: string) =>
-    (identity ??= databaseIdentity(source.db).then((id) => ({ system_identifier: id.system_identifier, database: id.database }))).then((id) => ({ ...id, source: key }));
-  const parse = (value: unknown) => {
-    const v = value as { at?: unknown; rows?: unknown };
-    return typeof v?.at === 'number' && Array.isArray(v.rows) ? (v as { at: number; rows: Threshold[] }) : null;
-  };
-  return {
-    async get(key) {
-      const read = readCache('thresholds', await keyOf(key), parse, cacheDir(env));
-      return read.status === 'ok' ? read.value : null;
-    },
-    async set(key, value) {
-      writeCache('thresholds', await keyOf(key), value, cacheDir(env));
-    },
-  };
 }
 
 /**
@@ -94,18 +64,8 @@ export async function thresholdsOf(ctx: Pick<CommandContext, 'source' | 'note' |
 /** The read without its note: never rejects, so that it may run beside the listing and be dropped when that fails. */
 export async function readThresholds(source: ExecutionSource, judging: Judging, env: NodeJS.ProcessEnv = process.env): Promise<{ map: ThresholdMap; failure: string | null }> {
   if (!source.thresholds) return { map: new Map(), failure: null };
-  let cache = caches.get(source);
-  if (!cache) {
-    cache = new ThresholdCache(
-      () => source.thresholds!(judging.days),
-      `${source.kind}:${source.name}:${source.describeTarget}:${judging.days}`,
-      judging.cacheMs,
-      diskStore(source, env),
-    );
-    caches.set(source, cache);
-  }
   try {
-    return { map: await cache.get(), failure: null };
+    return { map: await learnedThresholds(source, judging.days, judging.cacheMs, env).get(), failure: null };
   } catch (error) {
     return { map: new Map(), failure: `could not read learned thresholds (${(error as Error).message.split('\n')[0]}); every row counts as "no history"` };
   }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
+import { learnedThresholds } from '../src/learned-thresholds.js';
+import { judgingOf } from './policy.js';
 import { UsageError } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
 import { addConnectionOptions, addSnapshotOptions, connectionFlags, fail, snapshotOptions } from './context.js';
@@ -30,6 +32,7 @@ export async function runUi(cmd: Command): Promise<void> {
     const resolved = resolveSource(flags, io.env, io.cwd);
     const options = resolved.connection;
     const snapshot = snapshotOptions(flags, resolved, io.env);
+    const judging = judgingOf(resolved, undefined);
     target = options.target.label;
     // The console (Ink) draws on the process's own terminal: bin only.
     if (!io.ownsProcess || !io.stdin.isTTY || !io.stdout.isTTY) {
@@ -43,6 +46,8 @@ export async function runUi(cmd: Command): Promise<void> {
         openSource: (db) => {
           const source = resolved.open(db);
           source.useSnapshot?.(snapshot);
+          // Learned thresholds kept on disk, as the commands keep them: the console starts with the RATIO column.
+          learnedThresholds(source, judging.days, judging.cacheMs, io.env);
           return source;
         },
         context: resolved.context,

@@ -5,9 +5,7 @@ import { backoffMs, errorLine, type Connection } from '../connection.js';
 import type { Filter } from '../filters.js';
 import { goneReason, mergeRows, type Row } from '../rows.js';
 import { uniqueTailLength } from '../columns.js';
-import { DEFAULT_HISTORY_DAYS, ThresholdCache } from '../../src/core/thresholds.js';
-
-const THRESHOLDS_TTL_MS = 10 * 60_000;
+import { consoleThresholds } from '../../src/learned-thresholds.js';
 
 /** Header counts: every running execution, and those the age/idle filter calls stuck. */
 export interface Counts {
@@ -76,10 +74,8 @@ export function useLiveList(o: Options): LiveList {
   const current = useEffectEvent(() => o);
   const running = useMemo(() => o.source.live(), [o.source]);
   // Learned thresholds, read again every few minutes: the RATIO column, `ratio>3`, the ratio sort.
-  const thresholds = useMemo(
-    () => new ThresholdCache(() => (o.source.thresholds ? o.source.thresholds(DEFAULT_HISTORY_DAYS) : Promise.resolve([])), o.source.name, THRESHOLDS_TTL_MS),
-    [o.source],
-  );
+  // The bin's console shares the commands' cache, on disk (commands/ui.ts); in memory otherwise.
+  const thresholds = useMemo(() => consoleThresholds(o.source), [o.source]);
   const reconciled = useRef(o.reconcileToken);
   const { olderThanSeconds, idleSeconds, includeChildren } = o.filter;
 
