@@ -618,9 +618,10 @@ export interface RecommendedIndex extends IndexShape {
 }
 
 /**
- * Indexes that make the full load and the incremental probes cheap. The two
- * partial indexes turn the running-set anti-join into two small index-only
- * scans; created_at serves the incremental probe; the others are NoETL's own.
+ * Indexes that make the full load and the incremental probes cheap. The
+ * terminal and start partial indexes turn the running-set anti-join into two
+ * small index-only scans; created_at serves the incremental probe; the
+ * completed one keeps thresholdsSql's window index-only; the others are NoETL's own.
  */
 export function recommendedIndexes(): RecommendedIndex[] {
   const terminal = [...ALL_TERMINAL_TYPES];
@@ -665,6 +666,14 @@ export function recommendedIndexes(): RecommendedIndex[] {
       include: ['created_at', 'catalog_id', 'parent_execution_id'],
       predicateTypes: otherStarts,
       why: 'Rust-dialect starts, index-only (NoETL indexes only playbook.initialized)',
+    },
+    {
+      name: 'event_completed_at',
+      index: 'idx_event_completed_at',
+      keys: ['created_at'],
+      include: ['execution_id'],
+      predicateTypes: TERMINAL_TYPES.completed,
+      why: "learned thresholds read the window's completions index-only instead of a heap page each",
     },
   ];
 }
@@ -714,8 +723,10 @@ const COMPLETED = sqlList(TERMINAL_TYPES.completed);
  * Learned thresholds: per playbook path, the durations of executions that
  * completed in the last $1 days (median, p95, p99, count). Only completions:
  * a run the console cancelled after hours would teach the next pass that
- * hours are normal. The window's completions come from the created_at and
- * event_type indexes (a bitmap AND); starts as in listStuckSql (NoETL's
+ * hours are normal. The window's completions come from doctor's
+ * idx_event_completed_at, index-only (its WHERE is this query's event_type
+ * list), else from the created_at and event_type indexes (a bitmap AND, a
+ * heap page per completion); starts as in listStuckSql (NoETL's
  * partial index, index-only), joined by execution_id, which the planner may
  * also probe per execution through (execution_id, event_type, event_id).
  * Measured in bench/ (--only thresholds): a join beat a probe per execution,

@@ -19,12 +19,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Queryable } from '../../src/db/database.js';
 import { SCRIPT_TITLE, diagnose, fitName, MAX_NAME_BYTES, reportJson, reportLines, scriptOf } from '../../src/noetl/doctor.js';
-import { recommendedIndexes } from '../../src/noetl/sql.js';
+import { recommendedIndexes, thresholdsSql } from '../../src/noetl/sql.js';
 import { NoetlStore } from '../../src/noetl/store.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { POSTGRES_URL, backends, createTestDatabase, postgresEnabled, uniqueSchema, type Backend, type TestDatabase } from '../helpers/db.js';
 import { eventually } from '../helpers/eventually.js';
 import { noetlSchemaSql, type SchemaOptions } from '../fixtures/noetl-schema.js';
+import { Scenario } from '../fixtures/scenario.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { upstreamDdl, upstreamDdlSource, withUpstreamDatabase } from '../helpers/upstream-ddl.js';
 
@@ -320,6 +321,9 @@ for (const backend of backends()) {
         expect(statements).toContain(
           `CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_event_start_exec_event_p1" ON "${d.schema}"."event_p1" (execution_id) INCLUDE (created_at, catalog_id, parent_execution_id) WHERE event_type IN ('playbook.started', 'playbook_started');`,
         );
+        expect(statements).toContain(
+          `CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_event_completed_at_event_p1" ON "${d.schema}"."event_p1" (created_at) INCLUDE (execution_id) WHERE event_type IN ('playbook.completed', 'playbook_completed', 'workflow.completed');`,
+        );
         // --json carries the same statements, per index and in script order.
         expect(before.missing).toEqual(statements.filter((s) => !/^(RE)?SET /.test(s)));
         expect(before.indexes.flatMap((i) => i.statements).sort()).toEqual([...before.missing].sort());
@@ -374,7 +378,7 @@ for (const backend of backends()) {
           `REINDEX INDEX CONCURRENTLY ${q('idx_event_terminal_exec_event_p2')};`,
           `ALTER INDEX ${q('idx_event_terminal_exec')} ATTACH PARTITION ${q('idx_event_terminal_exec_event_p2')};`,
         ]);
-        expect(report.indexes.filter((i) => i.name !== 'event_terminal_exec').map((i) => i.status)).toEqual(['missing', 'missing', 'missing', 'missing']);
+        expect(report.indexes.filter((i) => i.name !== 'event_terminal_exec').map((i) => i.status)).toEqual(['missing', 'missing', 'missing', 'missing', 'missing']);
         expect(await d.text()).toMatch(/^incomplete event_terminal_exec /m);
 
         await d.run(statementsOf(await d.script()));
@@ -482,6 +486,45 @@ for (const backend of backends()) {
         expectAllValid(await d.json());
       });
     });
+
+    describe("NoETL's own indexes, then doctor's script", () => {
+      let d: Doctor;
+      beforeAll(async () => {
+        d = await openDoctor(
+          backend,
+          async (db, schema) => {
+            // Completions in every partition (p0, p1, p2, default): each partition's plan is its own.
+            for (const base of [1000n, 540000000000000000n, 560000000000000000n, 900000000000000000n]) {
+              const s = new Scenario(base);
+              for (let i = 0; i < 2; i++) {
+                s.execution({ path: 'etl/done', dialect: i % 2 ? 'rust' : 'python', startedMinutesAgo: 100 + i * 60 }).finish('completed', 90 + i * 60);
+              }
+              s.execution({ path: 'etl/done', startedMinutesAgo: 700 }).finish('cancelled', 100);
+              s.execution({ path: 'etl/running', startedMinutesAgo: 30 }).issued('extract', 29);
+              await s.apply(db, schema);
+            }
+          },
+          {},
+        );
+      });
+      afterAll(() => d?.close());
+
+      it('the learned-thresholds query reads the window of completions index-only through idx_event_completed_at', async () => {
+        await d.run(statementsOf(await d.script()));
+        expectAllValid(await d.json());
+        await d.db.query(`VACUUM (ANALYZE) "${d.schema}".event`);
+        // Planner costs on a few rows say little: with sequential scans off it still has to prove the index serves the predicate.
+        const plan = await d.db.transaction(async (q) => {
+          await q.query('SET LOCAL enable_seqscan = off');
+          return (await q.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${thresholdsSql(d.schema)}`, [14])).rows.map((r) => r['QUERY PLAN']).join('\n');
+        });
+        const scans = plan.match(/Index Only Scan using idx_event_completed_at_event_\w+/g) ?? [];
+        expect(new Set(scans).size, plan).toBe(4); // each partition's
+        expect(plan).not.toMatch(/Bitmap Heap Scan|Seq Scan/);
+        const rows = (await d.db.query<{ path: string; samples: number }>(thresholdsSql(d.schema), [14])).rows;
+        expect(rows.map((r) => [r.path, r.samples])).toEqual([['etl/done', 8]]);
+      });
+    });
   });
 }
 
@@ -495,7 +538,7 @@ const upstreamTitle = !postgresEnabled()
 
 describe(upstreamTitle, () => {
   it.skipIf(ddl === null)(
-    `finds NoETL's indexes, prints the two it lacks, and its script ${psqlAvailable ? '(run by psql -f)' : '(run by a pg client: no psql here)'} leaves nothing missing`,
+    `finds NoETL's indexes, prints the three it lacks, and its script ${psqlAvailable ? '(run by psql -f)' : '(run by a pg client: no psql here)'} leaves nothing missing`,
     async () => {
       await withUpstreamDatabase(async (url) => {
         const args = ['--database-url', url, '--schema', 'noetl'];
@@ -504,7 +547,14 @@ describe(upstreamTitle, () => {
         expect(before.table.partitions.length).toBeGreaterThan(3);
         expect(before.engines).toEqual([]);
         const status = Object.fromEntries(before.indexes.map((i) => [i.name, i.status]));
-        expect(status).toEqual({ event_exec_type: 'ok', event_parent_exec: 'ok', event_created_at: 'ok', event_terminal_exec: 'missing', event_start_exec: 'missing' });
+        expect(status).toEqual({
+          event_exec_type: 'ok',
+          event_parent_exec: 'ok',
+          event_created_at: 'ok',
+          event_terminal_exec: 'missing',
+          event_start_exec: 'missing',
+          event_completed_at: 'missing',
+        });
 
         const script = await doctorScript(args);
         if (psqlAvailable) {
