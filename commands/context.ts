@@ -15,7 +15,7 @@ import { writeGate } from '../src/db/write-gate.js';
 import { ioOf, setExitCode, type Io, type OutStream } from './io.js';
 import { parseDuration } from '../src/duration.js';
 import { cacheDir } from '../src/cache.js';
-import { DEFAULT_MAX_AGE_MS, snapshotMinEvents, type RunningSetSnapshot, type SnapshotOptions } from '../src/noetl/snapshot.js';
+import { DEFAULT_MAX_AGE_MS, snapshotMinEvents, type SnapshotOptions, type SnapshotReport } from '../src/noetl/snapshot.js';
 import { PartialMarkError, isChange } from '../src/core/mark.js';
 
 export interface CommandContext {
@@ -159,7 +159,7 @@ export function signalExit(signal: NodeJS.Signals): number {
 }
 
 /** With NOETL_CONSOLE_DEBUG: where the running set came from, and a snapshot that could not be saved. */
-export function debugSnapshot(kept: RunningSetSnapshot, io: Io): void {
+export function debugSnapshot(kept: SnapshotReport, io: Io): void {
   if (!io.env.NOETL_CONSOLE_DEBUG || kept.outcome === null) return;
   sayTo(io)(`running set: ${kept.outcome}${kept.saveError ? `; not saved: ${String((kept.saveError as Error).message ?? kept.saveError)}` : ''}`);
 }

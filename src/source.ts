@@ -9,7 +9,7 @@ import type { BatchRecord, HistoryFilter, VerifyResult } from './noetl/history.j
 import type { AnalyzeReport } from './noetl/statistics.js';
 import type { LoadOptions, LoadProgress } from './noetl/store.js';
 import type { UnreachableShard } from './noetl/sharded.js';
-import type { RunningSetSnapshot, SnapshotOptions } from './noetl/snapshot.js';
+import type { SnapshotOptions, SnapshotReport } from './noetl/snapshot.js';
 import type { Threshold, ThresholdMap } from './core/thresholds.js';
 import type { UndoResult, MarkRequest, MarkResult, Action } from './core/mark.js';
 import type { ShowData } from './core/show.js';
@@ -81,8 +81,8 @@ export interface ExecutionSource {
   unreachable?(): readonly UnreachableShard[];
   /** A sharded source: a line for the operator when rows are not where NoETL's hash routes them. */
   onMismatch?: ((line: string) => void) | null;
-  /** Keep the running set between runs (snapshot.ts); absent where every load reads the whole history (status tables, sharded clusters). */
-  useSnapshot?(options: SnapshotOptions): RunningSetSnapshot;
+  /** Keep the running set between runs (snapshot.ts; a sharded cluster: one per shard); absent where every load reads the whole history (status tables). */
+  useSnapshot?(options: SnapshotOptions): SnapshotReport;
   /** Closes what the source opened besides `db` (a sharded source's shard databases). */
   close?(): Promise<void>;
 }

@@ -23,7 +23,8 @@ import { stuckFactsOf, toExecution, type DescribedRow } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
-import { compareIds, NoetlStore } from './store.js';
+import { RunningSetSnapshot, type SnapshotOptions, type SnapshotReport } from './snapshot.js';
+import { compareIds, NoetlStore, type LoadOptions } from './store.js';
 import type { Execution, HealthCounts } from '../core/execution.js';
 import { stuckMatcher, type StuckFilter } from '../core/filter.js';
 import { PartialMarkError, type Action, type MarkRequest, type MarkResult } from '../core/mark.js';
@@ -62,8 +63,8 @@ class ShardStore extends NoetlStore {
     super(db, schema);
   }
 
-  override async listStuckRows(filter: StuckFilter): Promise<DescribedRow[]> {
-    return this.owner.complete(this.index, await super.listStuckRows(filter));
+  override async listStuckRows(filter: StuckFilter, load?: LoadOptions): Promise<DescribedRow[]> {
+    return this.owner.complete(this.index, await super.listStuckRows(filter, load));
   }
 
   override async describeRows(ids: readonly string[], q?: Queryable): Promise<DescribedRow[]> {
@@ -660,6 +661,37 @@ export class ShardedNoetlSource implements ExecutionSource {
       recent_24h: all.reduce((n, h) => n + h.recent_24h, 0),
       live_workers: workers,
       now: all[0]!.now,
+    };
+  }
+
+  /**
+   * A running-set snapshot per shard (snapshot.ts), each under its own key:
+   * the shard's database identity, and the cluster's target naming the
+   * shard. It keeps the rows as the shard holds them (over `raw`), so what
+   * complete() adds from the other databases is added on the way out, to a
+   * revalidated set as to a full load, and never saved. The listing and the
+   * live set's full refreshes read it through the shard's store, health
+   * through `raw`. A shard down fails its read as without a snapshot (fanOut
+   * reports it); its file waits for the next run that reaches it.
+   */
+  useSnapshot(options: SnapshotOptions): SnapshotReport {
+    const kept = this.shards.map((s) => {
+      const snapshot = new RunningSetSnapshot(s.raw, { ...options, target: `${options.target} shard ${s.index}` });
+      s.raw.snapshot = snapshot;
+      s.source.store.snapshot = snapshot;
+      return snapshot;
+    });
+    // One report for the cluster, over the shards that answered: their outcome when they agree, else each shard's.
+    const answering = () => kept.map((snapshot, shard) => ({ snapshot, shard })).filter((k) => k.snapshot.outcome !== null && !this.down.has(k.shard));
+    return {
+      get outcome() {
+        const read = answering();
+        if (read.length === 0) return null;
+        return new Set(read.map((k) => k.snapshot.outcome)).size === 1 ? read[0]!.snapshot.outcome : read.map((k) => `shard ${k.shard} ${k.snapshot.outcome}`).join(', ');
+      },
+      get saveError() {
+        return kept.find((k) => k.saveError !== null)?.saveError ?? null;
+      },
     };
   }
 

@@ -79,6 +79,13 @@ interface SnapshotDoc {
 /** Why the last read was what it was (bench, tests and NOETL_CONSOLE_DEBUG). */
 export type SnapshotOutcome = 'revalidated' | 'full:missing' | 'full:corrupt' | 'full:foreign' | 'full:stale' | 'full:fresh' | 'small';
 
+/** What callers read of a source's snapshots after a run (commands: NOETL_CONSOLE_DEBUG); a sharded cluster has one per shard. */
+export interface SnapshotReport {
+  /** A SnapshotOutcome, or one per shard when its shards' differ; null before the first read. */
+  readonly outcome: string | null;
+  readonly saveError: unknown;
+}
+
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function parseDoc(value: unknown): SnapshotDoc | null {
@@ -98,7 +105,7 @@ export function snapshotMinEvents(env: NodeJS.ProcessEnv = process.env): number 
   return raw !== undefined && /^\d{1,12}$/.test(raw.trim()) ? Number(raw) : SNAPSHOT_MIN_EVENTS;
 }
 
-export class RunningSetSnapshot implements RunningSetProvider {
+export class RunningSetSnapshot implements RunningSetProvider, SnapshotReport {
   private key: Promise<CacheKey> | null = null;
   /** What the last running() did. */
   outcome: SnapshotOutcome | null = null;
@@ -114,14 +121,21 @@ export class RunningSetSnapshot implements RunningSetProvider {
   }
 
   private cacheKey(): Promise<CacheKey> {
-    this.key ??= databaseIdentity(this.store.db).then((id) => ({
-      system_identifier: id.system_identifier,
-      database: id.database,
-      target: this.options.target,
-      schema: this.store.schema,
-      source_kind: 'noetl',
-      source_name: this.options.sourceName,
-    }));
+    this.key ??= databaseIdentity(this.store.db).then(
+      (id) => ({
+        system_identifier: id.system_identifier,
+        database: id.database,
+        target: this.options.target,
+        schema: this.store.schema,
+        source_kind: 'noetl',
+        source_name: this.options.sourceName,
+      }),
+      // A database that did not answer (a shard down) is asked again next time.
+      (error: unknown) => {
+        this.key = null;
+        throw error;
+      },
+    );
     return this.key;
   }
 
@@ -143,7 +157,12 @@ export class RunningSetSnapshot implements RunningSetProvider {
     const usable = saved?.status === 'ok' && age !== null && age >= -60_000 && age <= this.options.maxAgeMs ? saved.value : null;
     if (usable) {
       const finished = await this.store.terminalAmong(usable.state.rows.map((r) => r.execution_id));
-      live.restore({ ...usable.state, rows: usable.state.rows.filter((r) => !finished.has(r.execution_id)) });
+      // A finished child leaves before refresh() could name its parent (its terminal event need not carry
+      // parent_execution_id): its running parents are described again here, their running_children current.
+      const parents = new Set(usable.state.rows.filter((r) => finished.has(r.execution_id) && r.parent_execution_id !== null).map((r) => r.parent_execution_id));
+      const kept = usable.state.rows.filter((r) => !finished.has(r.execution_id));
+      const again = new Map((await this.store.describeRows(kept.filter((r) => parents.has(r.execution_id)).map((r) => r.execution_id))).map((r) => [r.execution_id, r]));
+      live.restore({ ...usable.state, rows: kept.map((r) => again.get(r.execution_id) ?? r).filter((r) => r.terminal_type === null) });
       await live.refresh();
       this.save(key, dir, usable.full_load_at_ms, live);
       this.outcome = 'revalidated';

@@ -136,6 +136,32 @@ describe.each(backends())('running-set snapshot through the bin on %s', (backend
     expect(jsonOf(h).metrics.running_executions).toBe(fresh.paths.length);
   }, 300_000);
 
+  it("a child that finished leaves its parent's running_children current, whatever its terminal event names", async () => {
+    const s = new Scenario(base + 500_000_000n);
+    // Stamped before the margin: nothing of the parent's is in the next run's window.
+    const parent = s.execution({ path: 'etl/parent', startedMinutesAgo: 30 });
+    const child = s.execution({ path: 'etl/child', dialect: 'rust', startedMinutesAgo: 20, parent });
+    await d.use((db) => s.apply(db, d.schema));
+    const runningChildren = async (...extra: string[]) => {
+      const r = await runCli(['list', '--older-than', '0', '--include-children', '--json', ...d.args, ...extra], { env });
+      expect(r.code, show(r)).toBe(0);
+      const row = jsonOf<{ executions: { execution_id: string; running_children: number }[] }>(r).executions.find((e) => e.execution_id === parent.id);
+      return { outcome: /running set: (\S+)/.exec(r.stderr)?.[1], running_children: row?.running_children };
+    };
+    expect(await runningChildren('--fresh')).toEqual({ outcome: 'full:fresh', running_children: 1 });
+    // The engine's terminal event without parent_execution_id: the revalidation learns of it by probing the child's id.
+    await d.use((db) =>
+      db.query(
+        `INSERT INTO "${d.schema}".event (execution_id, event_id, catalog_id, created_at, event_type, node_name, status)
+        SELECT e.execution_id, e.event_id + 1000, e.catalog_id, now() AT TIME ZONE 'UTC', 'playbook_completed', 'playbook', 'COMPLETED'
+        FROM "${d.schema}".event e WHERE e.execution_id = $1::bigint AND e.event_type = 'playbook_started'`,
+        [child.id],
+      ),
+    );
+    expect(await runningChildren()).toEqual({ outcome: 'revalidated', running_children: 0 });
+    expect(await runningChildren('--fresh')).toEqual({ outcome: 'full:fresh', running_children: 0 });
+  });
+
   it('never stores a password, and refuses a bad --max-snapshot-age before connecting', async () => {
     if (backend === 'postgres') {
       // Trust authentication ignores the password; the snapshot must not keep it anyway.
