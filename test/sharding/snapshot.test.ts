@@ -8,6 +8,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ConnectionOptions } from '../../src/config.js';
+import { openPostgres } from '../../src/db/postgres.js';
+import { ShardedNoetlSource } from '../../src/noetl/sharded.js';
+import { DEFAULT_MAX_AGE_MS } from '../../src/noetl/snapshot.js';
 import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { describePostgres } from '../helpers/db.js';
@@ -179,5 +183,43 @@ describePostgres('the running-set snapshot on a sharded cluster', () => {
     expect(back.r.code, show(back.r)).toBe(0);
     expect(back.outcome).toBe('revalidated');
     expect(listed(jsonOf(back.r)).map((e) => e.id)).toEqual([ids.b, ids.p, ids.c, ids.n]);
+  });
+
+  it("the console's live set: each shard's full refresh revalidates its snapshot, ctrl-r reads every shard's history", async () => {
+    const options = (url: string): ConnectionOptions => ({
+      target: { kind: 'postgres', connectionString: url, label: new URL(url).host + new URL(url).pathname },
+      schema: SCHEMA,
+      readOnly: true,
+      statementTimeoutMs: 15_000,
+      connectTimeoutMs: 10_000,
+    });
+    const clusterDb = openPostgres(options(k.clusterUrl));
+    const own = mkdtempSync(join(tmpdir(), 'noetl-console-snap-'));
+    const open = () => {
+      const source = new ShardedNoetlSource(clusterDb, SCHEMA, 'prod', k.shardUrls.map(options));
+      const report = source.useSnapshot({ fresh: false, maxAgeMs: DEFAULT_MAX_AGE_MS, sourceName: 'prod', target: 'cluster', dir: own, minEvents: 0 });
+      return { source, report };
+    };
+    const all = { olderThanSeconds: 0, includeChildren: true };
+    try {
+      const first = open();
+      const live = first.source.live();
+      expect((await live.refresh()).kind).toBe('full');
+      expect(first.report.outcome).toBe('full:missing');
+      await first.source.close();
+      const second = open();
+      const again = second.source.live();
+      await again.refresh();
+      expect(second.report.outcome).toBe('revalidated');
+      expect(again.view(all).map((e) => e.execution_id)).toEqual([ids.b, ids.p, ids.c, ids.n]);
+      expect(again.view(all).find((e) => e.execution_id === ids.p)?.running_children).toBe(2);
+      await again.refresh(true);
+      expect(second.report.outcome).toBe('full:fresh');
+      expect(again.view({ olderThanSeconds: 0 }).map((e) => e.execution_id)).toEqual((await second.source.listStuck({ olderThanSeconds: 0 })).map((e) => e.execution_id));
+      await second.source.close();
+    } finally {
+      await clusterDb.close();
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });
