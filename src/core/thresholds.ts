@@ -18,6 +18,31 @@ export interface Threshold {
   p99_seconds: number;
 }
 
+/**
+ * PostgreSQL's percentile_cont over `sorted` (ascending, not empty): the
+ * linear interpolation between the values at position p * (n - 1), computed
+ * as orderedsetaggs.c does, so that the result is the same double.
+ */
+export function percentileCont(sorted: readonly number[], p: number): number {
+  const at = p * (sorted.length - 1);
+  const first = Math.floor(at);
+  const second = Math.ceil(at);
+  const lo = sorted[first]!;
+  return second > first ? lo + (at - first) * (sorted[second]! - lo) : lo;
+}
+
+/** A path's threshold from its runs' durations, as thresholdsSql computes it on one database. */
+export function thresholdOf(path: string, seconds: number[]): Threshold {
+  const sorted = seconds.sort((a, b) => a - b);
+  return {
+    path,
+    samples: sorted.length,
+    median_seconds: percentileCont(sorted, 0.5),
+    p95_seconds: percentileCont(sorted, 0.95),
+    p99_seconds: percentileCont(sorted, 0.99),
+  };
+}
+
 /** What a stuck row carries (list --json, the RATIO column, `ratio>3`). */
 export interface HistoryFields {
   typical_seconds: number | null;

@@ -21,6 +21,7 @@ import type { AnalyzeReport } from './statistics.js';
 import { history, verifyBatch, type BatchRecord, type HistoryFilter, type VerifyResult } from './history.js';
 import { stuckFactsOf, toExecution, type DescribedRow } from './model.js';
 import { catalogIdsSql, catalogPathsSql, childCountsSql, clusterTablesSql, heartbeatsSql, liveWorkersSql, presentSql } from './shard-sql.js';
+import { runsSql } from './sql.js';
 import { loadShardRouter, type ShardRouter } from './shard-route.js';
 import { NoetlSource } from './source.js';
 import { RunningSetSnapshot, type SnapshotOptions, type SnapshotReport } from './snapshot.js';
@@ -29,7 +30,8 @@ import type { Execution, HealthCounts } from '../core/execution.js';
 import { stuckMatcher, type StuckFilter } from '../core/filter.js';
 import { PartialMarkError, type Action, type MarkRequest, type MarkResult } from '../core/mark.js';
 import type { ShowData } from '../core/show.js';
-import type { ThresholdMap } from '../core/thresholds.js';
+import { thresholdOf, type Threshold, type ThresholdMap } from '../core/thresholds.js';
+import { OperationalError } from '../errors.js';
 
 export interface UnreachableShard {
   /** The shard's index in NoETL's order, or "cluster" for the cluster database. */
@@ -643,6 +645,43 @@ export class ShardedNoetlSource implements ExecutionSource {
       .sort(compareIds);
   }
 
+  /**
+   * Learned thresholds over the union of every shard's completed runs: each
+   * shard's runs (catalog_id, seconds), their paths from the cluster catalog,
+   * the percentiles taken here as percentile_cont takes them on one database.
+   * A shard that does not answer fails the read (the commands then say "no
+   * history"): percentiles of some shards' runs would mislead a sweep. The
+   * read leaves unreachable() alone, which tells of the listing and the live set.
+   */
+  async thresholds(days: number): Promise<Threshold[]> {
+    const settled = await Promise.allSettled(
+      this.shards.map(async (s) => {
+        await s.raw.capabilities();
+        return (await s.db.query<{ catalog_id: string; seconds: number }>(runsSql(this.schema), [days])).rows;
+      }),
+    );
+    const missing = settled.flatMap((r, i) => (r.status === 'rejected' ? [`shard ${i} did not answer (${firstLine(r.reason, this.targetOf(i))})`] : []));
+    if (missing.length > 0) throw new OperationalError(`${missing.join('; ')}: thresholds need every shard`);
+    const runs = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    if (runs.length === 0) return [];
+    const rows = await (async () => {
+      if (!(await this.tables()).has_catalog) return [];
+      return (await this.db.query<{ catalog_id: string; path: string | null }>(catalogPathsSql(this.schema), [[...new Set(runs.map((r) => r.catalog_id))]])).rows;
+    })().catch((error: unknown) => {
+      throw new OperationalError(`the cluster database did not answer (${firstLine(error, this.targetOf('cluster'))}): thresholds need its catalog`);
+    });
+    const pathOf = new Map(rows.map((r) => [r.catalog_id, r.path]));
+    const byPath = new Map<string, number[]>();
+    for (const run of runs) {
+      const path = pathOf.get(run.catalog_id);
+      if (path === undefined || path === null) continue;
+      const seconds = byPath.get(path);
+      if (seconds) seconds.push(run.seconds);
+      else byPath.set(path, [run.seconds]);
+    }
+    return [...byPath].map(([path, seconds]) => thresholdOf(path, seconds));
+  }
+
   async health(stuckSeconds: number, longRunningSeconds: number): Promise<HealthCounts> {
     const [answers, workers] = await Promise.all([
       this.fanOut((s) => s.raw.health(stuckSeconds, longRunningSeconds)),
@@ -710,6 +749,11 @@ export class ShardedNoetlSource implements ExecutionSource {
   refreshShards<T>(fn: (index: number) => Promise<T>): Promise<{ shard: Shard; value: T }[]> {
     return this.fanOut((s) => fn(s.index));
   }
+}
+
+/** A shard's failure on one line, never a password. */
+function firstLine(error: unknown, target: string): string {
+  return redact(describeDatabaseError(error, target)).split('\n')[0]!;
 }
 
 /** One live set per shard, refreshed in parallel, viewed as one. */

@@ -733,6 +733,27 @@ const COMPLETED = sqlList(TERMINAL_TYPES.completed);
  * and materializing the runs before joining the paths keeps that join to one.
  */
 export function thresholdsSql(schema: string): string {
+  return `${runsWith(schema)}
+  SELECT c.path, count(*)::int AS samples,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds)::float8 AS median_seconds,
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p95_seconds,
+    percentile_cont(0.99) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p99_seconds
+  FROM runs r JOIN ${quoteIdent(schema)}.catalog c ON c.catalog_id = r.catalog_id
+  GROUP BY c.path`;
+}
+
+/**
+ * The runs thresholdsSql learns from, each its catalog_id and seconds: a
+ * sharded cluster reads them on each shard, names their paths from the
+ * cluster catalog and takes the percentiles over the union (sharded.ts).
+ */
+export function runsSql(schema: string): string {
+  return `${runsWith(schema)}
+  SELECT r.catalog_id::text AS catalog_id, r.seconds FROM runs r WHERE r.catalog_id IS NOT NULL`;
+}
+
+/** The completed runs of the last $1 days, as the CTE `runs` (catalog_id, seconds). */
+function runsWith(schema: string): string {
   const s = quoteIdent(schema);
   return `WITH ${CLOCK},
   finished AS (
@@ -752,11 +773,5 @@ export function thresholdsSql(schema: string): string {
     FROM finished f JOIN starts st ON st.execution_id = f.execution_id
     GROUP BY f.execution_id, f.finished_at
     HAVING min(st.created_at) <= f.finished_at
-  )
-  SELECT c.path, count(*)::int AS samples,
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds)::float8 AS median_seconds,
-    percentile_cont(0.95) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p95_seconds,
-    percentile_cont(0.99) WITHIN GROUP (ORDER BY r.seconds)::float8 AS p99_seconds
-  FROM runs r JOIN ${s}.catalog c ON c.catalog_id = r.catalog_id
-  GROUP BY c.path`;
+  )`;
 }

@@ -8,48 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.js';
 import { releasePgliteEngines } from '../../src/db/pglite.js';
-import { Scenario } from '../fixtures/scenario.js';
+import { seedHistories, type HistoryIds } from '../fixtures/histories.js';
 import { backends } from '../helpers/db.js';
 import { cliEnv, cliPath, createCliDatabase, jsonOf, runCli, show, type CliDatabase } from '../helpers/cli.js';
-
-export interface HistoryIds {
-  /** Running 25 min; its playbook usually takes 5 (p95 6). */
-  fast: string;
-  /** Running 25 min; its playbook usually takes an hour. */
-  slow: string;
-  /** Running 25 min, no finished run: matched first by the etl/new* rule (older_than 1h). */
-  fresh: string;
-  /** Running 25 min, no finished run: judged by the catch-all's older_than (20m). */
-  misc: string;
-}
-
-/** Ten finished runs of each history, in both dialects, over the last days; then the running ones. */
-export async function seedHistories(db: Database, schema: string): Promise<HistoryIds> {
-  const s = new Scenario();
-  const fastMinutes = [4, 4.5, 5, 5, 5, 5, 5, 5.5, 6, 6];
-  const slowMinutes = [55, 57, 58, 60, 60, 60, 61, 62, 63, 65];
-  fastMinutes.forEach((m, i) => {
-    const end = 120 + i * 600; // spread over four days
-    s.execution({ path: 'etl/fast', dialect: i % 2 ? 'rust' : 'python', startedMinutesAgo: end + m }).finish('completed', end);
-  });
-  slowMinutes.forEach((m, i) => {
-    const end = 200 + i * 700;
-    s.execution({ path: 'etl/slow', dialect: i % 2 ? 'python' : 'rust', startedMinutesAgo: end + m }).finish('completed', end);
-  });
-  // Failed and cancelled runs teach nothing (a cancelled 10 h run would make hours look normal).
-  s.execution({ path: 'etl/fast', startedMinutesAgo: 700 }).finish('cancelled', 100);
-  // Finished before the window: not counted.
-  s.execution({ path: 'misc/job', startedMinutesAgo: 40 * 1440 + 5 }).finish('completed', 40 * 1440);
-  const fast = s.execution({ path: 'etl/fast', startedMinutesAgo: 25 }).step('extract', 20).claimed('load', 19, 'worker-a');
-  const slow = s.execution({ path: 'etl/slow', startedMinutesAgo: 25 }).step('extract', 20).claimed('load', 19, 'worker-a');
-  const fresh = s.execution({ path: 'etl/new', startedMinutesAgo: 25 }).issued('extract', 24);
-  const misc = s.execution({ path: 'misc/job', dialect: 'rust', startedMinutesAgo: 25 }).issued('extract', 24);
-  s.worker('worker-a', 5);
-  await s.apply(db, schema);
-  return { fast: fast.id, slow: slow.id, fresh: fresh.id, misc: misc.id };
-}
 
 const POLICY = `sources:
   main: { type: noetl }
