@@ -23,8 +23,8 @@ import { useNow } from './hooks/useNow.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { keyNames } from './keymap.js';
 import { ResultsView } from './ResultsView.js';
-import { matchRows, sortRows, treeRows } from './rows.js';
-import { parseFilter, type ParsedFilter } from '../src/core/filter-language.js';
+import { matchRows, sortRows, treeRows, type Row } from './rows.js';
+import { narrows, parseFilter, type ParsedFilter } from '../src/core/filter-language.js';
 import { initialState, reduce, scopeOf, type View } from './state.js';
 import { StatusLine } from './StatusLine.js';
 import { Table, windowTop } from './Table.js';
@@ -138,9 +138,14 @@ export function App({
   const goodFilter = useRef<ParsedFilter>(parseFilter(''));
   if (parsed.filter) goodFilter.current = parsed.filter;
   const inForce = goodFilter.current;
+  // A word typed on keeps a subset of what the filter kept a keystroke ago: only those are read again.
+  const lastMatch = useRef<{ rows: readonly Row[]; filter: ParsedFilter; kept: readonly Row[] } | null>(null);
   const visible = useCallback(
     (f: ParsedFilter) => {
-      const rows = sortRows(matchRows(live.rows, f), s.sort);
+      const last = lastMatch.current;
+      const kept = matchRows(last && last.rows === live.rows && narrows(last.filter, f) ? last.kept : live.rows, f);
+      lastMatch.current = { rows: live.rows, filter: f, kept };
+      const rows = sortRows(kept, s.sort);
       return s.filter.includeChildren ? treeRows(rows) : rows;
     },
     [live.rows, s.sort, s.filter.includeChildren],

@@ -87,6 +87,26 @@ function parseTerm(raw: string): Term {
   return { kind: 'text', field: 'any', pattern: globPattern(body), negate };
 }
 
+/**
+ * Whether every execution `next` keeps, `prev` keeps too, read from the text: the same terms, with
+ * words typed on (a term that is a plain substring, not negated, grown longer) or terms added. The
+ * console then filters what `prev` kept instead of every row. False whenever unsure.
+ */
+export function narrows(prev: ParsedFilter, next: ParsedFilter): boolean {
+  if (next.terms.length < prev.terms.length) return false;
+  const a = tokens(prev.text);
+  const b = tokens(next.text);
+  return prev.terms.every((t, i) => {
+    if (a[i] === b[i]) return true;
+    const u = next.terms[i]!;
+    if (t.kind !== 'text' || u.kind !== 'text' || t.negate || u.negate || t.field !== u.field) return false;
+    const value = (token: string) => (t.field === 'any' ? token : token.slice(token.indexOf(':') + 1));
+    const was = value(a[i]!);
+    const now = value(b[i]!);
+    return !/[*?]/.test(was) && !/[*?]/.test(now) && now.includes(was);
+  });
+}
+
 /** Parse an expression; throws FilterError naming the first bad term. An empty expression matches everything. */
 export function parseFilter(text: string): ParsedFilter {
   const trimmed = text.trim();
