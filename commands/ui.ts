@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { resolveSource } from '../src/source-select.js';
-import { learnedThresholds } from '../src/learned-thresholds.js';
+import { judgeInConsole } from '../src/learned-thresholds.js';
 import { judgingOf } from './policy.js';
 import { UsageError } from '../src/errors.js';
 import { colorEnabled } from '../src/format/color.js';
@@ -47,7 +47,7 @@ export async function runUi(cmd: Command): Promise<void> {
           const source = resolved.open(db);
           source.useSnapshot?.(snapshot);
           // Learned thresholds kept on disk, as the commands keep them: the console starts with the RATIO column.
-          learnedThresholds(source, judging.days, judging.cacheMs, io.env);
+          judgeInConsole(source, judging, io.env);
           return source;
         },
         context: resolved.context,

@@ -6,7 +6,7 @@
  * console, starts with them instead of a pass over the window's completions
  * (seconds on a large history).
  */
-import { DEFAULT_HISTORY_DAYS, ThresholdCache, type Threshold, type ThresholdStore } from './core/thresholds.js';
+import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, ThresholdCache, type Threshold, type ThresholdStore } from './core/thresholds.js';
 import { cacheDir, readCache, writeCache, type CacheKey } from './cache.js';
 import { databaseIdentity } from './db/identity.js';
 import type { ExecutionSource } from './source.js';
@@ -33,10 +33,21 @@ export function learnedThresholds(source: ExecutionSource, days: number, ttlMs: 
   return cache;
 }
 
-/** The console's: the cache its command made for the source (the config's window, on disk), else 14 days in memory. */
-export function consoleThresholds(source: ExecutionSource): ThresholdCache {
-  const made = caches.get(source)?.values().next().value;
-  return made ?? learnedThresholds(source, DEFAULT_HISTORY_DAYS, DEFAULT_THRESHOLDS_TTL_MS, null);
+/** How the console judges a source's rows: the cache of its thresholds and the finished runs a ratio needs. */
+export interface ConsoleJudging {
+  cache: ThresholdCache;
+  minHistory: number;
+}
+const consoleJudging = new WeakMap<ExecutionSource, ConsoleJudging>();
+
+/** The bin's console judges as the commands do: the config's window and min_history, the cache on disk (commands/ui.ts). */
+export function judgeInConsole(source: ExecutionSource, judging: { days: number; cacheMs: number; minHistory: number }, env: NodeJS.ProcessEnv): void {
+  consoleJudging.set(source, { cache: learnedThresholds(source, judging.days, judging.cacheMs, env), minHistory: judging.minHistory });
+}
+
+/** The console's judging of `source`: as its command set it, else 14 days and the default min_history, in memory. */
+export function consoleThresholds(source: ExecutionSource): ConsoleJudging {
+  return consoleJudging.get(source) ?? { cache: learnedThresholds(source, DEFAULT_HISTORY_DAYS, DEFAULT_THRESHOLDS_TTL_MS, null), minHistory: DEFAULT_MIN_HISTORY };
 }
 
 /**

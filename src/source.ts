@@ -19,10 +19,10 @@ import type { StuckFilter } from './core/filter.js';
 /** The running set, kept fresh by `refresh()`, filtered by `view()` (interactive app, metrics --listen). */
 export interface LiveSet {
   refresh(force?: boolean): Promise<{ kind: 'full' | 'incremental'; described: number; running: number; ms: number }>;
-  /** With `history`, each row's `history` judged by those learned thresholds. */
-  view(filter: StuckFilter, history?: ThresholdMap): Execution[];
+  /** With `history`, each row's `history` judged by those learned thresholds (a ratio from `minHistory` finished runs). */
+  view(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): Execution[];
   /** The same rows a slice at a time, for a caller that answers keys between slices (the console at 50,000 rows). */
-  viewSlices?(filter: StuckFilter, history?: ThresholdMap): Iterable<Execution[]>;
+  viewSlices?(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): Iterable<Execution[]>;
   /** How many view(filter) would return. */
   count(filter: StuckFilter): number;
   readonly runningCount: number;

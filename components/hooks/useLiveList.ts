@@ -75,7 +75,7 @@ export function useLiveList(o: Options): LiveList {
   const running = useMemo(() => o.source.live(), [o.source]);
   // Learned thresholds, read again every few minutes: the RATIO column, `ratio>3`, the ratio sort.
   // The bin's console shares the commands' cache, on disk (commands/ui.ts); in memory otherwise.
-  const thresholds = useMemo(() => consoleThresholds(o.source), [o.source]);
+  const judging = useMemo(() => consoleThresholds(o.source), [o.source]);
   const reconciled = useRef(o.reconcileToken);
   const { olderThanSeconds, idleSeconds, includeChildren } = o.filter;
 
@@ -104,19 +104,19 @@ export function useLiveList(o: Options): LiveList {
         await turn();
         if (stopped) return;
         // Never waited for: rows show "no history" until the first read answers; a failed read never fails a refresh.
-        const map = thresholds.peek();
+        const map = judging.cache.peek();
         const stuckFilter = { olderThanSeconds: filter.olderThanSeconds, idleSeconds: filter.idleSeconds, includeChildren: filter.includeChildren };
         const history = map.size > 0 ? map : undefined;
         let fresh: Execution[];
         if (running.viewSlices) {
           fresh = [];
-          for (const slice of running.viewSlices(stuckFilter, history)) {
+          for (const slice of running.viewSlices(stuckFilter, history, judging.minHistory)) {
             for (const e of slice) fresh.push(e);
             await turn();
             if (stopped) return;
           }
         } else {
-          fresh = running.view(stuckFilter, history);
+          fresh = running.view(stuckFilter, history, judging.minHistory);
           await turn();
           if (stopped) return;
         }
@@ -166,7 +166,7 @@ export function useLiveList(o: Options): LiveList {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [o.source, running, thresholds, key, o.frozen, o.refreshToken]);
+  }, [o.source, running, judging, key, o.frozen, o.refreshToken]);
 
   return state;
 }

@@ -151,15 +151,15 @@ export class LiveRunningSet {
   }
 
   /** The stuck executions under `filter`, as `list` would return them. */
-  view(filter: StuckFilter, history?: ThresholdMap): NoetlExecution[] {
+  view(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): NoetlExecution[] {
     const out: NoetlExecution[] = [];
-    for (const slice of this.viewSlices(filter, history)) for (const e of slice) out.push(e);
+    for (const slice of this.viewSlices(filter, history, minHistory)) for (const e of slice) out.push(e);
     return out;
   }
 
-  *viewSlices(filter: StuckFilter, history?: ThresholdMap): Generator<NoetlExecution[]> {
+  *viewSlices(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): Generator<NoetlExecution[]> {
     const rows = this.viewRows(filter);
-    for (let at = 0; at < rows.length; at += SLICE_ROWS) yield rows.slice(at, at + SLICE_ROWS).map((row) => toExecution(row, history));
+    for (let at = 0; at < rows.length; at += SLICE_ROWS) yield rows.slice(at, at + SLICE_ROWS).map((row) => toExecution(row, history, minHistory));
   }
 
   /** The rows under `filter`, as the listing SQL returns them. */

@@ -75,7 +75,7 @@ function fixed(row: DescribedRow): Fixed {
 }
 
 /** `history`: learned thresholds to judge the row by (its `history` field), set here rather than on a copy of the row. */
-export function toExecution(row: DescribedRow, history?: ThresholdMap): NoetlExecution {
+export function toExecution(row: DescribedRow, history?: ThresholdMap, minHistory?: number): NoetlExecution {
   const { state, startedAt, lastEventAt, finishedAt, stuckStep, held } = fixed(row);
   const idle = row.last_event_ms === null ? null : seconds(row.now_ms - row.last_event_ms);
   const heartbeatAge = row.heartbeat_ms === null ? null : Math.max(0, (row.now_ms - row.heartbeat_ms) / 1000);
@@ -106,7 +106,7 @@ export function toExecution(row: DescribedRow, history?: ThresholdMap): NoetlExe
     severity: 'none',
     history: undefined,
   };
-  if (history) execution.history = historyOf(execution, history);
+  if (history) execution.history = historyOf(execution, history, minHistory);
   const { text, severity } = diagnose(execution, row.runtime_rows, held, signalsOf(row));
   execution.diagnosis = text;
   execution.severity = severity;

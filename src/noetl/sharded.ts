@@ -783,9 +783,9 @@ class ShardedLiveSet implements LiveSet {
     return this.sets.filter((_, i) => !this.owner.isDown(i));
   }
 
-  view(filter: StuckFilter, history?: ThresholdMap): Execution[] {
+  view(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): Execution[] {
     const sets = this.answering();
-    const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }, history));
+    const rows = sets.flatMap((s) => s.view({ ...filter, includeChildren: true, limit: null }, history, minHistory));
     // A parent on another shard: its own shard's set knows it runs.
     this.running ??= new Map(sets.flatMap((s) => s.view({ olderThanSeconds: 0, includeChildren: true }).map((e) => [e.execution_id, e.parent_execution_id] as const)));
     const running = this.running;

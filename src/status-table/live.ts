@@ -41,10 +41,10 @@ export class StatusTableLiveSet implements LiveSet {
     return this.view(filter).length;
   }
 
-  view(filter: StuckFilter, history?: ThresholdMap): StatusTableExecution[] {
+  view(filter: StuckFilter, history?: ThresholdMap, minHistory?: number): StatusTableExecution[] {
     const match = stuckMatcher(filter);
     const out = this.rows.filter((r) => match({ ...r.facts, nowMs: this.nowMs })).map((r) => r.execution);
     const limited = filter.limit ? out.slice(0, filter.limit) : out;
-    return history ? withHistory(limited, history) : limited;
+    return history ? withHistory(limited, history, minHistory) : limited;
   }
 }

@@ -141,7 +141,7 @@ export class FakeSource implements ExecutionSource {
     const running = () => stuck({ olderThanSeconds: 0, includeChildren: true }).length;
     return {
       refresh: async () => ({ kind: 'full', described: this.rows.size, running: running(), ms: 0 }),
-      view: (f, history) => (history ? withHistory(stuck(f), history) : stuck(f)),
+      view: (f, history, minHistory) => (history ? withHistory(stuck(f), history, minHistory) : stuck(f)),
       count: (f) => stuck(f).length,
       get runningCount() {
         return running();

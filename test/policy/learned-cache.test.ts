@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoetlSource } from '../../src/noetl/source.js';
-import { consoleThresholds, learnedThresholds } from '../../src/learned-thresholds.js';
+import { consoleThresholds, judgeInConsole, learnedThresholds } from '../../src/learned-thresholds.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -24,6 +24,7 @@ describe('learned thresholds kept between runs', () => {
       sc.execution({ path: 'etl/nightly', startedMinutesAgo: 90 + i })
         .step('load', 80 + i)
         .finish('completed', 60 + i);
+    sc.execution({ path: 'etl/nightly', startedMinutesAgo: 300 }).issued('load', 290);
     await sc.apply(t.db, t.schema);
   });
   afterAll(async () => {
@@ -50,12 +51,20 @@ describe('learned thresholds kept between runs', () => {
     expect(first.reads.n).toBe(1);
     expect(readdirSync(join(cacheHome, 'noetl-console')).some((f) => f.startsWith('thresholds'))).toBe(true);
 
-    // The bin's console: its command registered the disk cache (commands/ui.ts), the console takes it.
+    // The bin's console: its command set how it judges (commands/ui.ts): the disk cache and the config's min_history.
     const next = counted();
-    const registered = learnedThresholds(next.source, 14, 600_000, env);
-    expect(consoleThresholds(next.source)).toBe(registered);
-    expect((await consoleThresholds(next.source).get()).get('etl/nightly')?.samples).toBe(6);
+    judgeInConsole(next.source, { days: 14, cacheMs: 600_000, minHistory: 7 }, env);
+    expect(consoleThresholds(next.source).cache).toBe(learnedThresholds(next.source, 14, 600_000, env));
+    expect(consoleThresholds(next.source).minHistory).toBe(7);
+    expect((await consoleThresholds(next.source).cache.get()).get('etl/nightly')?.samples).toBe(6);
     expect(next.reads.n).toBe(0);
+    // Six runs, seven needed: the console's rows say "no history", as `list` would with that config.
+    const live = next.source.live();
+    await live.refresh();
+    const { cache, minHistory } = consoleThresholds(next.source);
+    const rows = live.view({ olderThanSeconds: 0, includeChildren: true }, await cache.get(), minHistory);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((e) => e.history?.ratio === null && e.history.history_samples === 6)).toBe(true);
   });
 
   it('a console with no cache made for its source keeps one in memory and reads the database', async () => {
@@ -64,7 +73,8 @@ describe('learned thresholds kept between runs', () => {
     const before = process.env.XDG_CACHE_HOME;
     process.env.XDG_CACHE_HOME = empty;
     try {
-      expect((await consoleThresholds(alone.source).get()).get('etl/nightly')?.samples).toBe(6);
+      expect((await consoleThresholds(alone.source).cache.get()).get('etl/nightly')?.samples).toBe(6);
+      expect(consoleThresholds(alone.source).minHistory).toBe(5);
       expect(alone.reads.n).toBe(1);
       expect(existsSync(join(empty, 'noetl-console'))).toBe(false);
     } finally {
