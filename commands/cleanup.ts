@@ -6,7 +6,8 @@ import { currentActor, newBatch } from '../src/audit.js';
 import { databaseIdentity } from '../src/db/identity.js';
 import { UsageError } from '../src/errors.js';
 import type { AnalyzeReport } from '../src/noetl/statistics.js';
-import { PLAN_FORMAT, checkPlanTarget, parsePlan, type Plan } from '../src/plan.js';
+import { checkPlanTarget, parsePlan, type ParsedPlan, type Plan } from '../src/plan.js';
+import { makePlan, sourceOf } from './plan.js';
 import { quoted } from '../src/errors.js';
 import { addConnectionOptions, addSnapshotOptions, runCommand, type CommandContext } from './context.js';
 import {
@@ -26,7 +27,7 @@ import { idle, olderThan as olderThanFlag } from './flags.js';
 import { ioOf } from './io.js';
 import { historyDaysFlag, historyDaysOption, judgingOf, policyFrom, policyOption } from './policy.js';
 import { cleanupByPolicy } from './policy-cleanup.js';
-import { isWould, type MarkResult, ACTIONS } from '../src/core/mark.js';
+import { isWould, PartialMarkError, type Action, type MarkRequest, type MarkResult, ACTIONS } from '../src/core/mark.js';
 
 const CleanupOptions = z
   .object({
@@ -222,7 +223,7 @@ export function register(program: Command): void {
 const SELECTION_FLAGS = ['olderThan', 'olderThanMinutes', 'maxHours', 'idle', 'path', 'includeChildren', 'mark', 'cascade', 'limit'];
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-async function readPlan(cmd: Command, file: string, parseId: (raw: string) => string): Promise<Plan> {
+async function readPlan(cmd: Command, file: string, parseId: (raw: string) => string): Promise<ParsedPlan> {
   const io = ioOf(cmd);
   const clash = SELECTION_FLAGS.find((key) => cmd.getOptionValueSource(key) === 'cli');
   if (clash) throw new UsageError(`--from-plan applies a saved plan as it was made: ${flagName(clash)} cannot change it (make a new dry run instead)`);
@@ -238,44 +239,58 @@ async function readPlan(cmd: Command, file: string, parseId: (raw: string) => st
     throw new UsageError(`--from-plan ${quoted(file)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   const plan = parsePlan(text, file);
-  return { ...plan, execution_ids: plan.execution_ids.map(parseId) };
+  return { ...plan, groups: plan.groups.map((g) => ({ ...g, execution_ids: g.execution_ids.map(parseId) })) };
 }
 
-async function makePlan(ctx: CommandContext, results: readonly MarkResult[], how: Pick<Plan, 'action' | 'cascade' | 'reason'>): Promise<Plan> {
-  return {
-    format: PLAN_FORMAT,
-    created_at: new Date().toISOString(),
-    ...how,
-    source: sourceOf(ctx),
-    database: await databaseIdentity(ctx.db),
-    execution_ids: results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id),
-  };
-}
-
-const sourceOf = (ctx: CommandContext): Plan['source'] => ({ kind: ctx.source.kind, name: ctx.source.name, target: ctx.source.describeTarget });
-
-/** `cleanup --from-plan`: the plan's executions, re-checked one by one under their locks; any other running descendant is reported, not changed. */
-async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; json: boolean; reason: string; maxAffected?: number }): Promise<void> {
+/**
+ * `cleanup --from-plan`: the plan's groups in turn, each execution re-checked
+ * under its lock; any other running descendant is reported, not changed.
+ * --max-affected counts every group before anything is written.
+ */
+async function applyPlan(ctx: CommandContext, plan: ParsedPlan, o: { dryRun: boolean; json: boolean; reason: string; maxAffected?: number }): Promise<void> {
   checkPlanTarget(plan, { identity: await databaseIdentity(ctx.db), source: sourceOf(ctx) });
-  const { verb } = ACTIONS[plan.action];
+  const planned = plan.groups.reduce((n, g) => n + g.execution_ids.length, 0);
+  const actions = [...new Set(plan.groups.map((g) => g.action))];
+  const one = actions.length === 1 ? actions[0]! : null;
   let analyze: AnalyzeReport | null = null;
-  const batch = newBatch('cleanup', { from_plan: plan.created_at, planned: plan.execution_ids.length, cascade: plan.cascade });
+  const actor = currentActor(ctx.io.env);
+  const groups = plan.groups.map((g) => ({
+    ...g,
+    batch: newBatch('cleanup', { from_plan: plan.created_at, action: g.action, planned: g.execution_ids.length, cascade: plan.cascade }),
+  }));
+  const request = (g: (typeof groups)[number], dryRun: boolean): MarkRequest => ({
+    action: g.action,
+    ids: g.execution_ids,
+    reason: o.reason,
+    cascade: plan.cascade,
+    dryRun,
+    actor,
+    bound: new Set(g.execution_ids),
+    batch: g.batch,
+  });
+  const actionOf = new Map<MarkResult, Action>();
   const report = (results: MarkResult[], partial: boolean) => {
     const { changed, counts } = markSummary(results);
     const would = results.filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
     const unseen = counts.not_shown ?? 0;
-    const message = `${o.dryRun ? `[DRY RUN] Would ${verb} ${would.length}` : `${ACTIONS[plan.action].done} ${changed.length}`} of the plan's ${plan.execution_ids.length} executions${
-      partial ? ' before an error' : ''
-    }${unseen ? `; ${unseen} running descendant(s) not in the plan, not changed` : ''}`;
+    const done = one
+      ? o.dryRun
+        ? `[DRY RUN] Would ${ACTIONS[one].verb} ${would.length}`
+        : `${ACTIONS[one].done} ${changed.length}`
+      : o.dryRun
+        ? `[DRY RUN] Would close ${would.length}`
+        : `Closed ${changed.length}`;
+    const message = `${done} of the plan's ${planned} executions${partial ? ' before an error' : ''}${unseen ? `; ${unseen} running descendant(s) not in the plan, not changed` : ''}`;
     printMarkReport(
       ctx,
       results,
       message,
       o.json
         ? {
-            from_plan: { created_at: plan.created_at, executions: plan.execution_ids.length },
-            ...(o.dryRun ? {} : { batch_id: batch.id }),
-            action: plan.action,
+            from_plan: { created_at: plan.created_at, executions: planned, groups: plan.groups.length },
+            ...(o.dryRun ? {} : { batch_id: groups.length === 1 ? groups[0]!.batch.id : null, batch_ids: groups.map((g) => g.batch.id) }),
+            // One action, else null: each result says its own.
+            action: one,
             dry_run: o.dryRun,
             cascade: plan.cascade,
             reason: o.reason,
@@ -285,29 +300,39 @@ async function applyPlan(ctx: CommandContext, plan: Plan, o: { dryRun: boolean; 
             counts,
             analyze,
             message,
-            results: results.map(markResultJson),
+            results: results.map((r) => ({ ...markResultJson(r), action: actionOf.get(r) ?? null })),
           }
         : null,
     );
   };
   await markAndReport(
-    async () =>
-      ctx.source.mark(
-        await boundByMaxAffected(
-          ctx,
-          {
-            action: plan.action,
-            ids: plan.execution_ids,
-            reason: o.reason,
-            cascade: plan.cascade,
-            dryRun: o.dryRun,
-            actor: currentActor(ctx.io.env),
-            bound: new Set(plan.execution_ids),
-            batch,
-          },
-          o.maxAffected,
-        ),
-      ),
+    async () => {
+      if (o.maxAffected !== undefined && !o.dryRun) {
+        let total = 0;
+        for (const g of groups) total += (await ctx.source.mark(request(g, true))).filter((r) => isWould(r.outcome)).length;
+        if (total > o.maxAffected) {
+          throw new UsageError(`refused: ${total} executions would change, more than --max-affected ${o.maxAffected}; nothing written (narrow the selection or raise the limit)`);
+        }
+      }
+      const results: MarkResult[] = [];
+      const add = (rs: readonly MarkResult[], action: Action) => {
+        for (const r of rs) {
+          actionOf.set(r, action);
+          results.push(r);
+        }
+      };
+      for (const g of groups) {
+        try {
+          add(await ctx.source.mark(request(g, o.dryRun)), g.action);
+        } catch (error) {
+          // A later group failed: the earlier ones stay written and are reported.
+          if (error instanceof PartialMarkError) add(error.results, g.action);
+          else if (results.length === 0) throw error;
+          throw new PartialMarkError(results, error instanceof PartialMarkError ? error.cause : error);
+        }
+      }
+      return results;
+    },
     async (results) => {
       analyze = await analyzeAfterWrite(ctx, results, o.dryRun);
     },

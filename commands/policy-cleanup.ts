@@ -4,6 +4,7 @@ import { isWould, type MarkResult } from '../src/core/mark.js';
 import { verdictJson, type Policy } from '../src/policy.js';
 import type { CommandContext } from './context.js';
 import { analyzeAfterWrite, markResultJson, markSummary } from './mark.js';
+import { makeGroupedPlan } from './plan.js';
 import { PolicyPassError, judgeRunning, policyPass, type Judged, type Judging, type PassResult } from './policy.js';
 
 /** The plan rule by rule: each rule, what it judged stuck, and why. */
@@ -58,9 +59,20 @@ export async function cleanupByPolicy(
   const reported = judged.filter((j) => j.verdict.action === 'report').length;
   if (reported) counts.reported = reported;
   const plan = planByRule(policy, judged);
+  // What --from-plan applies: the dry run's executions, a group per action (`report` rules write nothing).
+  const actions = [...new Set(pass.results.map((r) => r.action))];
+  const saved =
+    o.dryRun && o.json && !failure
+      ? await makeGroupedPlan(
+          ctx,
+          actions.map((action) => ({ action, results: pass.results.filter((r) => r.action === action).map((r) => r.result) })),
+          { cascade: o.cascade, reason: o.reason },
+        )
+      : null;
   const message = `${o.dryRun ? `[DRY RUN] Would close ${would.length}` : `Closed ${changed.length}`} execution(s) by policy${failure ? ' before an error' : ''}${reported ? `; ${reported} reported only` : ''}`;
   if (o.json) {
     ctx.printJson({
+      ...(saved ? { plan: saved } : {}),
       policy: true,
       dry_run: o.dryRun,
       reason: o.reason,

@@ -104,8 +104,8 @@ export interface PassOptions {
 
 export interface PassResult {
   judged: Judged[];
-  /** Outcomes of the closes (cascaded descendants included), each with the verdict of its root. */
-  results: { result: MarkResult; verdict: Verdict | null }[];
+  /** Outcomes of the closes (cascaded descendants included), each with the verdict of its root and the action written. */
+  results: { result: MarkResult; verdict: Verdict | null; action: Action }[];
   /** A later batch failed: the earlier ones stay written. */
   partial: boolean;
   batchIds: string[];
@@ -150,15 +150,15 @@ export async function policyPass(ctx: CommandContext, judged: Judged[], o: PassO
     }
   }
   const results: PassResult['results'] = [];
-  const attach = (rs: readonly MarkResult[]) => {
-    for (const r of rs) results.push({ result: r, verdict: verdictOf.get(r.execution_id) ?? verdictOf.get(r.root_execution_id ?? '') ?? null });
+  const attach = (rs: readonly MarkResult[], action: Action) => {
+    for (const r of rs) results.push({ result: r, verdict: verdictOf.get(r.execution_id) ?? verdictOf.get(r.root_execution_id ?? '') ?? null, action });
   };
   for (const g of groups) {
     try {
-      attach(await ctx.source.mark(request(g, o.dryRun, bounds?.get(g.action))));
+      attach(await ctx.source.mark(request(g, o.dryRun, bounds?.get(g.action))), ACTION_OF[g.action]);
     } catch (error) {
       if (error instanceof PartialMarkError) {
-        attach(error.results);
+        attach(error.results, ACTION_OF[g.action]);
         throw new PolicyPassError(error, { judged, results, partial: true, batchIds: [...batches.values()].map((b) => b.id) });
       }
       if (results.length > 0) throw new PolicyPassError(error, { judged, results, partial: true, batchIds: [...batches.values()].map((b) => b.id) });
