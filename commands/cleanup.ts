@@ -19,6 +19,7 @@ import {
   markSummary,
   maxAffectedFlag,
   maxAffectedOption,
+  overMaxAffected,
   printMarkReport,
   refuseWriteWhenReadOnly,
 } from './mark.js';
@@ -311,7 +312,7 @@ async function applyPlan(ctx: CommandContext, plan: ParsedPlan, o: { dryRun: boo
         let total = 0;
         for (const g of groups) total += (await ctx.source.mark(request(g, true))).filter((r) => isWould(r.outcome)).length;
         if (total > o.maxAffected) {
-          throw new UsageError(`refused: ${total} executions would change, more than --max-affected ${o.maxAffected}; nothing written (narrow the selection or raise the limit)`);
+          throw overMaxAffected(total, o.maxAffected);
         }
       }
       const results: MarkResult[] = [];

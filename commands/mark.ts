@@ -128,10 +128,13 @@ export async function analyzeAfterWrite(ctx: CommandContext, results: readonly M
 export async function boundByMaxAffected(ctx: CommandContext, req: MarkRequest, max: number | undefined): Promise<MarkRequest> {
   if (max === undefined || req.dryRun) return req;
   const would = (await ctx.source.mark({ ...req, dryRun: true })).filter((r) => isWould(r.outcome)).map((r) => r.execution_id);
-  if (would.length > max) {
-    throw new UsageError(`refused: ${would.length} executions would change, more than --max-affected ${max}; nothing written (narrow the selection or raise the limit)`);
-  }
+  if (would.length > max) throw overMaxAffected(would.length, max);
   return { ...req, bound: new Set([...(req.bound ?? []), ...would]) };
+}
+
+/** The refusal when a write would change more than --max-affected (`what` says what to narrow). */
+export function overMaxAffected(total: number, max: number, what: 'selection' | 'policy' = 'selection'): UsageError {
+  return new UsageError(`refused: ${total} executions would change, more than --max-affected ${max}; nothing written (narrow the ${what} or raise the limit)`);
 }
 
 /** A batch's record keeps the ids named up to this many (the rows it wrote carry every one). */

@@ -14,6 +14,7 @@ import type { ExecutionSource } from '../src/source.js';
 import { DEFAULT_HISTORY_DAYS, DEFAULT_MIN_HISTORY, withHistory, type ThresholdMap } from '../src/core/thresholds.js';
 import { DEFAULT_THRESHOLDS_TTL_MS, learnedThresholds } from '../src/learned-thresholds.js';
 import type { CommandContext } from './context.js';
+import { overMaxAffected } from './mark.js';
 
 export const historyDaysOption = [
   '--history-days <n>',
@@ -146,7 +147,7 @@ export async function policyPass(ctx: CommandContext, judged: Judged[], o: PassO
       bounds.set(g.action, new Set(would));
     }
     if (total > o.maxAffected) {
-      throw new UsageError(`refused: ${total} executions would change, more than --max-affected ${o.maxAffected}; nothing written (narrow the policy or raise the limit)`);
+      throw overMaxAffected(total, o.maxAffected, 'policy');
     }
   }
   const results: PassResult['results'] = [];
