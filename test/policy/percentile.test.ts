@@ -7,16 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { percentileCont, thresholdOf } from '../../src/core/thresholds.js';
 import { adminClient, describePostgres } from '../helpers/db.js';
-
-/** A seeded generator (mulberry32): the same arrays on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/reliability.js';
 
 const PERCENTILES = [0, 0.01, 0.25, 0.5, 0.95, 0.99, 1];
 
@@ -33,7 +24,7 @@ describePostgres("percentileCont is PostgreSQL's percentile_cont", () => {
     (await client.query<{ v: number }>('SELECT percentile_cont($2::float8) WITHIN GROUP (ORDER BY x)::float8 AS v FROM unnest($1::float8[]) x', [values, p])).rows[0]!.v;
 
   it('on random arrays', async () => {
-    const next = random(20240611);
+    const next = prng(20240611);
     const arrays: number[][] = [[42], [3, 1], [5, 5, 5], [-2.5, 0, 7.25, 1e-9, 1e6]];
     for (const n of [2, 3, 7, 10, 20, 101, 1000, 4999]) {
       arrays.push(Array.from({ length: n }, () => (next() - 0.1) * 10 ** Math.floor(next() * 6)));

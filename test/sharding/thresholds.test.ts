@@ -20,20 +20,11 @@ import { addHistories, type HistoryIds } from '../fixtures/histories.js';
 import { Scenario } from '../fixtures/scenario.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { describePostgres } from '../helpers/db.js';
+import { prng } from '../helpers/reliability.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { SCHEMA, createShardCluster, type ShardCluster } from '../helpers/shards.js';
 
 const BASE = 613000000000000000n;
-
-/** A seeded generator (mulberry32): every database gets the same runs. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describePostgres('learned thresholds on a sharded cluster', () => {
   let k: ShardCluster;
@@ -56,7 +47,7 @@ describePostgres('learned thresholds on a sharded cluster', () => {
       const s = new Scenario(BASE);
       ids = addHistories(s);
       // More paths, durations to the microsecond, some tied, in both dialects.
-      const next = random(613);
+      const next = prng(613);
       for (const [path, runs] of [
         ['load/many', 101],
         ['load/some', 17],
