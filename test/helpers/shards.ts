@@ -7,6 +7,8 @@
  * on the cluster.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.js';
 import { openPostgres } from '../../src/db/postgres.js';
@@ -28,6 +30,13 @@ export interface ShardCluster {
   /** The shard NoETL routes an id to. */
   shardOf(id: string): number;
   drop(): Promise<void>;
+}
+
+/** A config file in `dir` naming the cluster as source `prod` (its shards, or `shards` in their place). */
+export function clusterConfig(k: ShardCluster, dir: string, shards: readonly string[] = k.shardUrls): string {
+  const file = join(dir, `cluster-${randomBytes(4).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify({ sources: { prod: { type: 'noetl', shards, cluster_url: k.clusterUrl } } }));
+  return file;
 }
 
 export function urlOf(database: string): string {

@@ -13,7 +13,7 @@ import { Scenario } from '../fixtures/scenario.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { describePostgres } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { SCHEMA, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
+import { SCHEMA, clusterConfig, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
 
 const BASE = 611000000000000000n;
 const MAX = '9223372036854775807';
@@ -49,7 +49,7 @@ describePostgres('a sharded NoETL cluster through the bin', () => {
     writeFileSync(file, JSON.stringify(body));
     return file;
   };
-  const sharded = (shards: string[]) => configFile(`c${Math.random().toString(36).slice(2)}.json`, { sources: { prod: { type: 'noetl', shards, cluster_url: k.clusterUrl } } });
+  const sharded = (shards: string[]) => clusterConfig(k, dir, shards);
   const onReference = (args: string[]) => runCli([...args, '--database-url', k.referenceUrl, '--schema', SCHEMA]);
   const eventsByExecution = async (db: ShardCluster['cluster']) => {
     const { rows } = await db.query<{ id: string; n: number }>(`SELECT execution_id::text AS id, count(*)::int AS n FROM "${SCHEMA}".event GROUP BY 1`);

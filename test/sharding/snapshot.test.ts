@@ -4,7 +4,7 @@
  * engine wrote on each shard meanwhile and lists what --fresh lists; a shard
  * down leaves the others' snapshots working and is reported as without one.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { Scenario, type ExecutionBuilder } from '../fixtures/scenario.js';
 import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { describePostgres } from '../helpers/db.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { SCHEMA, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
+import { SCHEMA, clusterConfig, createShardCluster, idOnShard, type ShardCluster } from '../helpers/shards.js';
 
 const BASE = 613000000000000000n;
 const PASSWORD = 'Sn4p-pw-never-saved';
@@ -37,11 +37,7 @@ describePostgres('the running-set snapshot on a sharded cluster', () => {
     u.port = port;
     return u.toString();
   };
-  const config = (shards: string[]) => {
-    const file = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify({ sources: { prod: { type: 'noetl', shards, cluster_url: k.clusterUrl } } }));
-    return file;
-  };
+  const config = (shards: string[]) => clusterConfig(k, dir, shards);
   const list = async (file: string, ...extra: string[]) => {
     const r = await runCli(['list', '--older-than', '0', '--include-children', '--json', '--config', file, ...extra], { env: env() });
     return { r, outcome: /running set: (.+)/.exec(r.stderr)?.[1] };

@@ -5,7 +5,7 @@
  * that does not answer fails the read; `list --json` on the cluster carries
  * each row's ratio.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import { jsonOf, runCli, show } from '../helpers/cli.js';
 import { describePostgres } from '../helpers/db.js';
 import { prng } from '../helpers/reliability.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { SCHEMA, createShardCluster, type ShardCluster } from '../helpers/shards.js';
+import { SCHEMA, clusterConfig, createShardCluster, type ShardCluster } from '../helpers/shards.js';
 
 const BASE = 613000000000000000n;
 
@@ -108,8 +108,7 @@ describePostgres('learned thresholds on a sharded cluster', () => {
   });
 
   it("list --json on the cluster carries each row's typical duration, p95 and ratio, as on one database", async () => {
-    const config = join(dir, 'cluster.json');
-    writeFileSync(config, JSON.stringify({ sources: { prod: { type: 'noetl', shards: k.shardUrls, cluster_url: k.clusterUrl } } }));
+    const config = clusterConfig(k, dir);
     const [mine, one] = await Promise.all([
       runCli(['list', '--older-than', '20', '--json', '--config', config]),
       runCli(['list', '--older-than', '20', '--json', '--database-url', k.referenceUrl, '--schema', SCHEMA]),
